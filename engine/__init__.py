@@ -1,0 +1,1 @@
+"""bpmdesk engine: BPMN deployment, runtime, persistence and time — nothing of HTTP."""

@@ -1,0 +1,323 @@
+"""Deploy check of a set of BPMN/DMN files, and building SpiffWorkflow specs from what was deployed.
+
+`load_bundle` reads every file safely, validates it against the XSD, lints it, translates it, checks
+references across files (call activities, decisions), and finally lets SpiffWorkflow parse every
+process, so whatever SpiffWorkflow would reject is reported at deploy too. All problems of all
+files are collected and raised together as one `DeployError`; nothing else ever escapes.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.camunda.specs.user_task import Form
+
+from engine.compat.assignment import split_names
+from engine.compat.dmn import check_dmn, decisions_of, split_decisions
+from engine.compat.lint import FileFacts, check_bpmn
+from engine.compat.model import Bundle, ProcessBundle, SourceFile
+from engine.compat.parser import build_parser
+from engine.compat.schema import check_bpmn_schema
+from engine.compat.translate import translate_bpmn
+from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, DMN_NAMESPACES, Findings, UnreadableXml,
+                                   read_xml)
+from engine.errors import DeployError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Document:
+    source: SourceFile
+    findings: Findings = field(default_factory=Findings)
+    root: etree._Element | None = None
+    kind: str = ""  # "bpmn" or "dmn" once recognised
+    facts: FileFacts = field(default_factory=FileFacts)
+    decisions: list[str] = field(default_factory=list)
+
+
+def load_bundle(files: list[SourceFile]) -> Bundle:
+    """Check and translate a deployment; raise DeployError listing every problem of every file."""
+    try:
+        return _load(_sources(files))
+    except DeployError:
+        raise
+    except Exception as error:  # a bug of ours must still reach the user as a deploy problem
+        log.exception("deploy check crashed")
+        names = ", ".join(getattr(f, "name", "?") for f in files or [])
+        raise DeployError([f"{names}:1: internal error while checking ({type(error).__name__}: {error}); "
+                           "please report this file to the maintainers"]) from None
+
+
+def _sources(files: Iterable) -> list[SourceFile]:
+    sources, problems = [], []
+    for item in files or []:
+        name, content = (item.name, item.content) if isinstance(item, SourceFile) else tuple(item)
+        content = content.encode("utf-8") if isinstance(content, str) else content
+        if not isinstance(name, str) or not isinstance(content, bytes):
+            raise DeployError([f"{name!r}:1: a file must have a text name and bytes content"])
+        if any(source.name == name for source in sources):
+            problems.append(f"{name}:1: the file is in the deployment twice")
+        sources.append(SourceFile(name, content))
+    if not sources:
+        problems.append("deployment:1: no files to deploy")
+    if problems:
+        raise DeployError(problems)
+    return sources
+
+
+def _load(sources: list[SourceFile]) -> Bundle:
+    documents = [_Document(source) for source in sources]
+    for document in documents:
+        _guarded(document, _check_document)
+    bpmn = [d for d in documents if d.kind == "bpmn"]
+    dmn = [d for d in documents if d.kind == "dmn"]
+    processes = _index_processes(bpmn)
+    decisions = _index_decisions(dmn)
+    _check_references(bpmn, processes, decisions)
+    bundles = {pid: _bundle(pid, processes, decisions) for pid in processes}
+    for pid, bundle in bundles.items():
+        if not any(d.findings.errors for d in _documents_of(bundle, documents)):
+            _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
+    _warn_unused_decisions(dmn, bundles)
+    errors = _unique(error for document in documents for error in document.findings.errors)
+    if errors:
+        raise DeployError(errors)
+    warnings = _unique(warning for document in documents for warning in document.findings.warnings)
+    return Bundle(processes=bundles, warnings=warnings)
+
+
+def _guarded(document: _Document, check) -> None:
+    """Run one check of one file; a crash becomes a problem naming the file, never a traceback."""
+    try:
+        check(document)
+    except Exception as error:
+        log.exception("checking %s crashed", document.source.name)
+        document.findings.error(document.source.name, 1, f"internal error while checking this file "
+                                f"({type(error).__name__}: {error}); please report it")
+
+
+def _check_document(document: _Document) -> None:
+    name = document.source.name
+    try:
+        root = document.root = read_xml(document.source.content)
+    except UnreadableXml as error:
+        document.findings.error(name, error.line, error.message)
+        return
+    qname = etree.QName(root)
+    if qname.namespace == BPMN_NS and qname.localname == "definitions":
+        document.kind = "bpmn"
+        check_bpmn_schema(name, root, document.findings)
+        document.facts = check_bpmn(name, root, document.findings)
+        translate_bpmn(name, root, document.findings)
+    elif qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
+        document.kind = "dmn"
+        document.decisions = check_dmn(name, root, document.findings)
+        if not document.findings.errors:
+            _parse_decisions(document)
+    else:
+        document.findings.error(name, root, _not_bpmn_or_dmn(qname))
+
+
+def _not_bpmn_or_dmn(qname: etree.QName) -> str:
+    found = f"<{qname.localname}> in namespace {qname.namespace}" if qname.namespace else f"<{qname.localname}>"
+    if qname.localname == "definitions" and "DMN" in (qname.namespace or ""):
+        return f"unsupported DMN version: the root element is {found}; save it as DMN 1.3"
+    return (f"not a BPMN or DMN file: the root element is {found}, expected bpmn:definitions "
+            "(BPMN 2.0) or DMN 1.1-1.3 definitions")
+
+
+def _parse_decisions(document: _Document) -> None:
+    """Let SpiffWorkflow's DMN parser read every decision now, not when a task first needs it."""
+    parser = build_parser()
+    for single in split_decisions(document.root):
+        try:
+            parser.add_dmn_xml(single, filename=document.source.name)
+            parser.dmn_parsers[decisions_of(single)[0].get("id")].parse()
+        except ValidationException as error:
+            document.findings.errors.append(_from_validation(error, {document.source.name: document.root},
+                                                             document.source.name))
+
+
+def _index_processes(documents: list[_Document]) -> dict[str, tuple[_Document, etree._Element]]:
+    processes: dict[str, tuple[_Document, etree._Element]] = {}
+    for document in documents:
+        for pid, element in document.facts.processes.items():
+            if pid in processes:
+                other = processes[pid][0].source.name
+                document.findings.error(document.source.name, element, f'process id "{pid}" is also '
+                                        f"defined in {other}: process ids must be unique")
+            else:
+                processes[pid] = (document, element)
+    return processes
+
+
+def _index_decisions(documents: list[_Document]) -> dict[str, _Document]:
+    decisions: dict[str, _Document] = {}
+    for document in documents:
+        for decision in document.decisions:
+            if decision in decisions:
+                document.findings.error(document.source.name, document.root, f'decision id "{decision}" '
+                                        f"is also defined in {decisions[decision].source.name}")
+            else:
+                decisions[decision] = document
+    return decisions
+
+
+def _check_references(documents: list[_Document], processes: dict, decisions: dict) -> None:
+    non_executable = {pid for d in documents for pid in d.facts.non_executable}
+    for document in documents:
+        name = document.source.name
+        for task, called in document.facts.calls:
+            if called in non_executable and called not in processes:
+                document.findings.error(name, task, f'callActivity "{task.get("id")}" calls process '
+                                        f'"{called}", which has isExecutable="false"')
+            elif called not in processes:
+                document.findings.error(name, task, f'callActivity "{task.get("id")}" calls process '
+                                        f'"{called}", which is not in this deployment: deploy its file too')
+        for task, decision in document.facts.decisions:
+            if decision not in decisions:
+                known = ", ".join(sorted(decisions)) or "none"
+                document.findings.error(name, task, f'businessRuleTask "{task.get("id")}" needs DMN '
+                                        f'decision "{decision}", which is not in this deployment '
+                                        f"(decisions deployed: {known})")
+
+
+def _process_of(element: etree._Element) -> str | None:
+    for ancestor in element.iterancestors(f"{{{BPMN_NS}}}process"):
+        return ancestor.get("id")
+    return None
+
+
+def _bundle(pid: str, processes: dict, decisions: dict) -> ProcessBundle:
+    document, element = processes[pid]
+    reached = [p for p in _called_closure(pid, processes) if p in processes]
+    callees = {processes[p][0].source.name: processes[p][0].source for p in reached}
+    needed = {decision for p in reached for task, decision in processes[p][0].facts.decisions
+              if _process_of(task) == p and decision in decisions}
+    dmn = {decisions[d].source.name: decisions[d].source for d in needed}
+    return ProcessBundle(
+        process_id=pid,
+        name=element.get("name"),
+        bpmn=document.source,
+        dmn=[dmn[name] for name in sorted(dmn)],
+        callees=[callees[name] for name in sorted(callees) if name != document.source.name],
+        start_groups=split_names(element.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")),
+        timer_start=_timer_start(element),
+    )
+
+
+def _called_closure(pid: str, processes: dict) -> list[str]:
+    reached, pending = [pid], [pid]
+    while pending:
+        current = pending.pop()
+        if current not in processes:
+            continue
+        for task, called in processes[current][0].facts.calls:
+            if _process_of(task) == current and called not in reached:
+                reached.append(called)
+                pending.append(called)
+    return reached
+
+
+def _timer_start(process: etree._Element) -> str | None:
+    for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+        timer = start.find(f"{{{BPMN_NS}}}timerEventDefinition")
+        if timer is not None:
+            for child in timer:
+                if isinstance(child.tag, str) and (child.text or "").strip():
+                    return child.text.strip()
+    return None
+
+
+def _documents_of(bundle: ProcessBundle, documents: list[_Document]) -> list[_Document]:
+    names = {bundle.bpmn.name, *(f.name for f in bundle.callees), *(f.name for f in bundle.dmn)}
+    return [d for d in documents if d.source.name in names]
+
+
+def _parse(document: _Document, bundle: ProcessBundle) -> None:
+    try:
+        spec, _ = parse_specs(bundle)
+    except DeployError as error:
+        document.findings.errors.extend(error.problems)
+        return
+    bundle.start_form = _start_form(spec)
+
+
+def _start_form(spec: BpmnProcessSpec) -> Form | None:
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and getattr(task_spec, "form", None) is not None:
+            return task_spec.form
+    return None
+
+
+def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
+    used = {f.name for bundle in bundles.values() for f in bundle.dmn}
+    for document in documents:
+        if document.source.name not in used and not document.findings.errors:
+            document.findings.warn(document.source.name, document.root, "no process of this deployment "
+                                   "uses a decision of this file: it is not deployed")
+
+
+def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
+    """(spec, subprocess_specs) for `BpmnWorkflow`, rebuilt from the deployed sources.
+
+    Deterministic: the same bundle always gives equal specs, so callers may cache per version.
+    """
+    roots: dict[str, etree._Element] = {}
+    parser = build_parser()
+    current = bundle.bpmn.name
+    try:
+        for source in (bundle.bpmn, *bundle.callees):
+            current = source.name
+            root = roots[current] = read_xml(source.content)
+            translate_bpmn(current, root, Findings())
+            parser.add_bpmn_xml(root, filename=current)
+        for source in bundle.dmn:
+            current = source.name
+            roots[current] = read_xml(source.content)
+            for single in split_decisions(roots[current]):
+                parser.add_dmn_xml(single, filename=current)
+        current = bundle.bpmn.name
+        return parser.get_spec(bundle.process_id), parser.get_subprocess_specs(bundle.process_id)
+    except ValidationException as error:
+        raise DeployError([_from_validation(error, roots, current)]) from None
+    except UnreadableXml as error:
+        raise DeployError([f"{current}:{error.line}: {error.message}"]) from None
+    except Exception as error:  # SpiffWorkflow has crashes of its own (KeyError, TypeError, …)
+        log.exception("SpiffWorkflow failed on %s", current)
+        raise DeployError([f"{current}:1: SpiffWorkflow cannot parse this file "
+                           f"({type(error).__name__}: {error})"]) from None
+
+
+def _from_validation(error: ValidationException, roots: dict[str, etree._Element], default: str) -> str:
+    """A SpiffWorkflow ValidationException as `FILE:LINE: element "id": message`."""
+    file = error.file_name or default
+    line = error.line_number if isinstance(error.line_number, int) and error.line_number > 0 else None
+    if error.id and line is None:
+        for name in sorted(roots, key=lambda n: n != file):
+            found = roots[name].xpath("//*[@id=$id]", id=error.id)
+            if found:
+                file, line = name, found[0].sourceline
+                break
+    tag = etree.QName(error.tag).localname if error.tag.startswith("{") else error.tag.removeprefix("bpmn:")
+    subject = f'{tag} "{error.id}": ' if error.id else ""
+    message = " ".join([str(error.args[0]) if error.args else "", *error.notes]).strip()
+    hint = next((text for start, text in _HINTS.items() if message.startswith(start)), "")
+    return f"{file}:{line or 1}: {subject}SpiffWorkflow rejects it: {message}{hint}"
+
+
+#: SpiffWorkflow messages that need a word of explanation for an analyst.
+_HINTS = {
+    "Multiple outgoing flows are not supported": " (several outgoing sequence flows need a gateway to "
+                                                 "split the flow)",
+}
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,518 @@
+"""Deploy-time checks of one BPMN file: what this Python engine cannot run is named, with FILE:LINE.
+
+A construct that would change what the process does (Java code, external workers, other script
+languages, Camunda 8 extensions, a lost assignment) is an error. Something that only the Camunda
+engine or modeler used (job executor settings, external form references, history settings) is a
+warning that says what is ignored. Unknown extensions are warned about, never dropped silently.
+JUEL/FEEL expressions and timers are checked where they are translated (translate.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from engine.compat.juel import is_juel
+from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, Findings, describe,
+                                   owner, short_name)
+
+_SILENT_NAMESPACES = {
+    BPMN_NS, None, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC",
+    "http://www.omg.org/spec/DD/20100524/DI", "http://www.w3.org/2001/XMLSchema-instance",
+    "http://www.w3.org/XML/1998/namespace", "http://camunda.org/schema/modeler/1.0",
+    "http://bpmn.io/schema/bpmn/biocolor/1.0", "http://www.omg.org/spec/BPMN/non-normative/color/1.0",
+}
+_RESERVED_IDS = {"Start", "End", "Root", "StartEventSplit", "StartEventJoin"}
+_RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]")
+_IMPLEMENTED_TASKS = {"serviceTask", "sendTask", "businessRuleTask"}
+_PROPERTY_OWNERS = {"task", "manualTask", "userTask", "businessRuleTask", "subProcess", "callActivity",
+                    "transaction"}
+_FORM_OWNERS = {"userTask", "startEvent"}
+
+#: camunda: attributes this deployment reads, or that carry no behaviour at all.
+_CAMUNDA_USED = {
+    "assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority", "formKey",
+    "formRef", "formRefBinding", "formRefVersion", "candidateStarterGroups", "collection",
+    "elementVariable", "decisionRef", "initiator", "expression", "resultVariable", "type", "topic",
+    "errorMessage", "historyTimeToLive", "versionTag", "isStartableInTasklist", "diagramRelationId",
+    "modelerTemplate", "modelerTemplateVersion", "class", "delegateExpression", "mapDecisionResult",
+}
+#: camunda: attributes ignored with a warning, and why ignoring them is harmless.
+_CAMUNDA_IGNORED = {
+    **dict.fromkeys(("asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority", "taskPriority"),
+                    "job-executor setting: every step here is committed as one unit of work"),
+    **dict.fromkeys(("calledElementBinding", "calledElementVersion", "calledElementVersionTag",
+                     "calledElementTenantId", "decisionRefBinding", "decisionRefVersion",
+                     "decisionRefVersionTag", "decisionRefTenantId"),
+                    "the version deployed together with this process is always used"),
+    **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
+                    "that variable will not be set when the event is caught"),
+}
+#: camunda: attributes that need the Java engine.
+_CAMUNDA_REFUSED = {
+    "resource": "loads a script or expression from an external resource",
+    "candidateStarterUsers": "is not supported: restrict starters with camunda:candidateStarterGroups",
+    "variableMappingClass": "is a Java variable mapping",
+    "variableMappingDelegateExpression": "is a Java variable mapping",
+    "caseRef": "calls a CMMN case",
+    "formHandlerClass": "is a Java form handler",
+}
+_LISTENER_KINDS = ("class", "expression", "delegateExpression")
+_CAMUNDA_OBJECTS = re.compile(r"\b(execution|task)\s*\.\s*(?:get|set|remove|has)Variables?")
+
+
+@dataclass
+class FileFacts:
+    """What other files of the deployment must provide for this one, and what it provides."""
+
+    processes: dict[str, etree._Element] = field(default_factory=dict)  # executable ones
+    calls: list[tuple[etree._Element, str]] = field(default_factory=list)  # callActivity, process id
+    decisions: list[tuple[etree._Element, str]] = field(default_factory=list)  # task, decision id
+    non_executable: dict[str, etree._Element] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)  # every id in the file, for dangling references
+
+
+def check_bpmn(file: str, root: etree._Element, findings: Findings) -> FileFacts:
+    """Report every problem of one BPMN document; return its cross-file references."""
+    facts = FileFacts(ids=set(root.xpath("//@id")))
+    processes = root.findall(f"{{{BPMN_NS}}}process")
+    for process in processes:
+        target = facts.processes if process.get("isExecutable", "true") == "true" else facts.non_executable
+        target[process.get("id", "")] = process
+    _check_executable(file, root, facts, findings)
+    _check_ids(file, root, findings)
+    _check_attributes(file, root, findings)
+    for child in root:
+        if not isinstance(child.tag, str) or etree.QName(child).localname == "BPMNDiagram":
+            continue
+        if child.get("id") in facts.non_executable and etree.QName(child).localname == "process":
+            continue
+        for element in child.iter():
+            if isinstance(element.tag, str):
+                _check_element(file, element, facts, findings)
+    for process in facts.processes.values():
+        _check_process(file, process, findings)
+    return facts
+
+
+def _check_executable(file: str, root: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    if not facts.processes and not facts.non_executable:
+        findings.error(file, root, "the file defines no bpmn:process")
+    elif not facts.processes:
+        ids = ", ".join(f'"{pid}"' for pid in facts.non_executable)
+        findings.error(file, next(iter(facts.non_executable.values())),
+                       f'every process ({ids}) has isExecutable="false": nothing to deploy '
+                       '(tick "Executable" in Camunda Modeler)')
+    else:
+        for pid, process in facts.non_executable.items():
+            findings.warn(file, process, f'process "{pid}" has isExecutable="false": it is not deployed')
+
+
+def _check_ids(file: str, root: etree._Element, findings: Findings) -> None:
+    """Ids SpiffWorkflow uses itself, and root elements it cannot index without an id."""
+    for kind in _DEFINED:
+        for element in root.findall(f"{{{BPMN_NS}}}{kind}"):
+            if not element.get("id"):
+                findings.error(file, element, f"a bpmn:{kind} has no id")
+    for element in root.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if element_id and (element_id in _RESERVED_IDS or element_id.endswith(_RESERVED_SUFFIXES)):
+            findings.error(file, element, f'{short_name(element.tag)} has the id "{element_id}", which '
+                           "SpiffWorkflow reserves for its own tasks: rename it in the modeler")
+
+
+def _check_process(file: str, process: etree._Element, findings: Findings) -> None:
+    if not process.get("id"):
+        findings.error(file, process, "a process has no id")
+    groups = process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups") or ""
+    if is_juel(groups):
+        findings.error(file, process, f"{describe(process)} camunda:candidateStarterGroups={groups} must list "
+                       "group names, not an expression")
+    starts = process.findall(f"{{{BPMN_NS}}}startEvent")
+    if not starts:
+        findings.error(file, process, f"{describe(process)} has no start event")
+    timer_starts = [s for s in starts if s.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None]
+    if len(timer_starts) > 1:
+        findings.error(file, timer_starts[1], f"{describe(process)} has {len(timer_starts)} timer start "
+                       "events; the scheduler starts a process from one timer only")
+
+
+def _check_element(file: str, element: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    namespace = etree.QName(element).namespace
+    if namespace == BPMN_NS:
+        _check_bpmn_element(file, element, facts, findings)
+        _check_attributes(file, element, findings)
+    elif namespace == CAMUNDA_NS:
+        _check_camunda_element(file, element, findings)
+    elif _is_extension(element):
+        _check_foreign_extension(file, element, findings)
+
+
+def _is_extension(element: etree._Element) -> bool:
+    parent = element.getparent()
+    return parent is not None and parent.tag == f"{{{BPMN_NS}}}extensionElements"
+
+
+# --- BPMN elements ------------------------------------------------------------------------------
+
+def _check_bpmn_element(file: str, element: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    kind = etree.QName(element).localname
+    check = _BPMN_CHECKS.get(kind)
+    if check:
+        check(file, element, facts, findings)
+    if kind in _IMPLEMENTED_TASKS:
+        _check_implementation(file, element, findings)
+    if kind in _REFERENCES:
+        _check_reference(file, element, kind, facts, findings)
+
+
+#: Attributes naming a root element of the file; SpiffWorkflow crashes when they dangle.
+_REFERENCES = {"messageEventDefinition": "messageRef", "signalEventDefinition": "signalRef",
+               "errorEventDefinition": "errorRef", "escalationEventDefinition": "escalationRef",
+               "sendTask": "messageRef", "receiveTask": "messageRef"}
+_DEFINED = ("message", "signal", "error", "escalation")
+
+
+def _check_reference(file: str, element: etree._Element, kind: str, facts: FileFacts,
+                     findings: Findings) -> None:
+    reference = element.get(_REFERENCES[kind])
+    if reference is not None and reference not in facts.ids:
+        findings.error(file, element, f'{describe(element)} {_REFERENCES[kind]}="{reference}" names no '
+                       f"{_REFERENCES[kind][:-3]} of this file")
+
+
+def _check_script_task(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    script_format = (task.get("scriptFormat") or "python").strip()
+    if script_format.lower() != "python":
+        findings.error(file, task, f'{describe(task)} has scriptFormat="{script_format}": only Python '
+                       "scripts run here")
+    script = task.find(f"{{{BPMN_NS}}}script")
+    text = (script.text or "") if script is not None else ""
+    if task.get(f"{{{CAMUNDA_NS}}}resource") is None and not text.strip():
+        findings.error(file, task, f"{describe(task)} has no script")
+    engine_object = _CAMUNDA_OBJECTS.search(text)
+    if engine_object:
+        findings.error(file, task, f"{describe(task)} script uses Camunda's {engine_object.group(1)} object "
+                       "(e.g. execution.getVariable): task data are plain variables here")
+    if task.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
+        findings.error(file, task, f"{describe(task)} uses camunda:resultVariable: not supported; "
+                       "assign the variable inside the script")
+
+
+def _check_business_rule(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    if any(task.get(f"{{{CAMUNDA_NS}}}{name}") for name in ("class", "delegateExpression", "expression")):
+        return  # reported as an implementation problem
+    decision = (task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
+    if not decision:
+        findings.error(file, task, f"{describe(task)} has no camunda:decisionRef (no DMN decision to run)")
+    elif is_juel(decision):
+        findings.error(file, task, f"{describe(task)} camunda:decisionRef={decision!r} is an expression; "
+                       "name the decision id itself")
+    else:
+        facts.decisions.append((task, decision))
+    result = task.get(f"{{{CAMUNDA_NS}}}resultVariable")
+    if result:
+        findings.warn(file, task, f'{describe(task)} camunda:resultVariable="{result}" is ignored: the '
+                      "decision's output columns become process variables under their own names")
+
+
+def _check_call_activity(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    called = (task.get("calledElement") or "").strip()
+    if not called:
+        findings.error(file, task, f"{describe(task)} has no calledElement (which process to call)")
+    elif is_juel(called):
+        findings.error(file, task, f"{describe(task)} calledElement={called!r} is an expression; "
+                       "name the process id itself")
+    else:
+        facts.calls.append((task, called))
+
+
+def _check_subprocess(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    if task.find(f"{{{BPMN_NS}}}startEvent") is None:
+        findings.error(file, task, f"embedded {describe(task)} has no start event")
+
+
+def _check_timer(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    if not any(event.find(f"{{{BPMN_NS}}}{kind}") is not None
+               for kind in ("timeDate", "timeDuration", "timeCycle")):
+        findings.error(file, event, f"{describe(event)} has an empty timerEventDefinition (no date, "
+                       "duration or cycle)")
+
+
+def _check_flow(file: str, flow: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    for end in ("sourceRef", "targetRef"):
+        if flow.get(end) not in facts.ids:
+            findings.error(file, flow, f'{describe(flow)} {end}="{flow.get(end) or ""}" names no element of '
+                           "this file")
+
+
+def _check_boundary(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    if event.get("attachedToRef") not in facts.ids:
+        findings.error(file, event, f'{describe(event)} is attached to "{event.get("attachedToRef") or ""}", '
+                       "which is no element of this file")
+    if not any(etree.QName(child).localname.endswith("EventDefinition") for child in event
+               if isinstance(child.tag, str)):
+        findings.error(file, event, f"{describe(event)} has no event definition (timer, message, error, …)")
+
+
+def _check_link(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    if not (event.get("name") or "").strip():
+        findings.error(file, event, f"{describe(event)} has a linkEventDefinition without a name "
+                       "(the name pairs a throwing link with its catching link)")
+
+
+def _check_conditional(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    condition = event.find(f"{{{BPMN_NS}}}condition")
+    if condition is None or not (condition.text or "").strip():
+        findings.error(file, event, f"{describe(event)} has a conditionalEventDefinition without condition")
+
+
+def _refuse(what: str):
+    def check(file: str, element: etree._Element, facts: FileFacts, findings: Findings) -> None:
+        findings.error(file, element, f"{describe(element)}: {what}")
+    return check
+
+
+def _check_send_task(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    has_message = task.get("messageRef") or task.find(f"{{{BPMN_NS}}}messageEventDefinition") is not None
+    if not has_message and not _implementation_attributes(task):
+        findings.error(file, task, f"{describe(task)} has no message to send (set a message in the modeler)")
+
+
+def _check_forms(file: str, element: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    key = element.get(f"{{{CAMUNDA_NS}}}formKey")
+    if key and ":" in key:
+        findings.warn(file, element, f'{describe(element)} camunda:formKey="{key}" is an external form: '
+                      "ignored; the form is built from camunda:formData")
+    ref = element.get(f"{{{CAMUNDA_NS}}}formRef")
+    if ref:
+        findings.warn(file, element, f'{describe(element)} camunda:formRef="{ref}" (Camunda Forms) is an '
+                      "external form: ignored; the form is built from camunda:formData")
+
+
+_BPMN_CHECKS = {
+    "scriptTask": _check_script_task,
+    "businessRuleTask": _check_business_rule,
+    "callActivity": _check_call_activity,
+    "subProcess": _check_subprocess,
+    "transaction": _check_subprocess,
+    "timerEventDefinition": _check_timer,
+    "linkEventDefinition": _check_link,
+    "sequenceFlow": _check_flow,
+    "boundaryEvent": _check_boundary,
+    "conditionalEventDefinition": _check_conditional,
+    "compensateEventDefinition": _refuse("compensation events are not supported by SpiffWorkflow"),
+    "complexGateway": _refuse("complex gateways are not supported by SpiffWorkflow"),
+    "sendTask": _check_send_task,
+    "userTask": _check_forms,
+    "startEvent": _check_forms,
+}
+
+
+def _implementation_attributes(task: etree._Element) -> list[str]:
+    names = ("class", "delegateExpression", "expression", "type")
+    return [name for name in names if task.get(f"{{{CAMUNDA_NS}}}{name}")]
+
+
+def _check_implementation(file: str, task: etree._Element, findings: Findings) -> None:
+    """Service-like tasks: Java, JUEL, external workers and connectors cannot run here."""
+    attribute = lambda name: task.get(f"{{{CAMUNDA_NS}}}{name}")  # noqa: E731
+    if attribute("class"):
+        findings.error(file, task, f'{describe(task)} uses camunda:class="{attribute("class")}" (Java '
+                       "delegate): not supported by this Python engine")
+    if attribute("delegateExpression"):
+        findings.error(file, task, f'{describe(task)} uses camunda:delegateExpression='
+                       f'"{attribute("delegateExpression")}" (Java bean): not supported by this Python engine')
+    if attribute("expression"):
+        findings.error(file, task, f'{describe(task)} uses camunda:expression="{attribute("expression")}" '
+                       "(JUEL method call): not supported; use a script task")
+    if attribute("type") == "external":
+        findings.error(file, task, f'{describe(task)} uses camunda:type="external" (external task, topic '
+                       f'"{attribute("topic") or ""}"): there are no external workers here')
+    connector = task.find(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}connector")
+    if connector is not None:
+        connector_id = connector.findtext(f"{{{CAMUNDA_NS}}}connectorId") or ""
+        findings.error(file, connector, f'{describe(task)} uses camunda:connector "{connector_id.strip()}": '
+                       "connectors are not supported; use a script task")
+    plain_service = (etree.QName(task).localname == "serviceTask" and connector is None
+                     and not _implementation_attributes(task) and not _foreign_children(task))
+    if plain_service:
+        findings.error(file, task, f"{describe(task)} has no implementation; service tasks do not run "
+                       "here: use a script task that calls a business function")
+
+
+def _foreign_children(task: etree._Element) -> list[etree._Element]:
+    extensions = task.find(f"{{{BPMN_NS}}}extensionElements")
+    return [] if extensions is None else [
+        child for child in extensions if isinstance(child.tag, str)
+        and etree.QName(child).namespace in (ZEEBE_NS, SPIFF_NS)]
+
+
+# --- attributes on BPMN elements ---------------------------------------------------------------
+
+def _check_attributes(file: str, element: etree._Element, findings: Findings) -> None:
+    for name, value in element.attrib.items():
+        qname = etree.QName(name)
+        if qname.namespace == CAMUNDA_NS:
+            _check_camunda_attribute(file, element, qname.localname, value, findings)
+        elif qname.namespace == ZEEBE_NS:
+            findings.error(file, element, f'{describe(element)} uses zeebe:{qname.localname}="{value}" '
+                           "(Camunda 8): not supported by this engine")
+        elif qname.namespace not in _SILENT_NAMESPACES:
+            findings.warn(file, element, f"{describe(element)} attribute {{{qname.namespace}}}"
+                          f"{qname.localname} is an unknown extension: ignored")
+
+
+def _check_camunda_attribute(file: str, element: etree._Element, name: str, value: str,
+                             findings: Findings) -> None:
+    kind = etree.QName(element).localname
+    if name in ("class", "delegateExpression", "type") and kind not in _IMPLEMENTED_TASKS:
+        findings.error(file, element, f'{describe(element)} uses camunda:{name}="{value}" (Java delegate '
+                       "or external task): not supported by this Python engine")
+    elif name in _CAMUNDA_REFUSED:
+        findings.error(file, element, f'{describe(element)} camunda:{name}="{value}" {_CAMUNDA_REFUSED[name]}')
+    elif name in _CAMUNDA_IGNORED:
+        findings.warn(file, element, f"{describe(element)} camunda:{name} is ignored: {_CAMUNDA_IGNORED[name]}")
+    elif name == "expression" and kind == "messageEventDefinition" and is_juel(value):
+        findings.error(file, element, f'{describe(element)} camunda:expression="{value}" is a JUEL '
+                       "implementation: not supported (a Python payload expression is)")
+    elif name == "type" and value != "external":
+        findings.error(file, element, f'{describe(element)} camunda:type="{value}" is not supported')
+    elif name not in _CAMUNDA_USED:
+        findings.warn(file, element, f"{describe(element)} camunda:{name} is not supported here: ignored")
+
+
+# --- extension elements ----------------------------------------------------------------------------
+
+def _check_camunda_element(file: str, element: etree._Element, findings: Findings) -> None:
+    kind = etree.QName(element).localname
+    check = _CAMUNDA_ELEMENT_CHECKS.get(kind)
+    if check:
+        check(file, element, findings)
+    elif _is_extension(element) and kind not in _CAMUNDA_KNOWN_CHILDREN:
+        findings.warn(file, element, f"{describe(element)} camunda:{kind} is not supported here: ignored")
+
+
+def _check_listener(file: str, listener: etree._Element, findings: Findings) -> None:
+    kind = short_name(listener.tag)
+    event = listener.get("event", "")
+    for attribute in _LISTENER_KINDS:
+        if listener.get(attribute):
+            findings.error(file, listener, f'{describe(listener)} has a {kind} ({event}) with {attribute}='
+                           f'"{listener.get(attribute)}" (Java/JUEL listener): not supported here')
+            return
+    script = listener.find(f"{{{CAMUNDA_NS}}}script")
+    language = script.get("scriptFormat", "") if script is not None else ""
+    findings.error(file, listener, f"{describe(listener)} has a {kind} ({event}) with a script "
+                   f"(scriptFormat={language}): script listeners are not supported; model the logic "
+                   "as a script task")
+
+
+def _check_parameter(file: str, parameter: etree._Element, findings: Findings) -> None:
+    kind = short_name(parameter.tag)
+    name = parameter.get("name", "")
+    content = [child for child in parameter if isinstance(child.tag, str)]
+    if not content and not (parameter.text or "").strip():
+        findings.warn(file, parameter, f'{describe(parameter)} {kind} "{name}" only declares a local '
+                      "variable; there are no local variable scopes here: ignored")
+        return
+    script = parameter.find(f"{{{CAMUNDA_NS}}}script")
+    detail = f"a script (scriptFormat={script.get('scriptFormat', '')})" if script is not None else (
+        f"the value {(parameter.text or short_name(content[0].tag)).strip()!r}")
+    findings.error(file, parameter, f'{describe(parameter)} {kind} "{name}" maps {detail}: input/output '
+                   "mappings are not supported; set variables in a script task")
+
+
+def _check_call_mapping(file: str, mapping: etree._Element, findings: Findings) -> None:
+    kind = short_name(mapping.tag)
+    if mapping.get("variables") == "all":
+        return  # what SpiffWorkflow does anyway: all variables go in and come back
+    if mapping.get("businessKey") is not None:
+        findings.warn(file, mapping, f"{describe(mapping)} {kind} businessKey is ignored: there are no "
+                      "business keys here")
+        return
+    detail = " ".join(f'{key}="{value}"' for key, value in mapping.attrib.items())
+    findings.error(file, mapping, f"{describe(mapping)} {kind} {detail}: variable mappings are not "
+                   'supported; the called process sees all variables (use camunda:in variables="all")')
+
+
+def _check_properties(file: str, properties: etree._Element, findings: Findings) -> None:
+    parent = properties.getparent()
+    owner_kind = etree.QName(owner(properties)).localname
+    if parent is not None and parent.tag == f"{{{CAMUNDA_NS}}}formField":
+        return
+    if owner_kind not in _PROPERTY_OWNERS:
+        findings.warn(file, properties, f"{describe(properties)} camunda:properties are only kept on tasks "
+                      "and subprocesses: ignored here")
+
+
+def _check_form_data(file: str, form: etree._Element, findings: Findings) -> None:
+    if etree.QName(owner(form)).localname not in _FORM_OWNERS:
+        findings.warn(file, form, f"{describe(form)} camunda:formData is only used on user tasks and "
+                      "start events: ignored here")
+
+
+def _warn_element(reason: str):
+    def check(file: str, element: etree._Element, findings: Findings) -> None:
+        findings.warn(file, element, f"{describe(element)} {short_name(element.tag)} is ignored: {reason}")
+    return check
+
+
+def _refuse_element(reason: str):
+    def check(file: str, element: etree._Element, findings: Findings) -> None:
+        findings.error(file, element, f"{describe(element)} uses {short_name(element.tag)}: {reason}")
+    return check
+
+
+_CAMUNDA_ELEMENT_CHECKS = {
+    "executionListener": _check_listener,
+    "taskListener": _check_listener,
+    "inputParameter": _check_parameter,
+    "outputParameter": _check_parameter,
+    "in": _check_call_mapping,
+    "out": _check_call_mapping,
+    "properties": _check_properties,
+    "formData": _check_form_data,
+    "failedJobRetryTimeCycle": _warn_element("job retries belong to the Camunda job executor"),
+    "field": _refuse_element("field injection is for Java delegates, which are not supported"),
+    "errorEventDefinition": _refuse_element("error mapping of external tasks is not supported"),
+    "potentialStarter": _refuse_element("restrict starters with camunda:candidateStarterGroups"),
+}
+#: Extension children whose meaning is checked elsewhere (by their parent or by the parser).
+_CAMUNDA_KNOWN_CHILDREN = {"inputOutput", "connector", "formData", "properties"}
+
+_ZEEBE_ALLOWED = {"userTask"}  # a marker without content: nothing is lost
+_SPIFF_REFUSED = {
+    "serviceTaskOperator": "a SpiffArena connector (needs a connector proxy); use a script task",
+    "preScript": "a SpiffArena pre-script would not run; use a script task",
+    "postScript": "a SpiffArena post-script would not run; use a script task",
+    "calledDecisionId": "a SpiffArena decision reference; use camunda:decisionRef",
+}
+
+
+def _check_foreign_extension(file: str, element: etree._Element, findings: Findings) -> None:
+    namespace, kind = etree.QName(element).namespace, etree.QName(element).localname
+    if namespace == ZEEBE_NS:
+        _check_zeebe(file, element, kind, findings)
+    elif namespace == SPIFF_NS and kind in _SPIFF_REFUSED:
+        findings.error(file, element, f'{describe(element)} uses spiffworkflow:{kind} '
+                       f'"{element.get("id", "")}": {_SPIFF_REFUSED[kind]}')
+    else:
+        findings.warn(file, element, f"{describe(element)} {short_name(element.tag)} is an extension this "
+                      "engine does not read: ignored")
+
+
+def _check_zeebe(file: str, element: etree._Element, kind: str, findings: Findings) -> None:
+    if kind in _ZEEBE_ALLOWED and len(element) == 0 and not element.attrib:
+        return
+    details = " ".join(f'{key}="{value}"' for key, value in element.attrib.items())
+    nested = sorted({short_name(child.tag) for child in element.iter() if child is not element
+                     and isinstance(child.tag, str)})
+    shown = " ".join(part for part in (details, f"({', '.join(nested)})" if nested else "") if part)
+    if kind == "formDefinition" and not nested and re.search(r"form(Id|Key)|externalReference", details):
+        findings.warn(file, element, f"{describe(element)} zeebe:formDefinition {details} is an external "
+                      "form: ignored; the form is built from camunda:formData")
+        return
+    findings.error(file, element, f"{describe(element)} uses zeebe:{kind} {shown}".rstrip()
+                   + ": Camunda 8 extensions are not supported by this engine")

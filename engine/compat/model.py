@@ -1,0 +1,49 @@
+"""What a deployment hands on: the sources each process needs, and what the scheduler must know."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.camunda.specs.user_task import Form
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str  # as shown in messages, e.g. "processes/complaint.bpmn"
+    content: bytes
+
+
+@dataclass
+class ProcessBundle:
+    """One executable process and every file it needs to be rebuilt exactly (see `parse_specs`)."""
+
+    process_id: str
+    name: str | None
+    bpmn: SourceFile  # the file that defines the process
+    dmn: list[SourceFile]  # DMN files its business rule tasks need (also those of callees)
+    callees: list[SourceFile]  # other BPMN files its call activities need, transitively
+    start_groups: list[str]  # camunda:candidateStarterGroups; [] = anyone may start it
+    timer_start: str | None  # translated timer start expression (e.g. "'R/P1D'") for the scheduler
+    #: The start event's `camunda:formData` as SpiffWorkflow's `Form` (the same object user tasks
+    #: carry in `task_spec.form`; the start event spec carries it too), or None without a start form.
+    start_form: Form | None = field(default=None, compare=False)
+
+    def content_hash(self) -> str:
+        """sha256 over every source's content; the order files were uploaded in does not matter."""
+        digest = hashlib.sha256()
+        parts = [self.bpmn.content, *sorted((f.content for f in self.callees), key=_sha),
+                 b"--dmn--", *sorted((f.content for f in self.dmn), key=_sha)]
+        for content in parts:
+            digest.update(len(content).to_bytes(8, "big"))
+            digest.update(content)
+        return digest.hexdigest()
+
+
+def _sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+@dataclass
+class Bundle:
+    processes: dict[str, ProcessBundle]
+    warnings: list[str]  # each "FILE:LINE: what will be ignored (or how JUEL was translated) and why"

@@ -1,0 +1,68 @@
+"""SpiffWorkflow's CamundaParser, extended where stock 3.2 loses what an analyst modelled.
+
+- user tasks: `extensions['camunda']` carries the assignment (assignee, candidates, dates,
+  priority) next to the `camunda:properties` stock already keeps;
+- start events: a start form (`camunda:formData`) becomes `task_spec.form`, the same `Form` a user
+  task has, and `camunda:initiator` goes to `extensions['camunda']['initiator']`;
+- business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
+  KeyError (deploy reports it properly before SpiffWorkflow ever sees the file).
+Trees handed to this parser must have been translated by translate.py.
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+
+from engine.compat.assignment import assignment_of
+from engine.compat.xmlsafe import CAMUNDA_NS
+
+
+class AssignedUserTaskParser(UserTaskParser):
+    """Keeps Camunda assignment attributes, which stock SpiffWorkflow ignores."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        extensions["camunda"] = assignment_of(self.node)
+        return extensions
+
+
+class FormStartEventParser(CamundaStartEventParser):
+    """Start events with a start form get a `form`, read exactly as a user task's form is."""
+
+    get_form = UserTaskParser.get_form
+    get_enum_field = UserTaskParser.get_enum_field
+
+    def create_task(self):
+        task = super().create_task()
+        if self.xpath("./bpmn:extensionElements/camunda:formData"):
+            task.form = self.get_form()
+        return task
+
+    def parse_extensions(self, node=None):
+        initiator = (self.node.get(f"{{{CAMUNDA_NS}}}initiator") or "").strip()
+        return {"camunda": {"initiator": initiator}} if initiator else {}
+
+
+class DecisionTaskParser(BusinessRuleTaskParser):
+    @staticmethod
+    def get_decision_ref(node):
+        return node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+
+
+class DeskParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (AssignedUserTaskParser, UserTask),
+        full_tag("startEvent"): (FormStartEventParser, StartEvent),
+        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
+    }
+
+
+def build_parser() -> DeskParser:
+    """A parser for translated trees; XSD validation already happened at deploy."""
+    return DeskParser()

@@ -1,0 +1,103 @@
+"""Timer definitions as Camunda Modeler writes them → the Python SpiffWorkflow evaluates.
+
+SpiffWorkflow `eval`s timer text, so the bare `PT15M` of Camunda Modeler fails at run time. We turn
+ISO-8601 literals into Python string literals, translate `${…}` JUEL, and let SpiffWorkflow-style
+Python (`"PT0.25S"`, `futuredate`) through. Literal values are checked here with SpiffWorkflow's
+own ISO parsers, so a typo is a deploy error, not a stuck instance.
+"""
+from __future__ import annotations
+
+import ast
+import re
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine.compat.juel import Untranslatable, is_juel, translate_template
+
+_DURATION = re.compile(
+    r"P(?=\d|T\d)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
+    r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?", re.IGNORECASE)
+_LOOKS_ISO = re.compile(r"[+-]?P[\dT]|\d{4}-\d{2}-\d{2}|\d{4}-?W\d{2}|R\d*/", re.IGNORECASE)
+_CRON_FIELD = re.compile(r"[0-9*?/,LW#A-Za-z-]+")
+
+KINDS = ("timeDate", "timeDuration", "timeCycle")
+
+
+class InvalidTimer(ValueError):
+    """The timer text cannot work; the message says why."""
+
+
+def translate_timer(kind: str, text: str | None) -> str:
+    """Return the Python expression SpiffWorkflow should evaluate for this timer element."""
+    value = (text or "").strip()
+    if not value:
+        raise InvalidTimer("has no value")
+    if value.startswith("="):
+        raise InvalidTimer(f"{value!r} is a FEEL expression (Camunda 8), not supported here")
+    if is_juel(value):
+        try:
+            return translate_template(value)
+        except Untranslatable as error:
+            raise InvalidTimer(f"JUEL {value!r} cannot be translated: {error}") from None
+    if _LOOKS_ISO.match(value):
+        check_iso(kind, value)
+        return repr(value)
+    if _is_quartz_cron(value):
+        raise InvalidTimer(f"{value!r} is a Quartz cron expression; use ISO 8601 such as R/P1D")
+    return _python_expression(kind, value)
+
+
+def check_iso(kind: str, value: str) -> None:
+    """Raise InvalidTimer unless `value` is the ISO-8601 form this kind of timer needs."""
+    try:
+        if kind == "timeDuration":
+            _check_duration(value)
+        elif kind == "timeCycle":
+            _check_cycle(value)
+        else:
+            _check_date(value)
+    except InvalidTimer:
+        raise
+    except Exception:  # SpiffWorkflow's parsers raise bare Exception/ValueError
+        raise InvalidTimer(f"{value!r} is not a valid ISO 8601 {_WHAT[kind]}") from None
+
+
+_WHAT = {"timeDate": "date-time", "timeDuration": "duration", "timeCycle": "repeating interval (R…/…)"}
+
+
+def _check_duration(value: str) -> None:
+    if not _DURATION.fullmatch(value):
+        raise InvalidTimer(f"{value!r} is not a valid ISO 8601 duration (e.g. PT15M, P1D)")
+    TimerEventDefinition.parse_iso_duration(value)
+
+
+def _check_cycle(value: str) -> None:
+    if not value.upper().startswith("R"):
+        raise InvalidTimer(f"{value!r} is not a repeating interval; write R/{value} or R3/{value}")
+    for part in value.split("/")[1:]:
+        if part.upper().startswith("P"):
+            _check_duration(part)
+    TimerEventDefinition.parse_iso_recurring_interval(value)
+
+
+def _check_date(value: str) -> None:
+    if value.upper().lstrip("+-").startswith(("P", "R")):
+        raise InvalidTimer(f"{value!r} is a duration or cycle; use timeDuration or timeCycle")
+    TimerEventDefinition.parse_time_or_duration(value)
+
+
+def _is_quartz_cron(value: str) -> bool:
+    fields = value.split()
+    return (len(fields) in (6, 7) and re.fullmatch(r"[0-9*/,?-]+", fields[0]) is not None
+            and all(_CRON_FIELD.fullmatch(field) for field in fields))
+
+
+def _python_expression(kind: str, value: str) -> str:
+    """SpiffWorkflow style: keep it; check a quoted literal's content like a bare literal."""
+    try:
+        tree = ast.parse(value, mode="eval")
+    except SyntaxError:
+        raise InvalidTimer(f"{value!r} is neither ISO 8601, JUEL, nor a Python expression") from None
+    if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str):
+        check_iso(kind, tree.body.value.strip())
+    return value

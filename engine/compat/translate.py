@@ -1,0 +1,196 @@
+"""Rewrite a Camunda Modeler BPMN tree into what SpiffWorkflow's CamundaParser runs correctly.
+
+This is the one place where the dialect is translated, used both at deploy (with findings kept)
+and when specs are built (findings dropped), so both always see the same tree:
+- timers: ISO-8601 literals → Python string literals, JUEL → Python (timers.py);
+- JUEL conditions, cardinalities, `camunda:collection` and assignment attributes → Python;
+- link events → a sequence flow from the throwing to the catching event (SpiffWorkflow would
+  otherwise treat both as "none" events and the path would silently end);
+- data associations and data stores → removed: in Camunda they are documentation, while
+  SpiffWorkflow would move variables into data objects and fail on stores without an implementation.
+Every JUEL translation is reported as a warning, so an analyst can check the Python that will run.
+"""
+from __future__ import annotations
+
+import keyword
+
+from lxml import etree
+
+from engine.compat.assignment import ATTRIBUTES, translate_attribute
+from engine.compat.juel import Untranslatable, is_juel, translate_condition, translate_template
+from engine.compat.timers import KINDS, InvalidTimer, translate_timer
+from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS, Findings, describe, short_name
+
+_CONDITIONS = ("conditionExpression", "completionCondition", "condition", "loopCondition")
+_LINK_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
+
+
+def translate_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
+    """Translate every executable process of the document in place."""
+    for process in executable_processes(root):
+        _translate_timers(file, process, findings)
+        _translate_conditions(file, process, findings)
+        _translate_collections(file, process, findings)
+        _translate_assignments(file, process, findings)
+        _translate_links(file, process, findings)
+        _drop_data_associations(file, process, findings)
+    for store in root.iter(f"{{{BPMN_NS}}}dataStore"):
+        findings.warn(file, store, f'dataStore "{store.get("id")}" is documentation only here: ignored')
+        store.getparent().remove(store)
+
+
+def executable_processes(root: etree._Element) -> list[etree._Element]:
+    return [process for process in root.findall(f"{{{BPMN_NS}}}process")
+            if process.get("isExecutable", "true") == "true"]
+
+
+def _note(file: str, element: etree._Element, what: str, juel: str, python: str, findings: Findings) -> None:
+    findings.warn(file, element, f"{describe(element)} {what} {juel.strip()} is JUEL; it runs as the "
+                  f"Python expression: {python}")
+
+
+def _translate_timers(file: str, process: etree._Element, findings: Findings) -> None:
+    for kind in KINDS:
+        for element in process.iter(f"{{{BPMN_NS}}}{kind}"):
+            original = element.text or ""
+            try:
+                element.text = translate_timer(kind, original)
+            except InvalidTimer as error:
+                findings.error(file, element, f"{describe(element)} {kind} {error}")
+                continue
+            if is_juel(original):
+                _note(file, element, kind, original, element.text, findings)
+
+
+def _translate_conditions(file: str, process: etree._Element, findings: Findings) -> None:
+    for tag in (*_CONDITIONS, "loopCardinality"):
+        for element in process.iter(f"{{{BPMN_NS}}}{tag}"):
+            _translate_condition(file, element, tag, findings)
+
+
+def _translate_condition(file: str, element: etree._Element, tag: str, findings: Findings) -> None:
+    text = (element.text or "").strip()
+    language = (element.get("language") or "").strip()
+    if not text:
+        element.text = None  # a blank condition is a missing one, not a Python syntax error at run time
+        return
+    if language and language.lower() not in ("python", "juel"):
+        findings.error(file, element, f"{describe(element)} {tag} is written in {language} "
+                       f"(language={language}): only JUEL and Python expressions run here")
+    elif text.startswith("="):
+        findings.error(file, element, f"{describe(element)} {tag} {text} is a FEEL expression (Camunda 8): "
+                       "not supported; write ${…} JUEL or Python")
+    elif is_juel(text):
+        try:
+            python = translate_template(text) if tag == "loopCardinality" else translate_condition(text)
+        except Untranslatable as error:
+            findings.error(file, element, f"{describe(element)} {tag} {text} cannot be translated from "
+                           f"JUEL: {error}")
+            return
+        element.text = python
+        _note(file, element, tag, text, python, findings)
+    else:
+        _check_python(file, element, tag, text, findings)
+
+
+def _check_python(file: str, element: etree._Element, tag: str, text: str, findings: Findings) -> None:
+    try:
+        compile(text, "<condition>", "eval")
+    except SyntaxError as error:
+        findings.error(file, element, f"{describe(element)} {tag} {text!r} is neither JUEL (${{…}}) nor a "
+                       f"valid Python expression ({error.msg})")
+
+
+def _translate_collections(file: str, process: etree._Element, findings: Findings) -> None:
+    attribute = f"{{{CAMUNDA_NS}}}collection"
+    for loop in process.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        value = (loop.get(attribute) or "").strip()
+        if not value:
+            continue
+        try:
+            name = translate_template(value) if is_juel(value) else value
+        except Untranslatable as error:
+            findings.error(file, loop, f"{describe(loop)} camunda:collection={value} cannot be translated "
+                           f"from JUEL: {error}")
+            continue
+        if not name.isidentifier() or keyword.iskeyword(name):
+            findings.error(file, loop, f"{describe(loop)} camunda:collection={value} must name one "
+                           "process variable holding the list")
+            continue
+        loop.set(attribute, name)
+        if is_juel(value):
+            _note(file, loop, "camunda:collection", value, name, findings)
+
+
+def _translate_assignments(file: str, process: etree._Element, findings: Findings) -> None:
+    for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+        for name in ATTRIBUTES:
+            attribute = f"{{{CAMUNDA_NS}}}{name}"
+            value = task.get(attribute)
+            if value is None:
+                continue
+            try:
+                stored = translate_attribute(name, value)
+            except Untranslatable as error:
+                findings.error(file, task, f"{describe(task)} camunda:{name}={value} cannot be used: {error}")
+                continue
+            task.set(attribute, stored)
+            if is_juel(value):
+                findings.warn(file, task, f"{describe(task)} camunda:{name}={value.strip()} is JUEL; it is "
+                              f"stored as {stored}")
+
+
+def _translate_links(file: str, process: etree._Element, findings: Findings) -> None:
+    for scope in list(process.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _LINK_SCOPES))):
+        catches = _link_events(scope, "intermediateCatchEvent")
+        for name, events in catches.items():
+            for duplicate in events[1:]:
+                findings.error(file, duplicate, f'{describe(duplicate)} is a second catching link "{name}" '
+                               "in the same (sub)process")
+        for name, throws in _link_events(scope, "intermediateThrowEvent").items():
+            for throw in throws:
+                _link(file, scope, throw, name, catches.get(name, [None])[0], findings)
+        for events in catches.values():
+            for catch in events:
+                _make_pass_through(catch)
+
+
+def _link_events(scope: etree._Element, kind: str) -> dict[str, list[etree._Element]]:
+    events: dict[str, list[etree._Element]] = {}
+    for event in scope.findall(f"{{{BPMN_NS}}}{kind}"):
+        link = event.find(f"{{{BPMN_NS}}}linkEventDefinition")
+        name = (link.get("name") or "").strip() if link is not None else ""
+        if name:
+            events.setdefault(name, []).append(event)
+    return events
+
+
+def _link(file: str, scope: etree._Element, throw: etree._Element, name: str,
+          catch: etree._Element | None, findings: Findings) -> None:
+    if catch is None:
+        findings.error(file, throw, f'{describe(throw)} links to "{name}", but no catching link event of '
+                       "that name is in the same (sub)process")
+        return
+    flow = etree.SubElement(scope, f"{{{BPMN_NS}}}sequenceFlow")
+    flow.set("id", f"{throw.get('id')}__link__{catch.get('id')}")
+    flow.set("sourceRef", throw.get("id"))
+    flow.set("targetRef", catch.get("id"))
+    _make_pass_through(throw)
+
+
+def _make_pass_through(event: etree._Element) -> None:
+    """A 'none' intermediate throw event: SpiffWorkflow runs straight through it."""
+    for link in event.findall(f"{{{BPMN_NS}}}linkEventDefinition"):
+        event.remove(link)
+    event.tag = f"{{{BPMN_NS}}}intermediateThrowEvent"
+
+
+def _drop_data_associations(file: str, process: etree._Element, findings: Findings) -> None:
+    tags = (f"{{{BPMN_NS}}}dataInputAssociation", f"{{{BPMN_NS}}}dataOutputAssociation")
+    for association in list(process.iter(*tags)):
+        reference = association.findtext(f"{{{BPMN_NS}}}targetRef") if short_name(
+            association.tag) == "dataOutputAssociation" else association.findtext(f"{{{BPMN_NS}}}sourceRef")
+        findings.warn(file, association, f'{describe(association.getparent())} {short_name(association.tag)} '
+                      f'with "{(reference or "").strip()}" is documentation only here: ignored '
+                      "(variables stay in the task data)")
+        association.getparent().remove(association)

@@ -1,0 +1,381 @@
+"""Camunda 7 ``camunda:formData`` as typed fields, and the check a submission passes before a user
+task completes.
+
+SpiffWorkflow parses formData into strings and stops there: it converts nothing, validates nothing
+and applies no defaults. Without this module a clerk could complete a task with "abc" as a repair
+fee, or skip a required phone number, and the mistake would surface only in a later step or report.
+
+Field types are Camunda 7's built-in ones: ``string``, ``long``, ``boolean``, ``date``, ``enum``.
+Any other type an analyst writes (``double``, a custom type, none at all) is treated as ``string``:
+the value is kept as text, so nothing is lost, but nothing beyond the text constraints is checked.
+
+Values stored in task data are plain JSON types (``int``, ``bool``, ``str``) because SpiffWorkflow's
+serializer rejects ``Decimal``/``datetime``; a date is stored as an ISO ``YYYY-MM-DD`` string.
+
+A form an analyst got wrong (a default that is not of the field's type, ``min`` on a text field,
+an unsupported constraint …) raises :class:`DeployError` when its fields are read, so deployment can
+refuse the diagram instead of a clerk meeting the problem at the counter.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+from engine.errors import DeployError, InvalidInput
+
+FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CAMUNDA_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")  # Camunda's default dd/MM/yyyy
+_EXPRESSION = re.compile(r"[$#]\{")
+_TRUE = frozenset({"true", "on", "1", "是"})
+_FALSE = frozenset({"false", "off", "0", "否"})
+_UNSET = object()  # "leave this variable as the task already holds it"
+
+Options = tuple[tuple[str, str], ...]  # enum: (id, label), in the diagram's order
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One form field, with every constraint already read and the default already converted.
+
+    ``type`` is one of :data:`FIELD_TYPES`; a Camunda type outside them is read as ``string``.
+    ``label`` falls back to the id, so messages can always name the field.
+    """
+
+    id: str
+    label: str
+    type: str
+    required: bool = False
+    readonly: bool = False
+    default: object | None = None
+    options: Options = ()
+    min: float | None = None
+    max: float | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    properties: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+
+class _Rejected(ValueError):
+    """A value the field cannot take; the message is the reason, to follow the field's label."""
+
+
+# --- reading the form -----------------------------------------------------------------------------
+
+def fields_of(task_spec: Any) -> list[FormField]:
+    """The fields of a user task's form; ``[]`` for a task without one."""
+    try:
+        return fields_from_form(getattr(task_spec, "form", None))
+    except DeployError as error:
+        task = getattr(task_spec, "bpmn_name", None) or getattr(task_spec, "bpmn_id", task_spec.name)
+        raise DeployError([f"用户任务「{task}」：{problem}" for problem in error.problems]) from None
+
+
+def fields_from_form(form: Any) -> list[FormField]:
+    """Typed fields from a SpiffWorkflow ``Form`` (``None`` → ``[]``).
+
+    Raises :class:`DeployError` listing every problem of the form, not just the first, so an
+    analyst fixes the diagram in one round.
+    """
+    if form is None:
+        return []
+    problems: list[str] = []
+    fields = [_field_from(spiff_field, problems) for spiff_field in form.fields]
+    seen: set[str] = set()
+    for form_field in fields:
+        if form_field.id in seen:
+            problems.append(f"表单字段 id「{form_field.id}」重复")
+        seen.add(form_field.id)
+    if problems:
+        raise DeployError(problems)
+    return fields
+
+
+def defaults(fields: Sequence[FormField]) -> dict[str, object]:
+    """The declared default values, to pre-fill a form before the user edits it."""
+    return {f.id: f.default for f in fields if f.default is not None}
+
+
+def _field_from(spiff_field: Any, problems: list[str]) -> FormField:
+    """One typed field; what is wrong with it goes to ``problems``."""
+    field_id = spiff_field.id or ""
+    label = spiff_field.label or field_id
+    field_type = spiff_field.type if spiff_field.type in FIELD_TYPES else "string"
+    own: list[str] = []
+    if not field_id:
+        own.append("缺少 id")
+    constraints = _constraints(field_type, spiff_field.validation, own)
+    options = _options(field_type, getattr(spiff_field, "options", []), own)
+    properties = MappingProxyType({p.id: p.value for p in spiff_field.properties})
+    draft = FormField(field_id, label, field_type, options=options, properties=properties,
+                      **constraints)
+    _check_ranges(draft, own)
+    default = _default(draft, spiff_field.default_value, own)
+    problems.extend(f"表单字段 {field_id}（{label}）：{problem}" for problem in own)
+    return replace(draft, default=default)
+
+
+def _constraints(field_type: str, validations: Sequence[Any], problems: list[str]) -> dict[str, Any]:
+    """``camunda:constraint`` entries as FormField keyword arguments."""
+    found: dict[str, Any] = {}
+    for validation in validations:
+        name, config = validation.name, validation.config
+        if name in ("required", "readonly"):
+            found[name] = True
+        elif name in ("min", "max"):
+            if field_type == "long":
+                found[name] = _bound(name, config, problems)
+            else:
+                problems.append(f"{name} 只能用于整数（long）字段")
+        elif name in ("minlength", "maxlength"):
+            if field_type == "string":
+                found[name] = _length(name, config, problems)
+            else:
+                problems.append(f"{name} 只能用于文本（string）字段")
+        elif name == "validator":
+            problems.append("不支持自定义校验器（validator）")
+        else:
+            problems.append(f"不支持的校验约束「{name}」")
+    return found
+
+
+def _bound(name: str, config: str | None, problems: list[str]) -> float | None:
+    try:
+        number = float(config or "")
+    except ValueError:
+        number = math.nan
+    if math.isfinite(number):
+        return number
+    problems.append(f'{name} 的值 "{config}" 不是数字')
+    return None
+
+
+def _length(name: str, config: str | None, problems: list[str]) -> int | None:
+    if config is not None and config.strip().isdecimal():
+        return int(config)
+    problems.append(f'{name} 的值 "{config}" 不是非负整数')
+    return None
+
+
+def _options(field_type: str, spiff_options: Sequence[Any], problems: list[str]) -> Options:
+    if field_type != "enum":
+        return ()
+    if not spiff_options:
+        problems.append("枚举字段没有任何选项")
+    if any(not option.id for option in spiff_options):
+        problems.append("有枚举选项缺少 id")
+    return tuple((option.id, option.name or option.id) for option in spiff_options if option.id)
+
+
+def _check_ranges(draft: FormField, problems: list[str]) -> None:
+    if draft.min is not None and draft.max is not None and draft.min > draft.max:
+        problems.append(f"min（{_number_text(draft.min)}）大于 max（{_number_text(draft.max)}）")
+    shortest, longest = draft.minlength, draft.maxlength
+    if shortest is not None and longest is not None and shortest > longest:
+        problems.append(f"minlength（{shortest}）大于 maxlength（{longest}）")
+
+
+def _default(draft: FormField, raw: str | None, problems: list[str]) -> object | None:
+    """The default converted to the field's type; expressions are refused because there is no
+    task data to evaluate them against when a form is pre-filled."""
+    if raw is None or not raw.strip():
+        return None
+    if _EXPRESSION.search(raw):
+        problems.append(f'默认值 "{raw}" 是表达式，表单默认值只支持固定值')
+        return None
+    try:
+        value = _convert(draft, raw)
+        _check_constraints(draft, value)
+    except _Rejected as rejected:
+        problems.append(f'默认值 "{raw}" 无效：「{draft.label}」{rejected}')
+        return None
+    return value
+
+
+# --- checking a submission ------------------------------------------------------------------------
+
+def validate(
+    fields: Sequence[FormField],
+    submitted: Mapping[str, object],
+    current: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """The converted values to merge into task data, or :class:`InvalidInput` with every error.
+
+    ``submitted`` holds strings (web form, CLI) or JSON values; ``current`` is the task's data.
+    ``None`` and blank strings count as absent. An absent field
+    - keeps the value the task already holds (nothing is returned for it; this also satisfies
+      ``required``, as in Camunda);
+    - otherwise takes its default;
+    - otherwise is an error if required, and is left unset (not returned) if not.
+    Booleans are the exception: an unticked HTML checkbox is simply not sent, so an absent boolean
+    is ``False`` — or, if required, an error (a boolean's default only pre-fills the form).
+    Readonly fields are never written by the user: a submitted value must equal the current (else
+    default) one, and only a default the task does not hold yet is returned.
+    Inputs are not modified.
+    """
+    current = current or {}
+    values: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for form_field in fields:
+        try:
+            value = _field_value(form_field, _given(submitted.get(form_field.id)), current)
+        except _Rejected as rejected:
+            errors[form_field.id] = f"「{form_field.label}」{rejected}"
+            continue
+        if value is not _UNSET:
+            values[form_field.id] = value
+    known = {form_field.id for form_field in fields}
+    errors.update({key: f"表单中没有「{key}」这一项" for key in submitted if key not in known})
+    if errors:
+        summary = f"表单有 {len(errors)} 处错误：" + "；".join(errors.values())
+        raise InvalidInput(summary, field_errors=errors)
+    return values
+
+
+def _given(raw: object) -> object | None:
+    """The submitted value, or ``None`` when the user left the field empty."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return raw
+
+
+def _field_value(form_field: FormField, given: object | None, current: Mapping[str, object]) -> object:
+    if form_field.readonly:
+        return _readonly_value(form_field, given, current)
+    if given is None:
+        return _absent_value(form_field, current)
+    value = _convert(form_field, given)
+    _check_constraints(form_field, value)
+    return value
+
+
+def _absent_value(form_field: FormField, current: Mapping[str, object]) -> object:
+    if form_field.type == "boolean":
+        if form_field.required:
+            raise _Rejected("为必填项")
+        return False
+    if _given(current.get(form_field.id)) is not None:
+        return _UNSET
+    if form_field.default is not None:
+        return form_field.default
+    if form_field.required:
+        raise _Rejected("为必填项")
+    return _UNSET
+
+
+def _readonly_value(form_field: FormField, given: object | None, current: Mapping[str, object]) -> object:
+    held = _given(current.get(form_field.id))
+    reference = form_field.default if held is None else held
+    if given is not None and not _same(form_field, given, reference):
+        raise _Rejected("是只读字段，不可修改")
+    if held is None and form_field.default is not None:
+        return form_field.default
+    return _UNSET
+
+
+def _same(form_field: FormField, given: object, reference: object | None) -> bool:
+    """Equal once both are of the field's type, so "12" from a web form matches a stored 12."""
+    if reference is None:
+        return False
+    try:
+        return _convert(form_field, given) == _convert(form_field, reference)
+    except _Rejected:
+        return given == reference
+
+
+def _check_constraints(form_field: FormField, value: object) -> None:
+    if form_field.min is not None and value < form_field.min:
+        raise _Rejected(f"不能小于 {_number_text(form_field.min)}")
+    if form_field.max is not None and value > form_field.max:
+        raise _Rejected(f"不能大于 {_number_text(form_field.max)}")
+    if form_field.minlength is not None and len(value) < form_field.minlength:
+        raise _Rejected(f"至少 {form_field.minlength} 个字符")
+    if form_field.maxlength is not None and len(value) > form_field.maxlength:
+        raise _Rejected(f"最多 {form_field.maxlength} 个字符")
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+# --- conversion to the field's type ---------------------------------------------------------------
+
+def _convert(form_field: FormField, raw: object) -> object:
+    if form_field.type == "enum":
+        return _to_option(raw, form_field.options)
+    return _CONVERTERS[form_field.type](raw)
+
+
+def _to_string(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return str(raw)
+    raise _Rejected("必须是文本")
+
+
+def _to_long(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise _Rejected("必须是整数")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
+        return int(raw.strip())
+    raise _Rejected("必须是整数")
+
+
+def _to_boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    raise _Rejected("必须是“是”或“否”")
+
+
+def _to_date(raw: object) -> str:
+    """An ISO ``YYYY-MM-DD`` string; a date-time keeps the date as written, without moving it to
+    another time zone, because that is the day the user meant."""
+    if isinstance(raw, datetime):
+        return raw.date().isoformat()
+    if isinstance(raw, date):
+        return raw.isoformat()
+    parsed = _parse_date(raw.strip()) if isinstance(raw, str) else None
+    if parsed is None:
+        raise _Rejected("必须是日期，如 2024-05-31 或 31/05/2024")
+    return parsed.isoformat()
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        if match := _CAMUNDA_DATE.fullmatch(text):
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+        if _ISO_DATE.match(text):
+            return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+    return None
+
+
+def _to_option(raw: object, options: Options) -> str:
+    """An option id; the error lists labels with their ids, so a CLI user knows what to type."""
+    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+    if text in {option_id for option_id, _ in options}:
+        return text
+    choices = (label if label == option_id else f"{label}（{option_id}）" for option_id, label in options)
+    raise _Rejected(f"的取值必须是：{'、'.join(choices)}")
+
+
+_CONVERTERS = {"string": _to_string, "long": _to_long, "boolean": _to_boolean, "date": _to_date}

@@ -1,0 +1,234 @@
+"""One instance in memory: specs, (de)serialisation, and what the database derives from the state.
+
+SpiffWorkflow keeps the spec inside every serialised workflow; here the spec is parsed once per
+deployed version (cached in the Database) and the stored state holds only the runtime part.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock, compat, forms
+from engine.sandbox import make_script_engine
+from engine.store import Database, DefinitionVersion
+from tasks import FUNCTIONS
+
+SCRIPT_ENGINE = make_script_engine(FUNCTIONS)
+
+
+class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Serialises a workflow without its spec; restores it with the cached spec objects."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        workflow = self.target_class(dct.pop("spec"), dct.pop("subprocess_specs"), deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_REGISTRY = BpmnWorkflowSerializer.configure({**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter})
+STATE_VERSION = BpmnWorkflowSerializer().VERSION
+
+
+def bundle_of(definition: DefinitionVersion) -> compat.ProcessBundle:
+    """Rebuild the deployable bundle from the sources stored with a version."""
+    files = {role: [] for role in ("bpmn", "dmn", "callee")}
+    for item in definition.files:
+        files[item["role"]].append(compat.SourceFile(item["name"], item["content"].encode("utf-8")))
+    return compat.ProcessBundle(
+        process_id=definition.process_id,
+        name=definition.name,
+        bpmn=files["bpmn"][0],
+        dmn=files["dmn"],
+        callees=files["callee"],
+        start_groups=list(definition.start_groups),
+        timer_start=definition.timer_start,
+    )
+
+
+def specs_for(db: Database, definition: DefinitionVersion) -> tuple[Any, dict[str, Any]]:
+    """The parsed (spec, subprocess specs) of a version, parsed once per process."""
+    specs = db.spec_cache.get(definition.id)
+    if specs is None:
+        specs = compat.parse_specs(bundle_of(definition))
+        db.spec_cache[definition.id] = specs
+    return specs
+
+
+def new_workflow(specs: tuple[Any, dict[str, Any]]) -> BpmnWorkflow:
+    spec, subprocess_specs = specs
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+
+
+def load_workflow(specs: tuple[Any, dict[str, Any]], state: str) -> BpmnWorkflow:
+    dct = json.loads(state)
+    dct.pop("serializer_version", None)
+    dct["spec"], dct["subprocess_specs"] = specs
+    workflow = _REGISTRY.restore(dct)
+    workflow.script_engine = SCRIPT_ENGINE
+    return workflow
+
+
+def dump_workflow(workflow: BpmnWorkflow) -> str:
+    dct = _REGISTRY.convert(workflow)
+    dct["serializer_version"] = STATE_VERSION
+    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError):
+        return None
+
+
+def open_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """READY human tasks (user and manual tasks), subprocesses included."""
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    element_id: str
+    name: str | None
+    due_at: datetime
+    attached_to: str | None  # task id of the activity a boundary timer watches
+    interrupting: bool
+
+
+def _timer_due(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if value is None:
+        return None
+    if isinstance(value, dict):  # cycle: the next repetition
+        return clock.parse_time(value["next"]) if value.get("cycles", 0) != 0 else None
+    due = TimerEventDefinition.parse_time_or_duration(str(value))
+    return due if isinstance(due, datetime) else None
+
+
+def _watched_activity(task: Task) -> Task | None:
+    """For a boundary event: the activity it is attached to (its sibling under the split)."""
+    if not isinstance(task.task_spec, BoundaryEvent):
+        return None
+    siblings = [t for t in task.parent.children if not isinstance(t.task_spec, BoundaryEvent)]
+    return siblings[0] if siblings else None
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """Every timer the instance waits on, with its due time, earliest first."""
+    timers = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        due = _timer_due(task)
+        if due is None:
+            continue
+        attached = _watched_activity(task)
+        timers.append(
+            WaitingTimer(
+                task_id=str(task.id),
+                element_id=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name,
+                due_at=due,
+                attached_to=str(attached.id) if attached is not None else None,
+                interrupting=getattr(task.task_spec, "cancel_activity", True),
+            )
+        )
+    return sorted(timers, key=lambda timer: timer.due_at)
+
+
+def is_cycle(task: Task) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition)
+
+
+def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data a person means by "the case so far": the newest task's data."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    ready = open_user_tasks(workflow)
+    if ready:
+        merged: dict[str, Any] = {}
+        for task in ready:
+            merged.update(task.data)
+        return merged
+    last = workflow.last_task
+    return dict(last.data) if last is not None else dict(workflow.data)
+
+
+def camunda_extensions(task: Task) -> dict[str, Any]:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("camunda", {})
+
+
+def evaluate(expression: str, data: dict[str, Any]) -> Any:
+    """Evaluate a (translated) expression against task data, in the sandbox."""
+    return SCRIPT_ENGINE.environment.evaluate(expression, dict(data))
+
+
+def assignment(task: Task, key: str) -> list[str]:
+    """Names from a camunda assignment attribute, expressions resolved against task data."""
+    value = camunda_extensions(task).get(key)
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in values:
+        names.extend(compat.resolve_assignment(item, task.data, evaluate))
+    return names
+
+
+def task_time(task: Task, key: str, created: datetime) -> datetime | None:
+    """``camunda:dueDate``/``followUpDate``: an ISO duration after creation, an ISO date, or ``${…}``."""
+    names = assignment(task, key)
+    if not names:
+        return None
+    text = str(names[0])
+    if text.upper().startswith("P"):
+        duration = TimerEventDefinition.parse_iso_duration(text)
+        return created + TimerEventDefinition.get_timedelta_from_start(duration, created)
+    return clock.parse_time(text)
+
+
+def boundary_due(task: Task, timers: Iterable[WaitingTimer]) -> datetime | None:
+    """Earliest timer attached to this task: its service level when no dueDate is set."""
+    dues = [t.due_at for t in timers if t.attached_to == str(task.id)]
+    return min(dues) if dues else None
+
+
+def elements_in_state(workflow: BpmnWorkflow, *states: str) -> set[str]:
+    """BPMN element ids having a task in one of the named states (for highlighting a diagram)."""
+    mask = 0
+    for name in states:
+        mask |= getattr(TaskState, name)
+    return {task.task_spec.bpmn_id for task in workflow.get_tasks(state=mask)
+            if getattr(task.task_spec, "bpmn_id", None)}
+
+
+def start_fields(specs: tuple[Any, dict[str, Any]]) -> list[forms.FormField]:
+    """The start event's form (``camunda:formData`` on the start event), if it has one."""
+    return forms.fields_from_form(compat.start_form(specs[0]))

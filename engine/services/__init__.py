@@ -1,0 +1,47 @@
+"""The service layer: one function per action. The CLI and the web inbox call only these.
+
+Each call is one unit of work: load → check the actor and the task's state → run SpiffWorkflow →
+derive task rows, due times and events from the new state → commit once.
+"""
+from engine.services.cases import (
+    InstanceView,
+    cancel_instance,
+    history,
+    may_start,
+    show_instance,
+    start_form,
+    start_instance,
+    startable,
+)
+from engine.services.deploy import DeployReport, deploy_files, deploy_paths, list_definitions
+from engine.services.timers import fire_due_timers, list_timers
+from engine.services.users import (
+    UserInfo,
+    add_user,
+    authenticate,
+    get_user,
+    list_users,
+    set_active,
+    set_groups,
+    set_password,
+)
+from engine.services.work import (
+    TaskFilter,
+    TaskItem,
+    TaskPage,
+    TaskView,
+    claim,
+    complete,
+    delegate,
+    get_task,
+    list_tasks,
+    unclaim,
+)
+
+__all__ = [
+    "DeployReport", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
+    "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
+    "deploy_paths", "fire_due_timers", "get_task", "get_user", "history", "list_definitions",
+    "list_tasks", "list_timers", "list_users", "may_start", "set_active", "set_groups",
+    "set_password", "show_instance", "start_form", "start_instance", "startable", "unclaim",
+]

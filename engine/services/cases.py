@@ -1,0 +1,129 @@
+"""Cases (process instances): start, cancel, look at."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import forms, runtime
+from engine.errors import Forbidden, NotFound
+from engine.history import record
+from engine.services.deploy import list_definitions, require_latest
+from engine.services.steps import new_case, open_case, running_diagram, save_case, translating_races
+from engine.services.users import ADMIN_GROUP, groups_of
+from engine.services.work import TaskItem, _item
+from engine.store import Database, DefinitionVersion, Event, HumanTask
+
+CANCEL_GROUPS = {ADMIN_GROUP, "cs-manager", "cs-supervisor"}
+
+
+def may_start(definition: DefinitionVersion, groups: set[str]) -> bool:
+    """``camunda:candidateStarterGroups``: nobody listed means anyone may start."""
+    return not definition.start_groups or bool(groups & set(definition.start_groups))
+
+
+def start_form(db: Database, process_id: str) -> list[forms.FormField]:
+    """The start event's form fields, for the "start a case" page."""
+    with db.unit_of_work() as session:
+        definition = require_latest(session, process_id)
+        return runtime.start_fields(runtime.specs_for(db, definition))
+
+
+def startable(db: Database, actor: str) -> list[DefinitionVersion]:
+    """Processes this person may start by hand (timer-started ones start themselves)."""
+    with db.unit_of_work() as session:
+        groups = groups_of(session, actor)
+    return [d for d in list_definitions(db) if may_start(d, groups) and not d.timer_start]
+
+
+@translating_races
+def start_instance(db: Database, process_id: str, actor: str | None = None,
+                   data: dict[str, Any] | None = None) -> int:
+    """Start a case of the newest version and run it to its first wait. ``actor=None``: the operator."""
+    with db.unit_of_work() as session:
+        definition = require_latest(session, process_id)
+        if actor is not None and not may_start(definition, groups_of(session, actor)):
+            raise Forbidden(f"您所在的组不能发起流程「{definition.name or process_id}」。")
+        fields = runtime.start_fields(runtime.specs_for(db, definition))
+        values = forms.validate(fields, data or {}) if fields else dict(data or {})
+        case = new_case(session, db, definition, actor or "cli", values)
+        with running_diagram(case):
+            case.workflow.do_engine_steps()
+        save_case(case, actor or "cli")
+        return case.instance.id
+
+
+@translating_races
+def cancel_instance(db: Database, instance_id: int, actor: str | None, reason: str) -> None:
+    with db.unit_of_work() as session:
+        case = open_case(session, db, instance_id)
+        if actor is not None and not (groups_of(session, actor) & CANCEL_GROUPS
+                                      or case.instance.started_by == actor):
+            raise Forbidden("只有发起人、客服主管、客服经理或管理员可以撤销案件。")
+        if case.instance.status != "running":
+            raise Forbidden(f"案件 {instance_id} 已{_STATUS_ZH.get(case.instance.status, case.instance.status)}，不能撤销。")
+        case.workflow.cancel()
+        case.instance.status = "cancelled"
+        case.instance.ended_at = case.instance.updated_at
+        record(session, "instance_cancelled", actor or "cli", instance_id=instance_id,
+               definition_id=case.instance.definition_id, payload={"reason": reason})
+        save_case(case, actor or "cli")
+
+
+_STATUS_ZH = {"running": "进行中", "completed": "完成", "cancelled": "撤销", "incident": "出错"}
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    process_id: str
+    process_name: str | None
+    version: int
+    status: str
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None
+    next_due_at: datetime | None
+    data: dict[str, Any]
+    open_tasks: list[TaskItem]
+    all_tasks: list[TaskItem]
+    timers: list[runtime.WaitingTimer]
+    completed_elements: set[str]
+    active_elements: set[str]
+    bpmn: bytes
+
+    @property
+    def status_zh(self) -> str:
+        return _STATUS_ZH.get(self.status, self.status)
+
+
+def show_instance(db: Database, instance_id: int) -> InstanceView:
+    """Status, data, tasks and waiting timers of one case (callers check who may look)."""
+    with db.unit_of_work() as session:
+        case = open_case(session, db, instance_id)
+        instance, workflow = case.instance, case.workflow
+        tasks = [_item(r) for r in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
+        return InstanceView(
+            id=instance.id, process_id=instance.process_id, process_name=instance.definition.name,
+            version=instance.definition.version, status=instance.status,
+            started_at=instance.started_at, started_by=instance.started_by, ended_at=instance.ended_at,
+            next_due_at=instance.next_due_at, data=runtime.case_data(workflow),
+            open_tasks=[t for t in tasks if t.state == "open"], all_tasks=tasks,
+            timers=runtime.waiting_timers(workflow),
+            completed_elements=runtime.elements_in_state(workflow, "COMPLETED"),
+            active_elements=runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED"),
+            bpmn=runtime.bundle_of(instance.definition).bpmn.content,
+        )
+
+
+def history(db: Database, instance_id: int) -> list[Event]:
+    """The instance's events in order (who, when, what)."""
+    with db.unit_of_work() as session:
+        events = list(session.scalars(
+            select(Event).where(Event.chain == f"i:{instance_id}").order_by(Event.seq)))
+        if not events:
+            raise NotFound(f"案件 {instance_id} 不存在。")
+        return events

@@ -1,0 +1,132 @@
+"""Deploying diagrams: a changed file is a new version; an unchanged file changes nothing."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import clock, compat
+from engine.errors import DeployError, NotFound
+from engine.history import record
+from engine.services.steps import translating_races
+from engine.store import Database, DefinitionVersion
+
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DeployedProcess:
+    process_id: str
+    version: int
+    changed: bool
+    name: str | None
+
+
+@dataclass
+class DeployReport:
+    processes: list[DeployedProcess] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[compat.SourceFile]:
+    """Every .bpmn/.dmn file named or found below the given folders, in a stable order."""
+    files: list[compat.SourceFile] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in DIAGRAM_SUFFIXES)
+        elif path.is_file():
+            found = [path]
+        else:
+            raise DeployError([f"{path}: no such file or folder"])
+        for item in found:
+            if item.stat().st_size > MAX_FILE_BYTES:
+                raise DeployError([f"{item}: file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB"])
+            files.append(compat.SourceFile(str(item), item.read_bytes()))
+    if not files:
+        raise DeployError([f"{', '.join(map(str, paths))}: no .bpmn or .dmn file found"])
+    return files
+
+
+def deploy_paths(db: Database, paths: Iterable[str | Path], actor: str = "cli") -> DeployReport:
+    return deploy_files(db, collect_files(paths), actor)
+
+
+@translating_races
+def deploy_files(db: Database, files: list[compat.SourceFile], actor: str = "cli") -> DeployReport:
+    """Validate every file first; only if all are deployable is anything written."""
+    bundle = compat.load_bundle(files)
+    report = DeployReport(warnings=list(bundle.warnings))
+    with db.unit_of_work() as session:
+        for process_id in sorted(bundle.processes):
+            report.processes.append(_deploy_process(session, bundle.processes[process_id], actor))
+    return report
+
+
+def _deploy_process(session: Session, process: compat.ProcessBundle, actor: str) -> DeployedProcess:
+    latest = latest_version(session, process.process_id)
+    digest = process.content_hash()
+    if latest is not None and latest.content_hash == digest:
+        return DeployedProcess(process.process_id, latest.version, False, latest.name)
+    compat.parse_specs(process)  # proves the specs build before anything is stored
+    definition = DefinitionVersion(
+        process_id=process.process_id,
+        version=(latest.version + 1) if latest else 1,
+        name=process.name,
+        content_hash=digest,
+        files=_stored_files(process),
+        start_groups=list(process.start_groups),
+        timer_start=process.timer_start,
+        deployed_at=clock.now(),
+        deployed_by=actor,
+    )
+    session.add(definition)
+    session.flush()
+    record(session, "definition_deployed", actor, definition_id=definition.id,
+           payload={"process_id": definition.process_id, "version": definition.version,
+                    "content_hash": digest, "files": [f["name"] for f in definition.files]})
+    return DeployedProcess(definition.process_id, definition.version, True, definition.name)
+
+
+def _stored_files(process: compat.ProcessBundle) -> list[dict[str, str]]:
+    roles = [("bpmn", [process.bpmn]), ("dmn", process.dmn), ("callee", process.callees)]
+    return [
+        {"name": source.name, "role": role, "content": _text_of(source)}
+        for role, sources in roles for source in sources
+    ]
+
+
+def _text_of(source: compat.SourceFile) -> str:
+    try:
+        return source.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeployError([f"{source.name}:1: the file is not UTF-8 encoded ({exc.reason})"]) from exc
+
+
+def latest_version(session: Session, process_id: str) -> DefinitionVersion | None:
+    return session.scalars(
+        select(DefinitionVersion).where(DefinitionVersion.process_id == process_id)
+        .order_by(DefinitionVersion.version.desc()).limit(1)
+    ).first()
+
+
+def require_latest(session: Session, process_id: str) -> DefinitionVersion:
+    definition = latest_version(session, process_id)
+    if definition is None:
+        raise NotFound(f"流程 {process_id} 未部署。")
+    return definition
+
+
+def list_definitions(db: Database) -> list[DefinitionVersion]:
+    """The newest version of every deployed process."""
+    with db.unit_of_work() as session:
+        newest = (select(DefinitionVersion.process_id, func.max(DefinitionVersion.version).label("v"))
+                  .group_by(DefinitionVersion.process_id).subquery())
+        return list(session.scalars(
+            select(DefinitionVersion).join(
+                newest, (DefinitionVersion.process_id == newest.c.process_id)
+                & (DefinitionVersion.version == newest.c.v))
+            .order_by(DefinitionVersion.process_id)))

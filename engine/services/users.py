@@ -1,0 +1,125 @@
+"""Staff accounts and groups. Groups are the candidate groups diagrams name."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine import clock
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.history import record
+from engine.store import AppUser, Database, Membership
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ADMIN_GROUP = "admin"
+AUDITOR_GROUP = "auditor"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    display_name: str | None
+    groups: tuple[str, ...]
+    active: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_GROUP in self.groups
+
+    @property
+    def is_auditor(self) -> bool:
+        return AUDITOR_GROUP in self.groups
+
+
+def _info(user: AppUser) -> UserInfo:
+    return UserInfo(user.name, user.display_name, tuple(user.groups), user.active)
+
+
+def _check_names(name: str, groups: list[str]) -> None:
+    bad = [n for n in [name, *groups] if not NAME_PATTERN.match(n)]
+    if bad:
+        raise InvalidInput(f"名称不合法：{', '.join(bad)}（只允许字母、数字、点、下划线和连字符）")
+
+
+def require_user(session: Session, name: str) -> AppUser:
+    user = session.get(AppUser, name)
+    if user is None or not user.active:
+        raise Forbidden(f"用户 {name} 不存在或已停用。")
+    return user
+
+
+def groups_of(session: Session, name: str) -> set[str]:
+    return set(require_user(session, name).groups)
+
+
+def add_user(db: Database, name: str, groups: list[str], password: str | None = None,
+             display_name: str | None = None, actor: str = "cli") -> UserInfo:
+    _check_names(name, groups)
+    with db.unit_of_work() as session:
+        if session.get(AppUser, name) is not None:
+            raise Conflict(f"用户 {name} 已存在。")
+        user = AppUser(name=name, display_name=display_name, active=True, created_at=clock.now(),
+                       password_hash=generate_password_hash(password) if password else None)
+        user.memberships = [Membership(group_name=g) for g in dict.fromkeys(groups)]
+        session.add(user)
+        record(session, "user_added", actor, payload={"user": name, "groups": list(dict.fromkeys(groups))})
+        session.flush()
+        return _info(user)
+
+
+def set_groups(db: Database, name: str, groups: list[str], actor: str = "cli") -> UserInfo:
+    _check_names(name, groups)
+    with db.unit_of_work() as session:
+        user = _existing(session, name)
+        before = user.groups
+        user.memberships = [Membership(group_name=g) for g in dict.fromkeys(groups)]
+        record(session, "user_groups_changed", actor,
+               payload={"user": name, "before": before, "after": list(dict.fromkeys(groups))})
+        session.flush()
+        return _info(user)
+
+
+def set_password(db: Database, name: str, password: str, actor: str = "cli") -> None:
+    if len(password) < 4:
+        raise InvalidInput("密码至少 4 个字符。")
+    with db.unit_of_work() as session:
+        _existing(session, name).password_hash = generate_password_hash(password)
+        record(session, "user_password_changed", actor, payload={"user": name})
+
+
+def set_active(db: Database, name: str, active: bool, actor: str = "cli") -> None:
+    with db.unit_of_work() as session:
+        _existing(session, name).active = active
+        record(session, "user_activated" if active else "user_deactivated", actor, payload={"user": name})
+
+
+def _existing(session: Session, name: str) -> AppUser:
+    user = session.get(AppUser, name)
+    if user is None:
+        raise NotFound(f"用户 {name} 不存在。")
+    return user
+
+
+def get_user(db: Database, name: str) -> UserInfo | None:
+    with db.unit_of_work() as session:
+        user = session.get(AppUser, name)
+        return _info(user) if user is not None else None
+
+
+def list_users(db: Database) -> list[UserInfo]:
+    with db.unit_of_work() as session:
+        return [_info(u) for u in session.scalars(select(AppUser).order_by(AppUser.name))]
+
+
+def authenticate(db: Database, name: str, password: str) -> UserInfo | None:
+    """The user if the password matches an active account; None otherwise (no hint which part)."""
+    with db.unit_of_work() as session:
+        user = session.get(AppUser, name)
+        if user is None or not user.active or not user.password_hash:
+            return None
+        if not check_password_hash(user.password_hash, password):
+            return None
+        return _info(user)

@@ -1,0 +1,315 @@
+"""Human work: listing, claiming, delegating and completing user tasks.
+
+Who may act: the assignee; or, while nobody has claimed it, a member of a candidate group or a
+candidate user. Listing reads only the indexed task tables, never a workflow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock, forms, runtime
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.history import record
+from engine.services.steps import open_case, running_diagram, save_case, translating_races
+from engine.services.users import AUDITOR_GROUP, groups_of, require_user
+from engine.store import Database, HumanTask, Instance, TaskCandidate
+
+SCOPES = ("open", "mine", "group", "done", "all")
+DUE_SOON = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    """One row of an inbox."""
+
+    id: str
+    instance_id: int
+    process_id: str
+    process_name: str | None
+    element_id: str
+    name: str | None
+    state: str
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee: str | None
+    owner: str | None
+    priority: int | None
+    created_at: datetime
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    escalated: bool
+    completed_at: datetime | None
+    completed_by: str | None
+    customer_name: str | None
+    phone: str | None
+    room: str | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == "open" and self.due_at is not None and self.due_at < clock.now()
+
+    @property
+    def due_soon(self) -> bool:
+        return (self.state == "open" and self.due_at is not None
+                and not self.overdue and self.due_at < clock.now() + DUE_SOON)
+
+
+_ITEM_FIELDS = [f.name for f in fields(TaskItem)]
+
+
+def _item(row: HumanTask) -> TaskItem:
+    values = {name: getattr(row, name) for name in _ITEM_FIELDS}
+    values["candidate_groups"] = tuple(row.candidate_groups or ())
+    values["candidate_users"] = tuple(row.candidate_users or ())
+    return TaskItem(**values)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    items: list[TaskItem]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass
+class TaskFilter:
+    """What an inbox asks for; every field is optional."""
+
+    user: str | None = None
+    scope: str = "open"
+    group: str | None = None
+    instance_id: int | None = None
+    process_id: str | None = None
+    overdue: bool = False
+    due_today: bool = False
+    search: str | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+def _candidate(kind: str, names: set[str] | list[str]) -> Any:
+    return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == kind,
+                          TaskCandidate.name.in_(names))
+
+
+def _visibility(session: Session, flt: TaskFilter) -> list[Any]:
+    if flt.scope not in SCOPES:
+        raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
+    if flt.user is None:
+        return {"open": [HumanTask.state == "open"], "done": [HumanTask.state == "completed"]}.get(
+            flt.scope, [])
+    groups = groups_of(session, flt.user)
+    mine = and_(HumanTask.state == "open", HumanTask.assignee == flt.user)
+    claimable = and_(HumanTask.state == "open", HumanTask.assignee.is_(None),
+                     or_(_candidate("group", groups), _candidate("user", [flt.user])))
+    return [{
+        "mine": mine,
+        "group": claimable,
+        "open": or_(mine, claimable),
+        "done": HumanTask.completed_by == flt.user,
+        "all": or_(mine, claimable, HumanTask.completed_by == flt.user),
+    }[flt.scope]]
+
+
+def _conditions(session: Session, flt: TaskFilter) -> list[Any]:
+    conditions = _visibility(session, flt)
+    now = clock.now()
+    if flt.group:
+        conditions.append(_candidate("group", [flt.group]))
+    if flt.instance_id is not None:
+        conditions.append(HumanTask.instance_id == flt.instance_id)
+    if flt.process_id:
+        conditions.append(HumanTask.process_id == flt.process_id)
+    if flt.overdue:
+        conditions.extend([HumanTask.state == "open", HumanTask.due_at < now])
+    if flt.due_today:
+        local = now.astimezone(clock.local_tz())
+        end_of_day = local.replace(hour=23, minute=59, second=59, microsecond=999999)
+        conditions.extend([HumanTask.state == "open", HumanTask.due_at <= end_of_day])
+    if flt.search:
+        term = flt.search.strip()
+        matches = [HumanTask.phone == term]
+        if term.isdigit():
+            matches.append(HumanTask.instance_id == int(term))
+        conditions.append(or_(*matches))
+    return conditions
+
+
+def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> TaskPage:
+    """A page of tasks, soonest due first (tasks without a due time last)."""
+    flt = flt or TaskFilter(**criteria)
+    per_page = max(1, min(flt.per_page, 500))
+    page = max(1, flt.page)
+    with db.unit_of_work() as session:
+        conditions = _conditions(session, flt)
+        total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+        rows = session.scalars(
+            select(HumanTask).where(*conditions)
+            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+            .limit(per_page).offset((page - 1) * per_page))
+        return TaskPage([_item(r) for r in rows], total, page, per_page)
+
+
+def _require_task(session: Session, task_id: str) -> HumanTask:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在。")
+    return row
+
+
+def _is_candidate(row: HumanTask, user: str, groups: set[str]) -> bool:
+    return user in (row.candidate_users or []) or bool(groups & set(row.candidate_groups or []))
+
+
+def _require_open(row: HumanTask) -> None:
+    if row.state == "completed":
+        who = f"由 {row.completed_by} " if row.completed_by else ""
+        raise Conflict(f"任务「{row.name}」已{who}完成，无需再次提交。")
+    if row.state != "open":
+        raise Conflict(f"任务「{row.name}」已取消（流程已越过这一步）。")
+
+
+def _require_actor(session: Session, row: HumanTask, actor: str) -> None:
+    """The actor may work on this task right now."""
+    _require_open(row)
+    groups = groups_of(session, actor)
+    if row.assignee == actor:
+        return
+    if row.assignee is not None:
+        if _is_candidate(row, actor, groups):
+            raise Conflict(f"任务「{row.name}」已被 {row.assignee} 认领。")
+        raise Forbidden(f"任务「{row.name}」不是您的任务。")
+    if not _is_candidate(row, actor, groups):
+        raise Forbidden(f"任务「{row.name}」不属于您所在的组。")
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """Everything a task page shows."""
+
+    task: TaskItem
+    fields: list[forms.FormField]
+    values: dict[str, Any]
+    case_data: dict[str, Any]
+    can_act: bool
+    can_claim: bool
+    documentation: str | None
+
+
+def get_task(db: Database, task_id: str, actor: str) -> TaskView:
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id)
+        groups = groups_of(session, actor)
+        involved = (row.assignee == actor or row.completed_by == actor or row.owner == actor
+                    or _is_candidate(row, actor, groups))
+        if not involved and AUDITOR_GROUP not in groups:
+            raise Forbidden(f"任务「{row.name}」不属于您所在的组。")
+        case = open_case(session, db, row.instance_id)
+        task = runtime.find_task(case.workflow, task_id)
+        spec = task.task_spec if task is not None else None
+        field_list = forms.fields_of(spec) if spec is not None else []
+        data = dict(task.data) if task is not None else runtime.case_data(case.workflow)
+        values = {**forms.defaults(field_list), **{f.id: data[f.id] for f in field_list if f.id in data}}
+        is_open = row.state == "open"
+        return TaskView(
+            task=_item(row), fields=field_list, values=values, case_data=data,
+            can_act=is_open and (row.assignee == actor or (row.assignee is None and _is_candidate(row, actor, groups))),
+            can_claim=is_open and row.assignee is None and _is_candidate(row, actor, groups),
+            documentation=getattr(spec, "documentation", None),
+        )
+
+
+def _touch_instance(session: Session, row: HumanTask) -> None:
+    """Claims change no workflow state, but bumping the instance orders them against completions."""
+    instance = session.get(Instance, row.instance_id)
+    instance.updated_at = clock.now()
+
+
+@translating_races
+def claim(db: Database, task_id: str, actor: str) -> TaskItem:
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id)
+        _require_actor(session, row, actor)
+        if row.assignee == actor:
+            return _item(row)
+        _set_assignee(session, row, expected=None, assignee=actor)
+        record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id,
+               element_id=row.element_id, payload={"name": row.name})
+        return _item(row)
+
+
+def _set_assignee(session: Session, row: HumanTask, expected: str | None, assignee: str | None,
+                  owner: str | None = None) -> None:
+    """Compare-and-set, so two people claiming at once cannot both win."""
+    condition = HumanTask.assignee.is_(None) if expected is None else HumanTask.assignee == expected
+    result = session.execute(
+        update(HumanTask).where(HumanTask.id == row.id, HumanTask.state == "open", condition)
+        .values(assignee=assignee, owner=owner).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(f"任务「{row.name}」刚被其他人处理，请刷新后重试。")
+    session.refresh(row)
+    _touch_instance(session, row)
+
+
+@translating_races
+def unclaim(db: Database, task_id: str, actor: str) -> TaskItem:
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id)
+        _require_open(row)
+        require_user(session, actor)
+        if row.assignee != actor:
+            raise Forbidden(f"任务「{row.name}」不是由您认领的，不能退回。")
+        _set_assignee(session, row, expected=actor, assignee=None)
+        record(session, "task_unclaimed", actor, instance_id=row.instance_id, task_id=row.id,
+               element_id=row.element_id, payload={"name": row.name})
+        return _item(row)
+
+
+@translating_races
+def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
+    """Hand a task to a colleague of the same group (shift handover); ``owner`` remembers who."""
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id)
+        _require_actor(session, row, actor)
+        if to_user == actor:
+            raise InvalidInput("不能委派给自己。")
+        if not _is_candidate(row, to_user, groups_of(session, to_user)) and to_user != row.owner:
+            raise InvalidInput(f"{to_user} 不在任务「{row.name}」的处理组中，不能委派。")
+        _set_assignee(session, row, expected=row.assignee, assignee=to_user,
+                      owner=None if to_user == row.owner else actor)
+        record(session, "task_delegated", actor, instance_id=row.instance_id, task_id=row.id,
+               element_id=row.element_id, payload={"name": row.name, "to": to_user})
+        return _item(row)
+
+
+@translating_races
+def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None = None) -> int:
+    """Validate the form, complete the task, run the engine to the next wait; returns the instance id."""
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id)
+        _require_actor(session, row, actor)
+        case = open_case(session, db, row.instance_id)
+        task = runtime.find_task(case.workflow, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(f"任务「{row.name}」当前不可提交（流程状态已变化），请刷新。")
+        values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data)
+        changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
+        if row.assignee is None:
+            row.assignee = actor
+        task.data.update(values)
+        record(session, "task_completed", actor, instance_id=row.instance_id,
+               definition_id=case.instance.definition_id, task_id=row.id, element_id=row.element_id,
+               payload={"name": row.name, "data": values, "changed": changed})
+        with running_diagram(case):
+            task.run()
+            case.workflow.do_engine_steps()
+        case.completed[task_id] = (actor, values)
+        save_case(case, actor)
+        return row.instance_id

@@ -1,0 +1,89 @@
+"""The Database: one SQLAlchemy engine, units of work, schema upgrades, and the spec cache."""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def default_url() -> str:
+    """``BPMDESK_DATABASE_URL``, else a SQLite file under ``var/`` of the working directory."""
+    url = os.environ.get("BPMDESK_DATABASE_URL", "").strip()
+    if url:
+        return url
+    Path("var").mkdir(exist_ok=True)
+    return f"sqlite:///{Path('var/bpmdesk.db').resolve()}"
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL lets readers run beside the writer; busy_timeout makes writers queue, not fail."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below control transactions
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Where instances live. ``unit_of_work()`` is the only way services touch rows."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or default_url()
+        self.is_sqlite = self.url.startswith("sqlite")
+        options: dict[str, Any] = {"future": True}
+        if not self.is_sqlite:
+            options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine = create_engine(self.url, **options)
+        if self.is_sqlite:
+            _tune_sqlite(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.spec_cache: dict[int, Any] = {}
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def upgrade_schema(self) -> None:
+        """Create or upgrade the schema to the newest migration (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = self.engine
+        if self.is_sqlite:
+            command.upgrade(config, "head")
+            return
+        with self.engine.begin() as conn:  # several workers may start at once: one migrates
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242)")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

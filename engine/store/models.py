@@ -1,0 +1,212 @@
+"""Tables. Times are stored as naive UTC and come back aware (UTC) on every database.
+
+Only ``definition_version``, ``instance.state`` and ``event`` are sources of truth; ``human_task``,
+``task_candidate`` and ``instance.next_due_at`` are derived from the workflow state on every save
+so that listings never deserialise a workflow.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class DefinitionVersion(Base):
+    """One deployed version of one process, with the exact sources it was parsed from."""
+
+    __tablename__ = "definition_version"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int]
+    name: Mapped[str | None] = mapped_column(String(400))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[list[Any]]  # [{"name", "role": bpmn|dmn|callee, "content"}]
+    start_groups: Mapped[list[Any]]
+    timer_start: Mapped[str | None] = mapped_column(String(200))
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(100))
+
+
+class Instance(Base):
+    """A running or finished case. ``state`` is SpiffWorkflow's state without the spec."""
+
+    __tablename__ = "instance"
+    __table_args__ = (Index("ix_instance_due", "next_due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|cancelled|incident
+    state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_due_at: Mapped[datetime | None]
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50), index=True)
+    room: Mapped[str | None] = mapped_column(String(100))
+
+    definition: Mapped[DefinitionVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """One user task of an instance, open or done: the inbox reads only this table."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_task_open_due", "state", "due_at"),
+        Index("ix_task_assignee", "assignee", "state"),
+        Index("ix_task_completed_by", "completed_by"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    process_name: Mapped[str | None] = mapped_column(String(400))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+    state: Mapped[str] = mapped_column(String(20))  # open|completed|cancelled
+    candidate_groups: Mapped[list[Any]]
+    candidate_users: Mapped[list[Any]]
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    owner: Mapped[str | None] = mapped_column(String(100))  # who delegated it, to hand back
+    priority: Mapped[int | None]
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    room: Mapped[str | None] = mapped_column(String(100))
+
+
+class TaskCandidate(Base):
+    """Who may pick up an open task, one row per group or user, so an inbox is one index scan."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_candidate_lookup", "kind", "name", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # group|user
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Event(Base):
+    """Append-only history. Each chain (an instance, or ``system``) is hash-linked."""
+
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("chain", "seq"), Index("ix_event_instance", "instance_id", "seq"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int]
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("definition_version.id"))
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class WaitingTimer(Base):
+    """A timer an instance waits on (derived on save), so listings need no workflow."""
+
+    __tablename__ = "waiting_timer"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    interrupting: Mapped[bool] = mapped_column(Boolean)
+    attached_to: Mapped[str | None] = mapped_column(String(36))
+
+
+class AppUser(Base):
+    __tablename__ = "app_user"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    memberships: Mapped[list[Membership]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Membership.group_name"
+    )
+
+    @property
+    def groups(self) -> list[str]:
+        return [m.group_name for m in self.memberships]
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    __table_args__ = (Index("ix_membership_group", "group_name"),)
+
+    user_name: Mapped[str] = mapped_column(ForeignKey("app_user.name", ondelete="CASCADE"), primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Outbox(Base):
+    """Notifications to send (escalations); a sender marks them sent."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

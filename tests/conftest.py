@@ -1,0 +1,68 @@
+"""Shared fixtures: a fresh database per test, on SQLite and (where marked) on PostgreSQL.
+
+``db`` has the schema, every diagram in processes/ deployed and the demo users (engine/demo.py).
+``empty_db`` has only the schema. Both run once on SQLite; tests marked ``postgres`` run on the
+local PostgreSQL too (``BPMDESK_TEST_PG_URL``, default the ``test`` database on 127.0.0.1).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import services
+from engine.demo import ensure_demo_users
+from engine.store import Database
+
+ROOT = Path(__file__).resolve().parents[1]
+PROCESSES = ROOT / "processes"
+PG_URL = os.environ.get("BPMDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_schema_db() -> Iterator[Database]:
+    """A Database on a throw-away PostgreSQL schema, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+    db = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if {"db", "empty_db"} & set(metafunc.fixturenames):
+        backends = ["sqlite", "postgres"] if metafunc.definition.get_closest_marker("postgres") else ["sqlite"]
+        metafunc.parametrize("backend", backends, scope="function")
+
+
+@pytest.fixture
+def empty_db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    if backend == "postgres":
+        for db in _postgres_schema_db():
+            db.upgrade_schema()
+            yield db
+        return
+    db = Database(f"sqlite:///{tmp_path / 'bpmdesk.db'}")
+    db.upgrade_schema()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def db(empty_db: Database) -> Database:
+    services.deploy_paths(empty_db, [PROCESSES], "test")
+    ensure_demo_users(empty_db)
+    return empty_db

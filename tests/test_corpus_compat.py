@@ -1,0 +1,138 @@
+"""The public conformance corpus: real Camunda Modeler files deploy, run, or are refused by name.
+
+Rows come from shared/corpus/public/MANIFEST.tsv (see its README). `executable_in_python=yes` must
+deploy (with its callee files) and, without runtime needs, run to a wait state or to the end;
+`no` must be refused, or accepted with a warning, naming the construct the `notes` column names.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import os
+import re
+from pathlib import Path
+
+import pytest
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.compat import Bundle, SourceFile, load_bundle, parse_specs
+from engine.errors import DeployError
+
+SHARED = Path(os.environ.get("BPMDESK_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+CORPUS = SHARED / "corpus" / "public"
+if not (CORPUS / "MANIFEST.tsv").is_file():
+    pytest.skip(f"no corpus at {CORPUS} (set BPMDESK_SHARED to the shared/ folder)", allow_module_level=True)
+
+with open(CORPUS / "MANIFEST.tsv", encoding="utf-8") as manifest:
+    ROWS = list(csv.DictReader(manifest, delimiter="\t"))
+
+#: Reasons this deployment always refuses; `juel` is translated when it can be, so it is not here.
+REFUSED_CATEGORIES = {"java", "external-task", "connector", "script-language", "cron", "dmn",
+                      "zeebe-job-worker", "feel", "zeebe-extension", "not-executable", "modeling-only"}
+#: Element kinds the notes put before an id; not specific enough to be a needle themselves.
+ELEMENT_KINDS = {"serviceTask", "scriptTask", "userTask", "businessRuleTask", "callActivity", "subProcess",
+                 "conditionExpression", "timerEventDefinition", "timeCycle", "timeDuration", "timeDate",
+                 "startEvent", "sendTask", "receiveTask", "camunda:outputParameter", "camunda:inputParameter",
+                 "on", "decision"}
+
+
+def requirements(row: dict) -> list[str]:
+    return [part.split("=", 1)[1] for part in row["runtime_requires"].split("; ")
+            if part.startswith("callee:") and "=" in part]
+
+
+def deploy(row: dict) -> Bundle:
+    names = [row["file"], *requirements(row)]
+    return load_bundle([SourceFile(name, (CORPUS / name).read_bytes()) for name in names])
+
+
+def reasons(notes: str) -> list[tuple[str, list[str]]]:
+    """`NO because cat: detail | cat: detail; …` → [(category, words that name the culprit)]."""
+    if not notes.startswith("NO because "):
+        return []
+    found = []
+    for part in notes[len("NO because "):].split("; ")[0].split(" | "):
+        category, _, detail = part.partition(": ")
+        found.append((category.strip(), needles(re.sub(r"\s*\((?:\+\d+ more|not [^)]*|needs [^)]*)\)", "",
+                                                       detail))))
+    return found
+
+
+def needles(detail: str) -> list[str]:
+    """Expressions, prefixed names, ids and attribute values: what a good message repeats."""
+    words = re.findall(r"[$#]\{[^}]*\}", detail)
+    rest = re.sub(r"[$#]\{[^}]*\}", " ", detail)
+    words += [phrase for phrase in ('isExecutable="false"', "Quartz cron") if phrase in rest]
+    tokens = rest.replace('isExecutable="false"', " ").split()
+    for previous, token in zip(["", *tokens], tokens):
+        for piece in (part.strip("\"'") for part in token.split("=")):
+            specific = ":" in piece or re.search(r"[_\d./-]", piece) or re.match(r"[a-z]+[A-Z]", piece)
+            if piece and piece not in ELEMENT_KINDS and (specific or previous in ELEMENT_KINDS
+                                                         or "=" in token and token.endswith(piece)):
+                words.append(piece)
+    return list(dict.fromkeys(words))
+
+
+def start(bundle, data: dict) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(*parse_specs(bundle))
+    workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+    workflow.do_engine_steps()
+    return workflow
+
+
+def start_data(row: dict) -> dict:
+    return {part.split(":", 1)[1]: [1, 2, 3] for part in row["runtime_requires"].split("; ")
+            if part.startswith("input:")}
+
+
+def runnable(row: dict) -> bool:
+    return all(part.startswith("input:") for part in row["runtime_requires"].split("; ")) or \
+        row["runtime_requires"] == "none"
+
+
+YES = [pytest.param(row, id=row["file"]) for row in ROWS if row["executable_in_python"] == "yes"]
+NO = [pytest.param(row, id=row["file"]) for row in ROWS if row["executable_in_python"] == "no"]
+TIMER_STARTS = [pytest.param(row, id=row["file"]) for row in ROWS
+                if row["executable_in_python"] == "yes" and "timer-start:" in row["runtime_requires"]]
+
+
+@pytest.mark.parametrize("row", YES)
+def test_executable_file_deploys_and_runs_to_a_wait_state(row):
+    bundle = deploy(row)
+    own = [p for p in bundle.processes.values() if p.bpmn.name == row["file"]]
+    assert own, f"no executable process of {row['file']} was deployed"
+    if not runnable(row):
+        return
+    for process in own:
+        workflow = start(process, start_data(row))
+        waiting = workflow.get_tasks(state=TaskState.READY, manual=True) or workflow.get_tasks(
+            state=TaskState.WAITING)
+        assert workflow.is_completed() or waiting, f"{process.process_id} neither waits nor completes"
+        assert not workflow.get_tasks(state=TaskState.ERROR)
+
+
+@pytest.mark.parametrize("row", TIMER_STARTS)
+def test_timer_start_is_registered_for_the_scheduler(row):
+    written = next(part.split(":", 1)[1] for part in row["runtime_requires"].split("; ")
+                   if part.startswith("timer-start:"))
+    expected = ast.literal_eval(written) if written[:1] in "\"'" else written
+    timers = [p.timer_start for p in deploy(row).processes.values() if p.timer_start]
+    assert [ast.literal_eval(timer) for timer in timers] == [expected]
+
+
+@pytest.mark.parametrize("row", NO)
+def test_unsupported_file_is_refused_or_warned_naming_the_construct(row):
+    try:
+        bundle = deploy(row)
+        text, refused = "\n".join(bundle.warnings), False
+    except DeployError as error:
+        text, refused = "\n".join(error.problems), True
+    found = reasons(row["notes"])
+    assert any(needle.lower() in text.lower() for _, words in found for needle in words), text
+    required = [(c, words) for c, words in found if c == "not-executable"] or [
+        (c, words) for c, words in found if c in REFUSED_CATEGORIES]
+    if required:
+        assert refused, f"{row['file']} was accepted although it uses {[c for c, _ in required]}"
+    for category, words in required:
+        assert any(needle.lower() in text.lower() for needle in words), (category, words, text)

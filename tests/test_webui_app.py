@@ -1,0 +1,409 @@
+"""The staff web UI through Flask's test client: sign-in, inbox, task and case pages, security.
+
+One database per module (schema, the diagrams in processes/, the demo users) keeps the file fast;
+each test starts the cases it needs, so tests do not depend on each other's order.
+"""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine import clock, services
+from engine.demo import ensure_demo_users
+from engine.services import TaskFilter
+from engine.store import Database
+from webui import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPLAINT = "complaint_handling"
+T0 = "2025-03-03T09:00:00+08:00"  # a Monday morning at the counter
+COMPLAINT_FORM = {
+    "customer_name": "李先生", "phone": "13800138000", "room": "3-1-502", "channel": "phone",
+    "occurred_at": "今天上午", "place": "3号楼电梯", "description": "电梯异响", "read_back_confirmed": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('web') / 'bpmdesk.db'}")
+    database.upgrade_schema()
+    services.deploy_paths(database, [ROOT / "processes"], "test")
+    ensure_demo_users(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def app(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    app = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True})
+
+    @app.get("/boom")  # a bug in a route, to see what a user is shown
+    def boom():
+        raise RuntimeError("secret detail in /srv/app/engine.py line 42")
+
+    return app
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock() -> Iterator[None]:
+    with clock.frozen(T0):
+        yield
+
+
+def token_of(page: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def client_for(app: Flask, user: str | None) -> FlaskClient:
+    client = app.test_client()
+    if user is not None:
+        page = client.get("/login").get_data(as_text=True)
+        response = client.post("/login", data={"username": user, "password": "demo", "csrf_token": token_of(page)})
+        assert response.status_code == 302, f"{user} could not sign in"
+    return client
+
+
+def post(client: FlaskClient, path: str, data: dict | None = None, via: str = "/"):
+    """A form post as the browser makes it: with the token from a page the user has open."""
+    token = token_of(client.get(via).get_data(as_text=True))
+    return client.post(path, data={**(data or {}), "csrf_token": token})
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def start_complaint(db: Database, **changes: str) -> int:
+    return services.start_instance(db, COMPLAINT, "frontdesk", {**COMPLAINT_FORM, **changes})
+
+
+def open_task(db: Database, instance_id: int, name: str) -> services.TaskItem:
+    items = services.list_tasks(db, TaskFilter(instance_id=instance_id, scope="open")).items
+    return next(t for t in items if t.name == name)
+
+
+def dispatched_to_engineering(db: Database) -> tuple[int, services.TaskItem]:
+    """A soft complaint dispatched to engineering: the department's pick-up task is open."""
+    case = start_complaint(db)
+    classify = open_task(db, case, "投诉分类")
+    services.complete(db, classify.id, "frontdesk", {"complaint_severity": "general",
+                                                      "complaint_kind": "soft", "validity": "valid"})
+    dispatch = open_task(db, case, "通知责任部门")
+    services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+    return case, open_task(db, case, "责任部门取单签收")
+
+
+# ---- signing in and out -------------------------------------------------------------------------
+
+def test_login_form_has_the_fields_integrations_and_browsers_expect(app: Flask) -> None:
+    page = app.test_client().get("/login").get_data(as_text=True)
+    for name in ("username", "password"):
+        assert f'name="{name}"' in page
+    assert re.search(r'<input[^>]*name="csrf_token"[^>]*type="hidden"|<input[^>]*type="hidden"[^>]*name="csrf_token"', page)
+    assert '<html lang="zh-CN">' in page
+
+
+def test_pages_send_strangers_to_sign_in_and_the_api_answers_401(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/?scope=mine")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+    api = client.get("/api/tasks")
+    assert api.status_code == 401 and api.get_json()["error"] == "请先登录。"
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(app: Flask) -> None:
+    client = app.test_client()
+    token = token_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": "frontdesk", "password": "nope", "csrf_token": token})
+    assert response.status_code == 401 and "用户名或密码不正确" in text(response)
+    assert client.get("/").status_code == 302
+
+
+def test_sign_in_without_csrf_token_is_rejected(app: Flask) -> None:
+    client = app.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"username": "frontdesk", "password": "demo"})
+    assert response.status_code == 400 and "CSRF" in text(response)
+    assert client.get("/").status_code == 302  # not signed in
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": "frontdesk", "password": "demo", "csrf_token": token_of(page)})
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("bpmdesk_session=")]
+    assert cookies, "no session cookie set"
+    assert "HttpOnly" in cookies[-1] and "SameSite=Lax" in cookies[-1]
+
+
+def test_after_sign_in_only_local_next_targets_are_followed(app: Flask) -> None:
+    for target, expected in (("/start", "/start"), ("//evil.example/x", "/"), ("https://evil.example/", "/")):
+        client = app.test_client()
+        token = token_of(client.get("/login").get_data(as_text=True))
+        response = client.post(f"/login?next={target}",
+                               data={"username": "frontdesk", "password": "demo", "csrf_token": token})
+        assert response.headers["Location"] == expected
+
+
+def test_sign_out_is_a_post_with_a_csrf_token(app: Flask) -> None:
+    client = client_for(app, "frontdesk")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400  # no token: still signed in
+    assert client.get("/").status_code == 200
+    assert post(client, "/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_a_deactivated_account_is_signed_out_at_its_next_request(app: Flask, db: Database) -> None:
+    services.add_user(db, "leaver", ["front-desk"], "demo")
+    client = client_for(app, "leaver")
+    services.set_active(db, "leaver", False)
+    assert client.get("/").status_code == 302
+
+
+# ---- inbox ---------------------------------------------------------------------------------------
+
+def test_inbox_lists_group_tasks_with_case_customer_and_due_time(app: Flask, db: Database) -> None:
+    case, pickup = dispatched_to_engineering(db)
+    page = text(client_for(app, "engineer").get("/?scope=group"))
+    row = re.search(rf'<tr[^>]*data-task-id="{pickup.id}".*?</tr>', page, re.S).group(0)
+    assert f">{case}<" in row and "投诉处理" in row and "责任部门取单签收" in row
+    assert "李先生" in row and "3-1-502" in row
+    assert "2025-03-03 09:15" in row  # due 15 minutes after dispatch, shown in Beijing time
+    assert "待认领" in row
+
+
+def test_inbox_marks_overdue_after_the_clock_passes_the_due_time(app: Flask, db: Database) -> None:
+    _, pickup = dispatched_to_engineering(db)
+    client = client_for(app, "engineer")
+    row = re.compile(rf'<tr class="([^"]*)" data-task-id="{pickup.id}"')
+    assert row.search(text(client.get("/"))).group(1) == "due-soon"
+    with clock.frozen("2025-03-03T09:16:00+08:00"):
+        page = text(client.get("/"))
+        assert row.search(page).group(1) == "overdue" and "已超时" in page
+        overdue_only = text(client.get("/?due=overdue"))
+        assert f'data-task-id="{pickup.id}"' in overdue_only
+
+
+def test_inbox_search_by_case_number_and_by_phone(app: Flask, db: Database) -> None:
+    case = start_complaint(db, phone="13911112222")
+    other = start_complaint(db, phone="13733334444")
+    client = client_for(app, "frontdesk")
+    by_number = text(client.get(f"/?q={case}"))
+    assert f'href="/cases/{case}"' in by_number and f'href="/cases/{other}"' not in by_number
+    by_phone = text(client.get("/?q=13733334444"))
+    assert f'href="/cases/{other}"' in by_phone and f'href="/cases/{case}"' not in by_phone
+
+
+def test_inbox_pages_through_long_lists(app: Flask, db: Database) -> None:
+    for _ in range(3):
+        start_complaint(db, phone="13500000000")
+    app.config["PER_PAGE"] = 2
+    try:
+        client = client_for(app, "frontdesk")
+        first = text(client.get("/?q=13500000000"))
+        assert "第 1 / 2 页" in first and "下一页" in first
+        second = text(client.get("/?q=13500000000&page=2"))
+        assert second.count("data-task-id=") == 1 and "上一页" in second
+    finally:
+        app.config["PER_PAGE"] = 25
+
+
+def test_tasks_of_another_group_are_not_in_my_inbox(app: Flask, db: Database) -> None:
+    _, pickup = dispatched_to_engineering(db)
+    assert pickup.id not in text(client_for(app, "cleaner").get("/"))
+
+
+# ---- task page -----------------------------------------------------------------------------------
+
+def test_task_form_is_generated_from_the_diagram(app: Flask, db: Database) -> None:
+    case = start_complaint(db)
+    classify = open_task(db, case, "投诉分类")
+    page = text(client_for(app, "frontdesk").get(f"/tasks/{classify.id}"))
+    assert '<select id="f-complaint_kind" name="complaint_kind" required>' in page
+    assert '<option value="general" selected>一般投诉</option>' in page  # the default
+    assert "投诉性质" in page and 'class="req"' in page
+    assert '<input type="text" id="f-onsite_handling" name="onsite_handling"' in page
+    assert "电梯异响" in page  # the case data so far
+
+
+def test_claim_then_complete_moves_the_case_on(app: Flask, db: Database) -> None:
+    case, pickup = dispatched_to_engineering(db)
+    client = client_for(app, "engineer")
+    via = f"/tasks/{pickup.id}"
+    response = post(client, f"/tasks/{pickup.id}/claim", via=via)
+    assert response.status_code == 302
+    assert "engineer" in text(client.get(via))
+    response = post(client, f"/tasks/{pickup.id}/complete", {"receiver": "赵强"}, via=via)
+    assert response.status_code == 302
+    assert services.get_task(db, pickup.id, "engineer").task.state == "completed"
+    done = text(client.get("/?scope=done"))
+    assert pickup.id in done
+
+
+def test_a_form_error_is_shown_next_to_its_field_with_the_input_kept(app: Flask, db: Database) -> None:
+    case = start_complaint(db)
+    classify = open_task(db, case, "投诉分类")
+    client = client_for(app, "frontdesk")
+    response = post(client, f"/tasks/{classify.id}/complete",
+                    {"complaint_severity": "major", "validity": "valid", "onsite_handling": "已安抚业户"},
+                    via=f"/tasks/{classify.id}")
+    page = text(response)
+    assert response.status_code == 400
+    assert re.search(r'id="f-complaint_kind-error"[^>]*>「投诉性质」为必填项<', page)
+    assert 'value="已安抚业户"' in page and '<option value="major" selected>' in page
+    assert open_task(db, case, "投诉分类").state == "open"
+
+
+def test_completing_a_task_already_completed_says_so_and_changes_nothing(app: Flask, db: Database) -> None:
+    case, pickup = dispatched_to_engineering(db)
+    first, second = client_for(app, "engineer"), client_for(app, "engineer2")
+    token = token_of(text(second.get(f"/tasks/{pickup.id}")))  # the colleague's tab is open too
+    assert post(first, f"/tasks/{pickup.id}/complete", {"receiver": "赵强"}, via=f"/tasks/{pickup.id}").status_code == 302
+    stale = second.post(f"/tasks/{pickup.id}/complete", data={"receiver": "孙磊", "csrf_token": token})
+    assert stale.status_code == 409 and "已由 engineer 完成" in text(stale)
+    assert services.show_instance(db, case).data["receiver"] == "赵强"
+
+
+def test_a_task_claimed_by_a_colleague_cannot_be_completed_by_me(app: Flask, db: Database) -> None:
+    _, pickup = dispatched_to_engineering(db)
+    services.claim(db, pickup.id, "engineer")
+    response = post(client_for(app, "engineer2"), f"/tasks/{pickup.id}/complete", {"receiver": "孙磊"})
+    assert response.status_code == 409 and "已被 engineer 认领" in text(response)
+
+
+def test_delegate_to_a_colleague_and_hand_back(app: Flask, db: Database) -> None:
+    _, pickup = dispatched_to_engineering(db)
+    services.claim(db, pickup.id, "engineer")
+    owner = client_for(app, "engineer")
+    assert post(owner, f"/tasks/{pickup.id}/delegate", {"to_user": "engineer2"}).status_code == 302
+    colleague = client_for(app, "engineer2")
+    page = text(colleague.get(f"/tasks/{pickup.id}"))
+    assert "由 engineer 委派" in page and "交还给 engineer" in page
+    assert post(colleague, f"/tasks/{pickup.id}/handback").status_code == 302
+    assert services.get_task(db, pickup.id, "engineer").task.assignee == "engineer"
+
+
+def test_unclaim_returns_the_task_to_the_group(app: Flask, db: Database) -> None:
+    _, pickup = dispatched_to_engineering(db)
+    services.claim(db, pickup.id, "engineer")
+    assert post(client_for(app, "engineer"), f"/tasks/{pickup.id}/unclaim").status_code == 302
+    assert services.get_task(db, pickup.id, "engineer").task.assignee is None
+
+
+# ---- starting a case and the case page -----------------------------------------------------------
+
+def test_start_page_lists_only_procedures_my_groups_may_start(app: Flask) -> None:
+    assert "投诉处理" in text(client_for(app, "frontdesk").get("/start"))
+    assert "投诉处理" not in text(client_for(app, "engineer").get("/start"))
+
+
+def test_starting_a_complaint_opens_its_case_page_with_diagram_and_timeline(app: Flask, db: Database) -> None:
+    client = client_for(app, "frontdesk")
+    response = post(client, f"/start/{COMPLAINT}", COMPLAINT_FORM, via=f"/start/{COMPLAINT}")
+    assert response.status_code == 302
+    page = text(client.get(response.headers["Location"]))
+    assert "进行中" in page and "投诉分类" in page
+    assert re.search(r'<g class="el userTask active" data-element-id="Task_ClassifyComplaint"', page)
+    assert re.search(r'<g class="el startEvent done"', page)
+    assert "发起案件" in page and "frontdesk" in page
+    assert "2025-03-03 09:00" in page  # started_at in Beijing time
+
+
+def test_start_form_errors_keep_what_was_typed(app: Flask) -> None:
+    client = client_for(app, "frontdesk")
+    response = post(client, f"/start/{COMPLAINT}", {**COMPLAINT_FORM, "phone": ""}, via=f"/start/{COMPLAINT}")
+    page = text(response)
+    assert response.status_code == 400 and "「联系电话」为必填项" in page
+    assert 'value="李先生"' in page and 'value="3-1-502"' in page
+
+
+def test_user_supplied_html_is_shown_as_text_everywhere(app: Flask, db: Database) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    case = start_complaint(db, customer_name=hostile, description=hostile)
+    classify = open_task(db, case, "投诉分类")
+    client = client_for(app, "frontdesk")
+    for path in (f"/cases/{case}", f"/tasks/{classify.id}", f"/?q={case}"):
+        raw = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in raw and "<img src=x" not in raw, path
+        assert "&lt;script&gt;alert(" in raw, path
+
+
+# ---- errors --------------------------------------------------------------------------------------
+
+def test_a_user_error_shows_its_message_with_its_status(app: Flask) -> None:
+    response = client_for(app, "frontdesk").get("/tasks/no-such-task")
+    assert response.status_code == 404 and "任务 no-such-task 不存在" in text(response)
+
+
+def test_a_bug_shows_a_plain_500_page_without_traceback(app: Flask) -> None:
+    response = client_for(app, "frontdesk").get("/boom")
+    body = text(response)
+    assert response.status_code == 500 and "系统内部错误" in body
+    assert "Traceback" not in body and "secret detail" not in body and "RuntimeError" not in body
+
+
+def test_security_headers_forbid_framing_and_foreign_scripts(app: Flask) -> None:
+    headers = app.test_client().get("/login").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store"
+
+
+def test_every_worker_signs_sessions_with_the_same_generated_key(tmp_path: Path, db: Database,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BPMDESK_SECRET_KEY", raising=False)
+    first = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path})
+    second = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path})
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("BPMDESK_SECRET_KEY", "from-the-environment")
+    assert create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path}).config["SECRET_KEY"] == "from-the-environment"
+
+
+# ---- JSON API ------------------------------------------------------------------------------------
+
+def api_client(app: Flask, user: str) -> tuple[FlaskClient, dict[str, str]]:
+    client = app.test_client()
+    headers = {"X-CSRFToken": client.get("/api/csrf").get_json()["csrf_token"]}
+    response = client.post("/api/login", json={"username": user, "password": "demo"}, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return client, headers
+
+
+def test_api_claims_and_completes_with_the_same_rules(app: Flask, db: Database) -> None:
+    case, pickup = dispatched_to_engineering(db)
+    client, headers = api_client(app, "engineer")
+    listed = client.get("/api/tasks?scope=group").get_json()
+    assert pickup.id in [t["id"] for t in listed["items"]]
+    assert client.post(f"/api/tasks/{pickup.id}/claim", headers=headers).get_json()["assignee"] == "engineer"
+    bad = client.post(f"/api/tasks/{pickup.id}/complete", json={"data": {}}, headers=headers)
+    assert bad.status_code == 400 and "receiver" in bad.get_json()["field_errors"]
+    done = client.post(f"/api/tasks/{pickup.id}/complete", json={"data": {"receiver": "赵强"}}, headers=headers)
+    assert done.get_json() == {"instance_id": case}
+    other, other_headers = api_client(app, "cleaner")
+    assert other.get(f"/api/cases/{case}").status_code == 403
+
+
+def test_api_post_without_csrf_header_is_rejected(app: Flask, db: Database) -> None:
+    _, pickup = dispatched_to_engineering(db)
+    client, _ = api_client(app, "engineer")
+    response = client.post(f"/api/tasks/{pickup.id}/claim")
+    assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
+    assert services.get_task(db, pickup.id, "engineer").task.assignee is None
+
+
+def test_api_starts_a_case(app: Flask) -> None:
+    client, headers = api_client(app, "frontdesk")
+    response = client.post("/api/cases", json={"process_id": COMPLAINT, "data": COMPLAINT_FORM}, headers=headers)
+    assert response.status_code == 201
+    case = client.get(f"/api/cases/{response.get_json()['id']}").get_json()
+    assert case["status"] == "running" and case["history"][0]["type"] == "instance_started"

@@ -1,0 +1,164 @@
+"""Authorization matrix: every route × every kind of user, checked on the server.
+
+The case is a complaint started by ``frontdesk``; its open task belongs to the front desk. The roles:
+the task's assignee (``frontdesk``), a colleague of the same group (``frontdesk2``), someone of another
+group (``engineer``), an auditor (reads, never acts), an administrator (manages users, not cases) and
+an anonymous visitor. A route added without a row here fails ``test_the_matrix_covers_every_route``.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine import clock, services
+from engine.demo import ensure_demo_users
+from engine.services import TaskFilter
+from engine.store import Database
+from webui import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLES = ("anonymous", "frontdesk", "frontdesk2", "engineer", "auditor", "admin")
+START = {"customer_name": "王女士", "phone": "13600000000", "room": "1-2-301", "channel": "visit",
+         "occurred_at": "昨晚", "place": "大堂", "description": "噪音", "read_back_confirmed": "true"}
+CLASSIFY = {"complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"}
+
+# (method, path, body, state of the task): expected status per role, in ROLES order.
+# States: "open" = unclaimed; "claimed" = claimed by frontdesk; "delegated" = frontdesk → frontdesk2.
+MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
+    ("GET", "/", ""): (None, "open", "302 200 200 200 200 200"),
+    ("POST", "/logout", ""): (None, "open", "302 302 302 302 302 302"),
+    ("GET", "/tasks/<task_id>", "/tasks/{task}"): (None, "claimed", "302 200 200 403 200 403"),
+    ("POST", "/tasks/<task_id>/claim", "/tasks/{task}/claim"): (None, "claimed", "302 302 409 403 403 403"),
+    ("POST", "/tasks/<task_id>/unclaim", "/tasks/{task}/unclaim"): (None, "claimed", "302 302 403 403 403 403"),
+    ("POST", "/tasks/<task_id>/delegate", "/tasks/{task}/delegate"):
+        ({"to_user": "frontdesk2"}, "claimed", "302 302 409 403 403 403"),
+    ("POST", "/tasks/<task_id>/handback", "/tasks/{task}/handback"): (None, "delegated", "302 409 302 403 403 403"),
+    ("POST", "/tasks/<task_id>/complete", "/tasks/{task}/complete"): (CLASSIFY, "claimed", "302 302 409 403 403 403"),
+    ("GET", "/cases/<int:instance_id>", "/cases/{case}"): (None, "open", "302 200 200 403 200 403"),
+    ("GET", "/start", ""): (None, "open", "302 200 200 200 200 200"),
+    ("GET", "/start/<process_id>", "/start/complaint_handling"): (None, "open", "302 200 200 403 403 403"),
+    ("POST", "/start/<process_id>", "/start/complaint_handling"): (START, "open", "302 302 302 403 403 403"),
+    ("GET", "/admin/users", ""): (None, "open", "302 403 403 403 403 200"),
+    ("POST", "/admin/users", ""): ({"name": "{new_user}", "groups": "front-desk", "password": "demo1"},
+                                   "open", "302 403 403 403 403 302"),
+    ("POST", "/admin/users/<name>/groups", "/admin/users/target/groups"):
+        ({"groups": "cleaning"}, "open", "302 403 403 403 403 302"),
+    ("POST", "/admin/users/<name>/password", "/admin/users/target/password"):
+        ({"password": "newpass"}, "open", "302 403 403 403 403 302"),
+    ("POST", "/admin/users/<name>/active", "/admin/users/target/active"):
+        ({"active": "1"}, "open", "302 403 403 403 403 302"),
+    ("GET", "/api/me", ""): (None, "open", "401 200 200 200 200 200"),
+    ("POST", "/api/logout", ""): (None, "open", "401 200 200 200 200 200"),
+    ("GET", "/api/tasks", ""): (None, "open", "401 200 200 200 200 200"),
+    ("GET", "/api/tasks/<task_id>", "/api/tasks/{task}"): (None, "claimed", "401 200 200 403 200 403"),
+    ("POST", "/api/tasks/<task_id>/claim", "/api/tasks/{task}/claim"): (None, "claimed", "401 200 409 403 403 403"),
+    ("POST", "/api/tasks/<task_id>/unclaim", "/api/tasks/{task}/unclaim"):
+        (None, "claimed", "401 200 403 403 403 403"),
+    ("POST", "/api/tasks/<task_id>/delegate", "/api/tasks/{task}/delegate"):
+        ({"to_user": "frontdesk2"}, "claimed", "401 200 409 403 403 403"),
+    ("POST", "/api/tasks/<task_id>/handback", "/api/tasks/{task}/handback"):
+        (None, "delegated", "401 409 200 403 403 403"),
+    ("POST", "/api/tasks/<task_id>/complete", "/api/tasks/{task}/complete"):
+        ({"data": CLASSIFY}, "claimed", "401 200 409 403 403 403"),
+    ("GET", "/api/procedures", ""): (None, "open", "401 200 200 200 200 200"),
+    ("POST", "/api/cases", ""): ({"process_id": "complaint_handling", "data": START}, "open",
+                                 "401 201 201 403 403 403"),
+    ("GET", "/api/cases/<int:instance_id>", "/api/cases/{case}"): (None, "open", "401 200 200 403 200 403"),
+}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/csrf"), ("POST", "/api/login"),
+          ("GET", "/static/<path:filename>")}
+_new_users = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('authz') / 'bpmdesk.db'}")
+    database.upgrade_schema()
+    services.deploy_paths(database, [ROOT / "processes"], "test")
+    ensure_demo_users(database)
+    services.add_user(database, "target", ["front-desk"], "demo")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def app(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path_factory.mktemp("var")})
+
+
+@pytest.fixture(scope="module")
+def clients(app: Flask) -> dict[str, FlaskClient]:
+    """One signed-in browser per role, reused: signing in hashes a password, which is slow on purpose."""
+    return {role: _signed_in(app, role) for role in ROLES}
+
+
+def _signed_in(app: Flask, role: str) -> FlaskClient:
+    client = app.test_client()
+    if role != "anonymous":
+        page = client.get("/login").get_data(as_text=True)
+        client.post("/login", data={"username": role, "password": "demo", "csrf_token": _token(page)})
+    return client
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def _case_in_state(db: Database, state: str) -> tuple[int, str]:
+    with clock.frozen("2025-03-03T09:00:00+08:00"):
+        case = services.start_instance(db, "complaint_handling", "frontdesk", dict(START))
+    task = services.list_tasks(db, TaskFilter(instance_id=case)).items[0].id
+    if state in ("claimed", "delegated"):
+        services.claim(db, task, "frontdesk")
+    if state == "delegated":
+        services.delegate(db, task, "frontdesk", "frontdesk2")
+    return case, task
+
+
+def _request(client: FlaskClient, method: str, path: str, body: dict | None):
+    if method == "GET":
+        return client.get(path)
+    if path.startswith("/api/"):
+        token = client.get("/api/csrf").get_json()["csrf_token"]
+        return client.post(path, json=body or {}, headers={"X-CSRFToken": token})
+    token = _token(client.get("/login").get_data(as_text=True))
+    return client.post(path, data={**(body or {}), "csrf_token": token})
+
+
+def _fill(value, names: dict[str, str]):
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    return value.format(**names) if isinstance(value, str) else value
+
+
+CELLS = [(route, role) for route in MATRIX for role in ROLES]
+
+
+@pytest.mark.parametrize(("route", "role"), CELLS, ids=[f"{r[0]} {r[1]} as {role}" for r, role in CELLS])
+def test_route_answers_each_role_as_the_matrix_says(app: Flask, db: Database, clients: dict[str, FlaskClient],
+                                                    route: tuple[str, str, str], role: str) -> None:
+    method, rule, template = route
+    body, state, statuses = MATRIX[route]
+    expected = int(statuses.split()[ROLES.index(role)])
+    case, task = _case_in_state(db, state)
+    names = {"task": task, "case": str(case), "new_user": f"new{next(_new_users)}"}
+    client = clients[role] if "logout" not in rule else _signed_in(app, role)
+    with clock.frozen("2025-03-03T09:05:00+08:00"):
+        response = _request(client, method, (template or rule).format(**names), _fill(body, names))
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    if expected == 302 and role == "anonymous":
+        assert "/login" in response.headers["Location"]
+
+
+def test_the_matrix_covers_every_route(app: Flask) -> None:
+    routes = {(method, rule.rule) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = {(method, rule) for method, rule, _ in MATRIX} | PUBLIC
+    assert routes - covered == set(), "routes without an authorization row"
+    assert covered - routes == set(), "rows for routes that do not exist"

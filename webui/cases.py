@@ -1,0 +1,101 @@
+"""Cases: the case page (status, data, tasks, timeline, diagram) and starting a new case."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from engine import diagram, forms, services
+from engine.errors import BpmdeskError, Forbidden, InvalidInput
+from engine.services import InstanceView
+from webui.tasks import submitted_values
+from webui.views import actor, db
+
+bp = Blueprint("cases", __name__)
+
+EVENT_LABELS = {
+    "instance_started": "发起案件", "instance_completed": "案件办结", "instance_cancelled": "案件撤销",
+    "task_ready": "任务到达", "task_claimed": "认领任务", "task_unclaimed": "退回组内",
+    "task_delegated": "委派任务", "task_completed": "完成任务", "task_cancelled": "任务取消",
+    "timer_fired": "时限到期", "timer_cancelled": "计时取消", "task_escalated": "超时升级",
+}
+
+
+def may_view(view: InstanceView) -> bool:
+    """Who may look at a case: whoever started it or had a part in one of its tasks, and auditors."""
+    user = current_user
+    if user.is_auditor or view.started_by == user.name:
+        return True
+    groups = set(user.groups)
+    return any(user.name in (t.assignee, t.owner, t.completed_by) or user.name in t.candidate_users
+               or groups & set(t.candidate_groups) for t in view.all_tasks)
+
+
+def diagram_of(view: InstanceView) -> Markup | str:
+    """The case's diagram as inline SVG (built and escaped by engine.diagram), or why there is none."""
+    escalated = {t.element_id for t in view.all_tasks if t.escalated}
+    try:
+        return Markup(diagram.render_svg(view.bpmn, view.process_id, completed=view.completed_elements,
+                                         active=view.active_elements, escalated=escalated))
+    except BpmdeskError as error:
+        return str(error)
+
+
+def event_text(event: Any) -> str:
+    """What happened, in a few words: the task name and the detail a reader looks for."""
+    payload = event.payload or {}
+    parts = [payload.get("name") or ""]
+    if event.type == "task_delegated":
+        parts.append(f"→ {payload.get('to', '')}")
+    if event.type == "instance_cancelled":
+        parts.append(f"原因：{payload.get('reason', '')}")
+    if event.type == "timer_fired" and payload.get("due_at"):
+        parts.append("（中断当前任务）" if payload.get("interrupting") else "")
+    return " ".join(p for p in parts if p)
+
+
+@bp.get("/cases/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    view = services.show_instance(db(), instance_id)
+    if not may_view(view):
+        raise Forbidden(f"您无权查看案件 {instance_id}。")
+    events = services.history(db(), instance_id)
+    return render_template("case.html", case=view, events=events, svg=diagram_of(view),
+                           event_labels=EVENT_LABELS, event_text=event_text)
+
+
+@bp.get("/start")
+@login_required
+def start_list():
+    return render_template("start_list.html", definitions=services.startable(db(), actor()))
+
+
+def _startable(process_id: str):
+    for definition in services.startable(db(), actor()):
+        if definition.process_id == process_id:
+            return definition
+    raise Forbidden(f"您不能发起流程 {process_id}（未部署，或您所在的组无权发起）。")
+
+
+@bp.route("/start/<process_id>", methods=["GET", "POST"])
+@login_required
+def start(process_id: str):
+    definition = _startable(process_id)
+    fields = services.start_form(db(), process_id)
+    values: dict[str, Any] = forms.defaults(fields)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        submitted = submitted_values(request.form)
+        try:
+            instance_id = services.start_instance(db(), process_id, actor(), submitted)
+        except InvalidInput as error:
+            values = {**values, **{f.id: False for f in fields if f.type == "boolean"}, **submitted}
+            errors = error.field_errors or {"": str(error)}
+        else:
+            flash(f"已发起「{definition.name or process_id}」，案件编号 {instance_id}。", "ok")
+            return redirect(url_for("cases.show", instance_id=instance_id))
+    return render_template("start_form.html", definition=definition, fields=fields, values=values,
+                           errors=errors), 400 if errors else 200

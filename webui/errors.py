@@ -1,0 +1,67 @@
+"""Errors as pages (or JSON under /api): a user's mistake gets its message, a bug gets an apology.
+
+A ``BpmdeskError`` carries a message written for the person who caused it, so it is shown as is
+with its 4xx status. Anything else is a bug: it is logged with its traceback and the user sees a
+plain 500 page that reveals nothing of the code.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import BpmdeskError, InvalidInput
+
+HTTP_MESSAGES = {
+    400: "请求无效。",
+    401: "请先登录。",
+    403: "您无权访问此页面。",
+    404: "页面不存在。",
+    405: "不支持此操作方式。",
+    409: "数据已被其他人修改，请刷新后重试。",
+    413: "提交的内容过大。",
+    429: "操作过于频繁，请稍后再试。",
+}
+TITLES = {400: "无法处理", 401: "请先登录", 403: "无权访问", 404: "未找到", 409: "内容已变化"}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(status: int, message: str, field_errors: dict[str, str] | None = None):
+    if _wants_json():
+        body = {"error": message, "status": status}
+        if field_errors:
+            body["field_errors"] = field_errors
+        return jsonify(body), status
+    if status >= 500:  # standalone page: the layout itself may be what failed
+        return render_template("fatal.html", message=message), status
+    title = TITLES.get(status, TITLES[400])
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _bpmdesk_error(error: BpmdeskError):
+    fields = error.field_errors if isinstance(error, InvalidInput) else None
+    return render_error(error.http_status, str(error), fields)
+
+
+def _csrf_error(error: CSRFError):
+    return render_error(400, "页面已过期或缺少安全校验（CSRF），操作未执行。请刷新页面后重试。")
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    return render_error(status, HTTP_MESSAGES.get(status, error.description or ""))
+
+
+def _unexpected(error: Exception):
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(500, "系统内部错误，操作可能未完成。请稍后重试；若仍有问题，请联系管理员。")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(BpmdeskError, _bpmdesk_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

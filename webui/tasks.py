@@ -1,0 +1,103 @@
+"""The task page and its actions: claim, unclaim, complete, delegate to a colleague, hand back.
+
+Every action is a POST that calls one service; the service decides whether this person may act and
+whether the task is still open, so a stale tab gets the service's Conflict message and changes nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+
+from engine import services
+from engine.errors import InvalidInput
+from engine.services import TaskView
+from webui.views import actor, db
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+
+def submitted_values(form: MultiDict) -> dict[str, str]:
+    """The form's own fields: everything but the CSRF token."""
+    return {key: value for key, value in form.items() if key != "csrf_token"}
+
+
+def colleagues(view: TaskView) -> list[services.UserInfo]:
+    """People this task may be delegated to: active members of its groups (the service re-checks)."""
+    groups = set(view.task.candidate_groups)
+    return [u for u in services.list_users(db())
+            if u.active and u.name != actor()
+            and (groups & set(u.groups) or u.name in view.task.candidate_users)]
+
+
+def render_task(view: TaskView, values: dict[str, Any] | None = None,
+                errors: dict[str, str] | None = None, status: int = 200):
+    labels = {f.id: f.label for f in view.fields}
+    return render_template("task.html", view=view, task=view.task, values=values or view.values,
+                           errors=errors or {}, labels=labels, colleagues=colleagues(view)), status
+
+
+@bp.get("/<task_id>")
+@login_required
+def show(task_id: str):
+    return render_task(services.get_task(db(), task_id, actor()))
+
+
+@bp.post("/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    item = services.claim(db(), task_id, actor())
+    flash(f"已认领任务「{item.name}」。", "ok")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    item = services.unclaim(db(), task_id, actor())
+    flash(f"任务「{item.name}」已退回组内待认领。", "ok")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<task_id>/delegate")
+@login_required
+def delegate(task_id: str):
+    to_user = (request.form.get("to_user") or "").strip()
+    if not to_user:
+        raise InvalidInput("请选择要委派的同事。")
+    item = services.delegate(db(), task_id, actor(), to_user)
+    flash(f"任务「{item.name}」已委派给 {to_user}。", "ok")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<task_id>/handback")
+@login_required
+def hand_back(task_id: str):
+    """A delegated task goes back to the colleague who delegated it (the service clears the owner)."""
+    view = services.get_task(db(), task_id, actor())
+    if not view.task.owner:
+        raise InvalidInput(f"任务「{view.task.name}」不是委派给您的，无需交还。")
+    item = services.delegate(db(), task_id, actor(), view.task.owner)
+    flash(f"任务「{item.name}」已交还给 {view.task.owner}。", "ok")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<task_id>/complete")
+@login_required
+def complete(task_id: str):
+    submitted = submitted_values(request.form)
+    try:
+        instance_id = services.complete(db(), task_id, actor(), submitted)
+    except InvalidInput as error:
+        view = services.get_task(db(), task_id, actor())
+        kept = {**view.values, **_unticked_booleans(view), **submitted}
+        return render_task(view, kept, error.field_errors or {"": str(error)}, status=400)
+    flash(f"案件 {instance_id} 的任务已完成。", "ok")
+    return redirect(url_for("inbox.index"))
+
+
+def _unticked_booleans(view: TaskView) -> dict[str, bool]:
+    """A checkbox left unticked is not sent: show it unticked again, not with its old value."""
+    return {f.id: False for f in view.fields if f.type == "boolean" and not f.readonly}

@@ -1,0 +1,67 @@
+"""What every page shares: the database handle, the signed-in actor, local-time display, headers."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from flask_login import current_user
+
+from engine import clock
+from engine.store import Database
+
+GROUP_LABELS = {
+    "front-desk": "客服前台", "dept": "责任部门", "engineering": "工程部", "cleaning": "保洁",
+    "security": "秩序", "landscaping": "绿化", "cs-supervisor": "客服主管", "cs-manager": "客服经理",
+    "gm": "总经理", "finance": "财务", "store-manager": "店长", "service-center": "服务中心",
+    "sales-head": "自营部负责人", "registry-clerk": "户籍专员", "auditor": "审计", "admin": "系统管理员",
+}
+
+STATUS_LABELS = {"running": "进行中", "open": "待办", "completed": "已完成", "cancelled": "已取消",
+                 "incident": "异常"}
+
+
+def db() -> Database:
+    return current_app.extensions["bpmdesk.db"]
+
+
+def actor() -> str:
+    """The signed-in user's name, as the services expect it."""
+    return current_user.name
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the staff read it: in the centre's zone (Asia/Shanghai by default)."""
+    if value is None:
+        return ""
+    return value.astimezone(clock.local_tz()).strftime(fmt)
+
+
+def group_label(name: str) -> str:
+    return GROUP_LABELS.get(name, name)
+
+
+def _security_headers(response: Response) -> Response:
+    """No scripts from anywhere but here, no framing, no caching of personal data."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _template_context() -> dict[str, Any]:
+    return {"now": clock.now()}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(local_time=local_time, group_label=group_label,
+                                 status_label=lambda s: STATUS_LABELS.get(s, s))
+    app.jinja_env.autoescape = True
+    app.context_processor(_template_context)
+    app.after_request(_security_headers)
