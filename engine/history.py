@@ -2,22 +2,28 @@
 
 A chain is an instance (``i:<id>``) or ``system`` (deployments, users). Each event's hash covers
 its content and the previous event's hash, so editing, deleting or inserting a row breaks the chain.
+On commit, the unit of work's events are listed in one :class:`EventBlock` of the global chain, so
+deleting a chain's newest events, or appending a well-formed one by hand, is seen too.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import event as orm_event
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.store import Event
+from engine.store.models import EventBlock
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
+BLOCK_LOCK = 4243  # PostgreSQL advisory lock serialising the global chain's head
 
 
 def chain_of(instance_id: int | None) -> str:
@@ -28,21 +34,15 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_hash(event: Event) -> str:
-    """The hash of an event's content and its predecessor's hash."""
-    content = {
-        "chain": event.chain,
-        "seq": event.seq,
-        "instance_id": event.instance_id,
-        "definition_id": event.definition_id,
-        "type": event.type,
-        "actor": event.actor,
-        "at": event.at.isoformat(),
-        "task_id": event.task_id,
-        "element_id": event.element_id,
-        "payload": event.payload,
-        "prev_hash": event.prev_hash,
-    }
+HASHED_FIELDS = ("chain", "seq", "instance_id", "definition_id", "type", "actor", "at", "task_id",
+                 "element_id", "payload", "prev_hash")
+
+
+def event_hash(event: Event | Mapping[str, Any]) -> str:
+    """The hash of an event's content and its predecessor's hash (a row or a mapping)."""
+    get = event.get if isinstance(event, Mapping) else functools.partial(getattr, event)
+    content = {name: get(name) for name in HASHED_FIELDS}
+    content["at"] = content["at"].isoformat()
     return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
 
 
@@ -68,24 +68,43 @@ def record(
     element_id: str | None = None,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> Event:
-    """Append one event to its chain (the caller's unit of work commits it)."""
+) -> dict[str, Any]:
+    """Append one event to its chain; written with the rest of the unit of work at commit."""
     chain = chain_of(instance_id)
     seq, prev_hash = _chain_head(session, chain)
-    event = Event(
-        chain=chain,
-        seq=seq + 1,
-        instance_id=instance_id,
-        definition_id=definition_id,
-        type=type,
-        actor=actor,
-        at=(at or clock.now()),
-        task_id=task_id,
-        element_id=element_id,
-        payload=json.loads(canonical(payload or {})),
-        prev_hash=prev_hash,
-    )
-    event.hash = event_hash(event)
-    session.add(event)
-    session.info["chain_heads"][chain] = (event.seq, event.hash)
+    event = {
+        "chain": chain, "seq": seq + 1, "instance_id": instance_id, "definition_id": definition_id,
+        "type": type, "actor": actor, "at": at or clock.now(), "task_id": task_id,
+        "element_id": element_id, "payload": json.loads(canonical(payload or {})), "prev_hash": prev_hash,
+    }
+    event["hash"] = event_hash(event)
+    session.info["chain_heads"][chain] = (event["seq"], event["hash"])
+    session.info.setdefault("unsealed", []).append(event)
     return event
+
+
+def block_hash(block: EventBlock) -> str:
+    """The hash of a block's listed events, its time and its predecessor's hash."""
+    content = {"seq": block.seq, "at": block.at.isoformat(), "events": block.events,
+               "prev_hash": block.prev_hash}
+    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    """List this unit of work's events in the next block of the global chain."""
+    pending = session.info.pop("unsealed", None)
+    if not pending:
+        return
+    session.flush()
+    session.connection().execute(insert(Event.__table__), pending)  # one round trip for all
+    events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
+    # row locks first, the global lock last: commits then cannot deadlock
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLOCK_LOCK})
+    head = session.execute(
+        select(EventBlock.seq, EventBlock.hash).order_by(EventBlock.seq.desc()).limit(1)).first()
+    block = EventBlock(seq=(head.seq + 1) if head else 1, at=clock.now(), events=events,
+                       prev_hash=head.hash if head else GENESIS)
+    block.hash = block_hash(block)
+    session.add(block)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import UUID
 
+from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -20,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -56,7 +58,7 @@ STATE_VERSION = BpmnWorkflowSerializer().VERSION
 
 def bundle_of(definition: DefinitionVersion) -> compat.ProcessBundle:
     """Rebuild the deployable bundle from the sources stored with a version."""
-    files = {role: [] for role in ("bpmn", "dmn", "callee")}
+    files: dict[str, list[compat.SourceFile]] = {role: [] for role in ("bpmn", "dmn", "callee")}
     for item in definition.files:
         files[item["role"]].append(compat.SourceFile(item["name"], item["content"].encode("utf-8")))
     return compat.ProcessBundle(
@@ -70,26 +72,45 @@ def bundle_of(definition: DefinitionVersion) -> compat.ProcessBundle:
     )
 
 
-def specs_for(db: Database, definition: DefinitionVersion) -> tuple[Any, dict[str, Any]]:
-    """The parsed (spec, subprocess specs) of a version, parsed once per process."""
-    specs = db.spec_cache.get(definition.id)
-    if specs is None:
-        specs = compat.parse_specs(bundle_of(definition))
-        db.spec_cache[definition.id] = specs
-    return specs
+@dataclass(frozen=True)
+class Deployed:
+    """A deployed version with its parsed specs. Versions never change, so this is cached."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str | None
+    start_groups: tuple[str, ...]
+    timer_start: str | None
+    bpmn: bytes
+    specs: tuple[Any, dict[str, Any]]
 
 
-def new_workflow(specs: tuple[Any, dict[str, Any]]) -> BpmnWorkflow:
+def deployed(db: Database, session: Session, definition_id: int) -> Deployed:
+    """The version with this id, parsed once per process and kept in the Database's cache."""
+    cached = db.spec_cache.get(definition_id)
+    if cached is None:
+        definition = session.get(DefinitionVersion, definition_id)
+        bundle = bundle_of(definition)
+        cached = Deployed(definition.id, definition.process_id, definition.version, definition.name,
+                          tuple(definition.start_groups), definition.timer_start, bundle.bpmn.content,
+                          compat.parse_specs(bundle))
+        db.spec_cache[definition_id] = cached
+    return cached
+
+
+def new_workflow(specs: tuple[Any, dict[str, Any]], script_engine: Any = SCRIPT_ENGINE) -> BpmnWorkflow:
     spec, subprocess_specs = specs
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
 
 
-def load_workflow(specs: tuple[Any, dict[str, Any]], state: str) -> BpmnWorkflow:
+def load_workflow(specs: tuple[Any, dict[str, Any]], state: str,
+                  script_engine: Any = SCRIPT_ENGINE) -> BpmnWorkflow:
     dct = json.loads(state)
     dct.pop("serializer_version", None)
     dct["spec"], dct["subprocess_specs"] = specs
     workflow = _REGISTRY.restore(dct)
-    workflow.script_engine = SCRIPT_ENGINE
+    workflow.script_engine = script_engine
     return workflow
 
 
@@ -102,7 +123,7 @@ def dump_workflow(workflow: BpmnWorkflow) -> str:
 def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
     try:
         return workflow.get_task_from_id(UUID(task_id))
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TaskNotFoundException):  # unknown, or pruned as finished history
         return None
 
 
@@ -232,3 +253,55 @@ def elements_in_state(workflow: BpmnWorkflow, *states: str) -> set[str]:
 def start_fields(specs: tuple[Any, dict[str, Any]]) -> list[forms.FormField]:
     """The start event's form (``camunda:formData`` on the start event), if it has one."""
     return forms.fields_from_form(compat.start_form(specs[0]))
+
+
+def forget_finished_history(workflow: BpmnWorkflow) -> None:
+    """Drop finished tasks above the point where all unfinished work branches off.
+
+    SpiffWorkflow keeps every finished task in its tree, so a looping case grows without end and
+    every save gets slower. The event log already holds that history, so the stored state keeps
+    only the subtree that still matters: the root, then the deepest task that is an ancestor of
+    (or is) every unfinished task.
+    """
+    root = workflow.task_tree
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished:
+        return
+    keep_from = _common_ancestor(unfinished)
+    if keep_from is None or keep_from is root or keep_from.parent is root:
+        return
+    kept = {task.id for task in _subtree(keep_from)} | {root.id}
+    root._children = [keep_from.id]
+    keep_from.parent = root
+    for task_id in [tid for tid in workflow.tasks if tid not in kept]:
+        del workflow.tasks[task_id]
+        workflow.subprocesses.pop(task_id, None)
+    if workflow.last_task is not None and workflow.last_task.id not in kept:
+        workflow.last_task = keep_from
+
+
+def _ancestry(task: Task) -> list[Task]:
+    chain = []
+    while task is not None:
+        chain.append(task)
+        task = task.parent
+    return chain[::-1]
+
+
+def _common_ancestor(tasks: list[Task]) -> Task | None:
+    common = _ancestry(tasks[0])
+    for task in tasks[1:]:
+        path = _ancestry(task)
+        length = 0
+        while length < min(len(common), len(path)) and common[length] is path[length]:
+            length += 1
+        common = common[:length]
+    return common[-1] if common else None
+
+
+def _subtree(task: Task) -> Iterable[Task]:
+    stack = [task]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current._children and current.children)

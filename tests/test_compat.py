@@ -11,7 +11,8 @@ from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock
-from engine.compat import ProcessBundle, SourceFile, load_bundle, parse_specs, resolve_assignment
+from engine.compat import (ProcessBundle, SourceFile, load_bundle, parse_specs, resolve_assignment,
+                           start_form)
 from engine.compat.juel import Untranslatable, translate_condition
 from engine.errors import DeployError
 
@@ -54,8 +55,7 @@ def ready(workflow: BpmnWorkflow) -> list[str]:
 
 
 def line_of(content: bytes, needle: str) -> int:
-    return content.decode().splitlines().index(next(
-        line for line in content.decode().splitlines() if needle in line)) + 1
+    return next(number for number, line in enumerate(content.decode().splitlines(), 1) if needle in line)
 
 
 # --- safe XML ---------------------------------------------------------------------------------------
@@ -92,6 +92,16 @@ def test_any_doctype_is_refused_without_resolving_anything(content):
     assert time.perf_counter() - began < 1
     assert len(found) == 1 and found[0].startswith("evil.bpmn:") and "DOCTYPE" in found[0]
     assert "root:" not in found[0] and "lollol" not in found[0]
+
+
+def test_doctype_text_inside_a_script_is_not_a_doctype():
+    content = diagram('<bpmn:scriptTask id="Mail"><bpmn:script><![CDATA[html = "<!DOCTYPE html><p>hi</p>"]]>'
+                      "</bpmn:script></bpmn:scriptTask>")
+    assert deploy(content).processes["p"].bpmn.content == content
+
+
+def test_name_and_bytes_pairs_are_accepted_too():
+    assert list(load_bundle([("a.bpmn", diagram('<bpmn:userTask id="T"/>'))]).processes) == ["p"]
 
 
 # --- lint -------------------------------------------------------------------------------------------
@@ -206,7 +216,8 @@ def test_engine_only_settings_are_warnings_naming_what_is_ignored():
         'userTask "T" camunda:asyncBefore is ignored: job-executor setting: every step here is committed '
         "as one unit of work",
         'userTask "T" camunda:mystery is not supported here: ignored',
-        'userTask "T" camunda:failedJobRetryTimeCycle is ignored: job retries belong to the Camunda job executor']
+        'userTask "T" camunda:failedJobRetryTimeCycle is ignored: job retries belong to the Camunda job '
+        "executor"]
 
 
 def test_data_objects_are_documentation_and_variables_stay_in_task_data():
@@ -223,6 +234,19 @@ def test_data_objects_are_documentation_and_variables_stay_in_task_data():
     task.run()
     workflow.do_engine_steps()
     assert workflow.get_tasks(state=TaskState.READY, manual=True)[0].data["Invoice"] == {"total": 5}
+
+
+def test_data_stores_are_documentation():
+    content = diagram('<bpmn:userTask id="T"><bpmn:property id="Slot" name="__targetRef_placeholder"/>'
+                      '<bpmn:dataInputAssociation id="in"><bpmn:sourceRef>StoreRef</bpmn:sourceRef>'
+                      "<bpmn:targetRef>Slot</bpmn:targetRef></bpmn:dataInputAssociation></bpmn:userTask>",
+                      extra='<bpmn:dataStoreReference id="StoreRef" dataStoreRef="Archive"/>').replace(
+        b"<bpmn:process ", b'<bpmn:dataStore id="Archive" name="Archive"/>\n<bpmn:process ')
+    bundle = deploy(content)
+    assert [w.split(": ", 1)[1] for w in bundle.warnings] == [
+        'userTask "T" dataInputAssociation with "StoreRef" is documentation only here: ignored (variables '
+        "stay in the task data)", 'dataStore "Archive" is documentation only here: ignored']
+    assert ready(start(bundle.processes["p"])) == ["T"]
 
 
 def test_feel_condition_is_refused():
@@ -286,8 +310,8 @@ def test_gateway_conditions_run_as_modelled(condition, amount, vip, expected):
 
 def test_juel_translation_is_reported_and_untranslatable_juel_refused():
     assert any("${amount > 1000 && customer.vip} is JUEL; it runs as the Python expression: (amount > 1000) "
-               "and customer['vip']" in w for w in deploy(branching(
-                   "${amount &gt; 1000 &amp;&amp; customer.vip}")).warnings)
+               "and customer['vip']" in note for note in deploy(branching(
+                   "${amount &gt; 1000 &amp;&amp; customer.vip}")).translations)
     found = problems(branching("${execution.getVariable('amount') &gt; 5}"))
     assert any('sequenceFlow "to_big" conditionExpression ${execution.getVariable(\'amount\') > 5} cannot '
                "be translated" in p for p in found)
@@ -387,7 +411,8 @@ def test_resolve_assignment_evaluates_expressions_against_task_data():
         "service-desk", "north_leads"]
     assert resolve_assignment("ann, ${team}, ${extra}, ann", data, evaluate) == [
         "ann", "dan", "erin", "fay", "gus"]
-    assert resolve_assignment("${None}", data, evaluate) == [] and resolve_assignment(None, data, evaluate) == []
+    assert resolve_assignment("${None}", data, evaluate) == []
+    assert resolve_assignment(None, data, evaluate) == []
 
 
 FORM = ('<bpmn:extensionElements><camunda:formData>'
@@ -416,14 +441,16 @@ def test_form_data_is_read_without_form_key():
     assert describe_form(task.task_spec.form) == FORM_FIELDS
 
 
-def test_start_form_is_on_the_bundle_and_the_start_event():
-    content = diagram('<bpmn:userTask id="Next"/>').replace(
-        b'<bpmn:startEvent id="start"/>', f'<bpmn:startEvent id="start">{FORM}</bpmn:startEvent>'.encode())
+def test_start_form_and_initiator_are_kept():
+    content = diagram('<bpmn:userTask id="Next"/>').replace(b'<bpmn:startEvent id="start"/>', (
+        f'<bpmn:startEvent id="start" camunda:initiator="starter">{FORM}</bpmn:startEvent>'.encode()))
     bundle = deploy(content).processes["p"]
     assert describe_form(bundle.start_form) == FORM_FIELDS
     spec, _ = parse_specs(bundle)
-    assert describe_form(spec.task_specs["start"].form) == FORM_FIELDS
-    assert deploy(diagram('<bpmn:userTask id="Next"/>')).processes["p"].start_form is None
+    assert describe_form(start_form(spec)) == FORM_FIELDS
+    assert spec.task_specs["start"].extensions == {"camunda": {"initiator": "starter"}}
+    plain = deploy(diagram('<bpmn:userTask id="Next"/>')).processes["p"]
+    assert plain.start_form is None and start_form(parse_specs(plain)[0]) is None
 
 
 # --- DMN, call activities, bundles ---------------------------------------------------------------------
@@ -453,8 +480,8 @@ def test_business_rule_task_finds_its_decision_in_another_file_of_the_deployment
 
 def test_decision_features_spiffworkflow_cannot_evaluate_are_refused():
     ranged = DMN.replace(b"<text>&lt; 1000</text>", b"<text>[0..999]</text>")
-    found = problems(diagram('<bpmn:businessRuleTask id="Rate" camunda:decisionRef="fee_level"/>'), "fee.bpmn",
-                     SourceFile("fees.dmn", ranged))
+    rule_task = diagram('<bpmn:businessRuleTask id="Rate" camunda:decisionRef="fee_level"/>')
+    found = problems(rule_task, "fee.bpmn", SourceFile("fees.dmn", ranged))
     assert found == ["fees.dmn:8: decision \"fee_level\" input entry '[0..999]' is a FEEL range or negation: "
                      "write a Python comparison such as 1 <= ? <= 10"]
 
@@ -477,10 +504,9 @@ def test_callee_must_be_executable():
 
 
 def test_content_hash_ignores_upload_order_and_follows_content():
-    dmn2 = SourceFile("b.dmn", DMN.replace(b'"low"', b'"small"'))
-    first = ProcessBundle("p", None, SourceFile("a.bpmn", b"x"), [SourceFile("a.dmn", DMN), dmn2], [], [], None)
-    second = ProcessBundle("p", None, SourceFile("a.bpmn", b"x"), [dmn2, SourceFile("a.dmn", DMN)], [], [], None)
-    changed = ProcessBundle("p", None, SourceFile("a.bpmn", b"y"), [dmn2], [], [], None)
+    dmn1, dmn2 = SourceFile("a.dmn", DMN), SourceFile("b.dmn", DMN.replace(b'"low"', b'"small"'))
+    bundle = lambda bpmn, dmn: ProcessBundle("p", None, SourceFile("a.bpmn", bpmn), dmn, [], [], None)  # noqa: E731
+    first, second, changed = bundle(b"x", [dmn1, dmn2]), bundle(b"x", [dmn2, dmn1]), bundle(b"y", [dmn2])
     assert first.content_hash() == second.content_hash() != changed.content_hash()
 
 

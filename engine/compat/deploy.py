@@ -89,7 +89,8 @@ def _load(sources: list[SourceFile]) -> Bundle:
     if errors:
         raise DeployError(errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
-    return Bundle(processes=bundles, warnings=warnings)
+    translations = _unique(note for document in documents for note in document.findings.translations)
+    return Bundle(processes=bundles, warnings=warnings, translations=translations)
 
 
 def _guarded(document: _Document, check) -> None:
@@ -125,7 +126,7 @@ def _check_document(document: _Document) -> None:
 
 
 def _not_bpmn_or_dmn(qname: etree.QName) -> str:
-    found = f"<{qname.localname}> in namespace {qname.namespace}" if qname.namespace else f"<{qname.localname}>"
+    found = f"<{qname.localname}>" + (f" in namespace {qname.namespace}" if qname.namespace else "")
     if qname.localname == "definitions" and "DMN" in (qname.namespace or ""):
         return f"unsupported DMN version: the root element is {found}; save it as DMN 1.3"
     return (f"not a BPMN or DMN file: the root element is {found}, expected bpmn:definitions "
@@ -142,6 +143,11 @@ def _parse_decisions(document: _Document) -> None:
         except ValidationException as error:
             document.findings.errors.append(_from_validation(error, {document.source.name: document.root},
                                                              document.source.name))
+        except Exception as error:  # SpiffWorkflow's DMN parser indexes without checking
+            log.exception("SpiffWorkflow failed on %s", document.source.name)
+            document.findings.error(document.source.name, decisions_of(single)[0],
+                                    "SpiffWorkflow cannot read this decision "
+                                    f"({type(error).__name__}: {error})")
 
 
 def _index_processes(documents: list[_Document]) -> dict[str, tuple[_Document, etree._Element]]:
@@ -246,10 +252,11 @@ def _parse(document: _Document, bundle: ProcessBundle) -> None:
     except DeployError as error:
         document.findings.errors.extend(error.problems)
         return
-    bundle.start_form = _start_form(spec)
+    bundle.start_form = start_form(spec)
 
 
-def _start_form(spec: BpmnProcessSpec) -> Form | None:
+def start_form(spec: BpmnProcessSpec) -> Form | None:
+    """The process's start form (`camunda:formData` on its start event), or None without one."""
     for task_spec in spec.task_specs.values():
         if isinstance(task_spec, StartEvent) and getattr(task_spec, "form", None) is not None:
             return task_spec.form

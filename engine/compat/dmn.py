@@ -49,9 +49,14 @@ def check_dmn(file: str, root: etree._Element, findings: Findings) -> list[str]:
 
 def _check_decision(file: str, decision: etree._Element, namespace: str, findings: Findings) -> None:
     label = f'decision "{decision.get("id", "?")}"'
-    if decision.find(f"{{{namespace}}}decisionTable") is None:
+    if not decision.get("id"):
+        findings.error(file, decision, "a decision has no id (business rule tasks refer to it by id)")
+    table = decision.find(f"{{{namespace}}}decisionTable")
+    if table is None:
         findings.error(file, decision, f"{label} is not a decision table (literal expressions are not "
                        "supported by SpiffWorkflow)")
+    else:
+        _check_table(file, table, label, namespace, findings)
     for requirement in decision.iter(f"{{{namespace}}}requiredDecision"):
         findings.error(file, requirement, f'{label} requires decision {requirement.get("href", "")}: '
                        "decision requirement graphs are not evaluated here; use one decision per task")
@@ -60,3 +65,27 @@ def _check_decision(file: str, decision: etree._Element, namespace: str, finding
         if _FEEL_RANGE.match(text) or text.strip().startswith("not("):
             findings.error(file, entry, f"{label} input entry {text.strip()!r} is a FEEL range or negation: "
                            "write a Python comparison such as 1 <= ? <= 10")
+
+
+def _check_table(file: str, table: etree._Element, label: str, namespace: str, findings: Findings) -> None:
+    """SpiffWorkflow indexes every part by id and pairs rule entries with columns by position."""
+    for element in (table, *table.iter(*(f"{{{namespace}}}{tag}" for tag in _NEEDS_ID))):
+        if not element.get("id"):
+            findings.error(file, element, f"{label}: a {etree.QName(element).localname} has no id")
+    policy = (table.get("hitPolicy") or "UNIQUE").upper()
+    if policy not in _HIT_POLICIES or table.get("aggregation"):
+        shown = f"{policy} {table.get('aggregation') or ''}".strip()
+        findings.error(file, table, f"{label} hit policy {shown} is not supported by SpiffWorkflow "
+                       f"(use {', '.join(_HIT_POLICIES)}; COLLECT without aggregation)")
+    columns = {tag: len(table.findall(f"{{{namespace}}}{tag}")) for tag in ("input", "output")}
+    for rule in table.findall(f"{{{namespace}}}rule"):
+        for tag, entry in (("input", "inputEntry"), ("output", "outputEntry")):
+            count = len(rule.findall(f"{{{namespace}}}{entry}"))
+            if count != columns[tag]:
+                findings.error(file, rule, f'{label} rule "{rule.get("id", "?")}" has {count} {entry} '
+                               f"cells for {columns[tag]} {tag} columns")
+
+
+_NEEDS_ID = ("input", "output", "rule", "inputEntry", "outputEntry")
+#: What SpiffWorkflow's DMN engine evaluates as Camunda does: one rule, or the list of all matches.
+_HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "COLLECT")

@@ -5,6 +5,14 @@ languages, Camunda 8 extensions, a lost assignment) is an error. Something that 
 engine or modeler used (job executor settings, external form references, history settings) is a
 warning that says what is ignored. Unknown extensions are warned about, never dropped silently.
 JUEL/FEEL expressions and timers are checked where they are translated (translate.py).
+
+Choices worth knowing:
+- listeners are refused even with a Python script: SpiffWorkflow's Camunda specs have no hook to
+  run them, and a listener that silently never runs is worse than a script task in the diagram;
+- `zeebe:` (Camunda 8) is refused, except an empty `zeebe:userTask` marker (nothing to lose) and a
+  `zeebe:formDefinition` pointing at an external form, which is a warning like `camunda:formRef`;
+- a service task needs an implementation; here none exists, so a bare one is refused instead of
+  waiting forever (business logic goes into script tasks calling `tasks.FUNCTIONS`).
 """
 from __future__ import annotations
 
@@ -127,8 +135,8 @@ def _check_process(file: str, process: etree._Element, findings: Findings) -> No
         findings.error(file, process, "a process has no id")
     groups = process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups") or ""
     if is_juel(groups):
-        findings.error(file, process, f"{describe(process)} camunda:candidateStarterGroups={groups} must list "
-                       "group names, not an expression")
+        findings.error(file, process, f"{describe(process)} camunda:candidateStarterGroups={groups} "
+                       "must list group names, not an expression")
     starts = process.findall(f"{{{BPMN_NS}}}startEvent")
     if not starts:
         findings.error(file, process, f"{describe(process)} has no start event")
@@ -323,7 +331,8 @@ def _check_implementation(file: str, task: etree._Element, findings: Findings) -
                        "delegate): not supported by this Python engine")
     if attribute("delegateExpression"):
         findings.error(file, task, f'{describe(task)} uses camunda:delegateExpression='
-                       f'"{attribute("delegateExpression")}" (Java bean): not supported by this Python engine')
+                       f'"{attribute("delegateExpression")}" (Java bean): not supported by this Python '
+                       "engine")
     if attribute("expression"):
         findings.error(file, task, f'{describe(task)} uses camunda:expression="{attribute("expression")}" '
                        "(JUEL method call): not supported; use a script task")
@@ -371,9 +380,11 @@ def _check_camunda_attribute(file: str, element: etree._Element, name: str, valu
         findings.error(file, element, f'{describe(element)} uses camunda:{name}="{value}" (Java delegate '
                        "or external task): not supported by this Python engine")
     elif name in _CAMUNDA_REFUSED:
-        findings.error(file, element, f'{describe(element)} camunda:{name}="{value}" {_CAMUNDA_REFUSED[name]}')
+        findings.error(file, element, f'{describe(element)} camunda:{name}="{value}" '
+                       f"{_CAMUNDA_REFUSED[name]}")
     elif name in _CAMUNDA_IGNORED:
-        findings.warn(file, element, f"{describe(element)} camunda:{name} is ignored: {_CAMUNDA_IGNORED[name]}")
+        findings.warn(file, element, f"{describe(element)} camunda:{name} is ignored: "
+                      f"{_CAMUNDA_IGNORED[name]}")
     elif name == "expression" and kind == "messageEventDefinition" and is_juel(value):
         findings.error(file, element, f'{describe(element)} camunda:expression="{value}" is a JUEL '
                        "implementation: not supported (a Python payload expression is)")

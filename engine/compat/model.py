@@ -46,4 +46,6 @@ def _sha(content: bytes) -> str:
 @dataclass
 class Bundle:
     processes: dict[str, ProcessBundle]
-    warnings: list[str]  # each "FILE:LINE: what will be ignored (or how JUEL was translated) and why"
+    warnings: list[str]  # each "FILE:LINE: what will be ignored and why"
+    #: each "FILE:LINE: element, JUEL as written, the Python it runs as": for the analyst to check
+    translations: list[str] = field(default_factory=list)

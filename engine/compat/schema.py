@@ -33,7 +33,8 @@ def _validate(file: str, root: etree._Element, key: str, what: str, findings: Fi
     with _lock:
         validator = _validators.get(key)
         if validator is None:
-            validator = _validators[key] = BpmnValidator() if key == _BPMN else BpmnValidator(DMN_SCHEMAS[key])
+            schema = {} if key == _BPMN else {"xsd_path": DMN_SCHEMAS[key]}
+            validator = _validators[key] = BpmnValidator(**schema)
         try:
             validator.validate(root, file)
             return

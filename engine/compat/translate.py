@@ -8,7 +8,8 @@ and when specs are built (findings dropped), so both always see the same tree:
   otherwise treat both as "none" events and the path would silently end);
 - data associations and data stores → removed: in Camunda they are documentation, while
   SpiffWorkflow would move variables into data objects and fail on stores without an implementation.
-Every JUEL translation is reported as a warning, so an analyst can check the Python that will run.
+Every JUEL translation is reported (`Bundle.translations`), so an analyst can check the Python that
+will run.
 """
 from __future__ import annotations
 
@@ -27,26 +28,26 @@ _LINK_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
 
 def translate_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
     """Translate every executable process of the document in place."""
-    for process in executable_processes(root):
+    for process in _executable_processes(root):
         _translate_timers(file, process, findings)
         _translate_conditions(file, process, findings)
         _translate_collections(file, process, findings)
         _translate_assignments(file, process, findings)
         _translate_links(file, process, findings)
         _drop_data_associations(file, process, findings)
-    for store in root.iter(f"{{{BPMN_NS}}}dataStore"):
+    for store in list(root.iter(f"{{{BPMN_NS}}}dataStore")):
         findings.warn(file, store, f'dataStore "{store.get("id")}" is documentation only here: ignored')
         store.getparent().remove(store)
 
 
-def executable_processes(root: etree._Element) -> list[etree._Element]:
+def _executable_processes(root: etree._Element) -> list[etree._Element]:
     return [process for process in root.findall(f"{{{BPMN_NS}}}process")
             if process.get("isExecutable", "true") == "true"]
 
 
 def _note(file: str, element: etree._Element, what: str, juel: str, python: str, findings: Findings) -> None:
-    findings.warn(file, element, f"{describe(element)} {what} {juel.strip()} is JUEL; it runs as the "
-                  f"Python expression: {python}")
+    findings.translated(file, element, f"{describe(element)} {what} {juel.strip()} is JUEL; it runs as "
+                        f"the Python expression: {python}")
 
 
 def _translate_timers(file: str, process: etree._Element, findings: Findings) -> None:
@@ -136,8 +137,8 @@ def _translate_assignments(file: str, process: etree._Element, findings: Finding
                 continue
             task.set(attribute, stored)
             if is_juel(value):
-                findings.warn(file, task, f"{describe(task)} camunda:{name}={value.strip()} is JUEL; it is "
-                              f"stored as {stored}")
+                findings.translated(file, task, f"{describe(task)} camunda:{name}={value.strip()} is JUEL; "
+                                    f"it is stored as {stored}")
 
 
 def _translate_links(file: str, process: etree._Element, findings: Findings) -> None:

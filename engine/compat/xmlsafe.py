@@ -21,7 +21,9 @@ DMN_NAMESPACES = (
     "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3
 )
 _PREFIXES = {BPMN_NS: "bpmn", CAMUNDA_NS: "camunda", ZEEBE_NS: "zeebe", SPIFF_NS: "spiffworkflow"}
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+#: A DOCTYPE can only stand in the prolog; text such as "<!DOCTYPE html>" inside a script is fine.
+_DOCTYPE = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s*(?:<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!->))*-->))*"
+                      rb"\s*<!DOCTYPE")
 
 
 class UnreadableXml(ValueError):
@@ -35,9 +37,9 @@ class UnreadableXml(ValueError):
 
 def read_xml(content: bytes) -> etree._Element:
     """Parse untrusted XML without DTDs, entities or network; return the root element."""
-    match = _DOCTYPE.search(content)
+    match = _DOCTYPE.match(content)
     if match:
-        raise UnreadableXml(content[:match.start()].count(b"\n") + 1, _DOCTYPE_REFUSED)
+        raise UnreadableXml(content[:match.end()].count(b"\n") + 1, _DOCTYPE_REFUSED)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, dtd_validation=False)
     try:
@@ -87,16 +89,21 @@ def describe(element: etree._Element) -> str:
 
 @dataclass
 class Findings:
-    """Problems (deploy refused) and warnings (deploy goes on), each `FILE:LINE: text`."""
+    """Problems (deploy refused), warnings (something is ignored) and translations (JUEL rewritten
+    to Python, for the analyst to check), each `FILE:LINE: text`."""
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    translations: list[str] = field(default_factory=list)
 
     def error(self, file: str, where: etree._Element | int, text: str) -> None:
         self.errors.append(f"{file}:{_line(where)}: {text}")
 
     def warn(self, file: str, where: etree._Element | int, text: str) -> None:
         self.warnings.append(f"{file}:{_line(where)}: {text}")
+
+    def translated(self, file: str, where: etree._Element | int, text: str) -> None:
+        self.translations.append(f"{file}:{_line(where)}: {text}")
 
 
 def _line(where: etree._Element | int) -> int:

@@ -45,3 +45,22 @@ __all__ = [
     "list_tasks", "list_timers", "list_users", "may_start", "set_active", "set_groups",
     "set_password", "show_instance", "start_form", "start_instance", "startable", "unclaim",
 ]
+
+from engine.services.audit import (  # noqa: E402
+    AuditCase,
+    CasePage,
+    CaseQuery,
+    CaseSummary,
+    TimelineEntry,
+    audit_case,
+    export_log,
+    parse_period,
+    replay,
+    search_cases,
+    verify_history,
+)
+
+__all__ += [
+    "AuditCase", "CasePage", "CaseQuery", "CaseSummary", "TimelineEntry", "audit_case", "export_log",
+    "parse_period", "replay", "search_cases", "verify_history",
+]

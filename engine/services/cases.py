@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from engine import forms, runtime
 from engine.errors import Forbidden, NotFound
-from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
 from engine.services.steps import new_case, open_case, running_diagram, save_case, translating_races
 from engine.services.users import ADMIN_GROUP, groups_of
@@ -19,7 +18,7 @@ from engine.store import Database, DefinitionVersion, Event, HumanTask
 CANCEL_GROUPS = {ADMIN_GROUP, "cs-manager", "cs-supervisor"}
 
 
-def may_start(definition: DefinitionVersion, groups: set[str]) -> bool:
+def may_start(definition: DefinitionVersion | runtime.Deployed, groups: set[str]) -> bool:
     """``camunda:candidateStarterGroups``: nobody listed means anyone may start."""
     return not definition.start_groups or bool(groups & set(definition.start_groups))
 
@@ -27,8 +26,7 @@ def may_start(definition: DefinitionVersion, groups: set[str]) -> bool:
 def start_form(db: Database, process_id: str) -> list[forms.FormField]:
     """The start event's form fields, for the "start a case" page."""
     with db.unit_of_work() as session:
-        definition = require_latest(session, process_id)
-        return runtime.start_fields(runtime.specs_for(db, definition))
+        return runtime.start_fields(require_latest(db, session, process_id).specs)
 
 
 def startable(db: Database, actor: str) -> list[DefinitionVersion]:
@@ -43,12 +41,12 @@ def start_instance(db: Database, process_id: str, actor: str | None = None,
                    data: dict[str, Any] | None = None) -> int:
     """Start a case of the newest version and run it to its first wait. ``actor=None``: the operator."""
     with db.unit_of_work() as session:
-        definition = require_latest(session, process_id)
+        definition = require_latest(db, session, process_id)
         if actor is not None and not may_start(definition, groups_of(session, actor)):
             raise Forbidden(f"您所在的组不能发起流程「{definition.name or process_id}」。")
-        fields = runtime.start_fields(runtime.specs_for(db, definition))
+        fields = runtime.start_fields(definition.specs)
         values = forms.validate(fields, data or {}) if fields else dict(data or {})
-        case = new_case(session, db, definition, actor or "cli", values)
+        case = new_case(session, db, definition.id, actor or "cli", values)
         with running_diagram(case):
             case.workflow.do_engine_steps()
         save_case(case, actor or "cli")
@@ -67,8 +65,7 @@ def cancel_instance(db: Database, instance_id: int, actor: str | None, reason: s
         case.workflow.cancel()
         case.instance.status = "cancelled"
         case.instance.ended_at = case.instance.updated_at
-        record(session, "instance_cancelled", actor or "cli", instance_id=instance_id,
-               definition_id=case.instance.definition_id, payload={"reason": reason})
+        case.note("instance_cancelled", actor or "cli", reason=reason)
         save_case(case, actor or "cli")
 
 
@@ -103,19 +100,19 @@ def show_instance(db: Database, instance_id: int) -> InstanceView:
     """Status, data, tasks and waiting timers of one case (callers check who may look)."""
     with db.unit_of_work() as session:
         case = open_case(session, db, instance_id)
-        instance, workflow = case.instance, case.workflow
+        instance, workflow, deployed = case.instance, case.workflow, case.deployed
         tasks = [_item(r) for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
         return InstanceView(
-            id=instance.id, process_id=instance.process_id, process_name=instance.definition.name,
-            version=instance.definition.version, status=instance.status,
+            id=instance.id, process_id=instance.process_id, process_name=deployed.name,
+            version=deployed.version, status=instance.status,
             started_at=instance.started_at, started_by=instance.started_by, ended_at=instance.ended_at,
             next_due_at=instance.next_due_at, data=runtime.case_data(workflow),
             open_tasks=[t for t in tasks if t.state == "open"], all_tasks=tasks,
             timers=runtime.waiting_timers(workflow),
             completed_elements=runtime.elements_in_state(workflow, "COMPLETED"),
             active_elements=runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED"),
-            bpmn=runtime.bundle_of(instance.definition).bpmn.content,
+            bpmn=deployed.bpmn,
         )
 
 

@@ -8,7 +8,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import clock, compat
+from engine import clock, compat, runtime
 from engine.errors import DeployError, NotFound
 from engine.history import record
 from engine.services.steps import translating_races
@@ -113,11 +113,14 @@ def latest_version(session: Session, process_id: str) -> DefinitionVersion | Non
     ).first()
 
 
-def require_latest(session: Session, process_id: str) -> DefinitionVersion:
-    definition = latest_version(session, process_id)
-    if definition is None:
+def require_latest(db: Database, session: Session, process_id: str) -> runtime.Deployed:
+    """The newest version of a process, from the cache once parsed."""
+    definition_id = session.scalar(
+        select(DefinitionVersion.id).where(DefinitionVersion.process_id == process_id)
+        .order_by(DefinitionVersion.version.desc()).limit(1))
+    if definition_id is None:
         raise NotFound(f"流程 {process_id} 未部署。")
-    return definition
+    return runtime.deployed(db, session, definition_id)
 
 
 def list_definitions(db: Database) -> list[DefinitionVersion]:

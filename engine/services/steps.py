@@ -1,7 +1,9 @@
 """The shape of every service call that moves an instance: load → act → derive → record → save.
 
-The derived rows (human tasks, candidates, ``next_due_at``, customer columns) are rebuilt from the
-workflow here and only here, so they can never disagree with it.
+The derived rows (human tasks, candidates, waiting timers, ``next_due_at``, customer columns) are
+rebuilt here and only here, from the difference between the workflow as loaded and as it is now,
+so they can never disagree with it. Writes are set-based (Core inserts/updates), because this is
+the path every completion and every timer takes.
 """
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,16 +24,10 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
-from engine.store import (
-    Database,
-    DefinitionVersion,
-    HumanTask,
-    Instance,
-    TaskCandidate,
-    WaitingTimer,
-)
+from engine.store import Database, HumanTask, Instance, TaskCandidate, WaitingTimer
 
 CUSTOMER_FIELDS = ("customer_name", "phone", "room")
+TASKS, CANDIDATES, TIMERS = HumanTask.__table__, TaskCandidate.__table__, WaitingTimer.__table__
 T = TypeVar("T")
 
 
@@ -51,17 +46,21 @@ def translating_races(func: Callable[..., T]) -> Callable[..., T]:
 
 @dataclass
 class Case:
-    """An instance loaded for one unit of work, with what it looked like before the step."""
+    """An instance loaded for one unit of work, with what it looked like when loaded."""
 
     session: Session
     instance: Instance
+    deployed: runtime.Deployed
     workflow: BpmnWorkflow
+    ready_before: set[str] = field(default_factory=set)
     timers_before: dict[str, runtime.WaitingTimer] = field(default_factory=dict)
-    completed: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    completed: dict[str, str] = field(default_factory=dict)  # task id → who completed it
 
-    @property
-    def definition(self) -> DefinitionVersion:
-        return self.instance.definition
+    def note(self, type: str, actor: str, task: Task | None = None, **payload: Any) -> None:
+        """Record an event of this instance (optionally about one of its tasks)."""
+        record(self.session, type, actor, instance_id=self.instance.id,
+               definition_id=self.deployed.id, task_id=str(task.id) if task is not None else None,
+               element_id=task.task_spec.bpmn_id if task is not None else None, payload=payload)
 
 
 @contextlib.contextmanager
@@ -72,34 +71,40 @@ def running_diagram(case: Case) -> Iterator[None]:
     except WorkflowException as exc:
         where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or "?"
         raise ProcessError(
-            f"流程「{case.instance.process_id}」在元素 {where} 运行出错：{exc}。本次操作未保存，请联系流程管理员。"
+            f"流程「{case.deployed.process_id}」在元素 {where} 运行出错：{exc}。本次操作未保存，请联系流程管理员。"
         ) from exc
+
+
+def _ready_ids(workflow: BpmnWorkflow) -> set[str]:
+    return {str(task.id) for task in runtime.open_user_tasks(workflow)}
 
 
 def open_case(session: Session, db: Database, instance_id: int) -> Case:
     instance = session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"案件 {instance_id} 不存在。")
-    workflow = runtime.load_workflow(runtime.specs_for(db, instance.definition), instance.state)
-    return Case(session, instance, workflow, {t.task_id: t for t in runtime.waiting_timers(workflow)})
+    deployed = runtime.deployed(db, session, instance.definition_id)
+    workflow = runtime.load_workflow(deployed.specs, instance.state)
+    return Case(session, instance, deployed, workflow, _ready_ids(workflow),
+                {t.task_id: t for t in runtime.waiting_timers(workflow)})
 
 
-def new_case(session: Session, db: Database, definition: DefinitionVersion, actor: str,
+def new_case(session: Session, db: Database, definition_id: int, actor: str,
              data: dict[str, Any]) -> Case:
     """A new instance whose start event carries ``data``; not yet run."""
-    workflow = runtime.new_workflow(runtime.specs_for(db, definition))
+    deployed = runtime.deployed(db, session, definition_id)
+    workflow = runtime.new_workflow(deployed.specs)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     now = clock.now()
-    instance = Instance(
-        definition=definition, definition_id=definition.id, process_id=definition.process_id,
-        status="running", state="", started_at=now, started_by=actor, updated_at=now,
-    )
+    instance = Instance(definition_id=deployed.id, process_id=deployed.process_id, status="running",
+                        state="", started_at=now, started_by=actor, updated_at=now)
     session.add(instance)
     session.flush()  # the id names the event chain
-    record(session, "instance_started", actor, instance_id=instance.id, definition_id=definition.id,
-           payload={"process_id": definition.process_id, "version": definition.version, "data": data})
-    return Case(session, instance, workflow)
+    case = Case(session, instance, deployed, workflow)
+    case.note("instance_started", actor, process_id=deployed.process_id, version=deployed.version,
+              data=data)
+    return case
 
 
 def save_case(case: Case, actor: str) -> None:
@@ -109,19 +114,19 @@ def save_case(case: Case, actor: str) -> None:
     _record_timers(case, timers, actor, now)
     _sync_human_tasks(case, timers, actor, now)
     _sync_timer_rows(case, timers)
-    instance = case.instance
-    instance.state = runtime.dump_workflow(case.workflow)
-    instance.updated_at = now
-    instance.next_due_at = timers[0].due_at if timers else None
     data = runtime.case_data(case.workflow)
-    for name in CUSTOMER_FIELDS:
-        if data.get(name) not in (None, ""):
-            setattr(instance, name, str(data[name])[:200])
+    instance = case.instance
     if case.workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
-        record(case.session, "instance_completed", actor, instance_id=instance.id,
-               definition_id=instance.definition_id, payload={"data": data})
+        case.note("instance_completed", actor, data=data)
+    runtime.forget_finished_history(case.workflow)
+    instance.state = runtime.dump_workflow(case.workflow)
+    instance.updated_at = now
+    instance.next_due_at = timers[0].due_at if timers and instance.status == "running" else None
+    for name in CUSTOMER_FIELDS:
+        if data.get(name) not in (None, ""):
+            setattr(instance, name, str(data[name])[:200])
     case.session.flush()
 
 
@@ -133,74 +138,84 @@ def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str, n
             continue
         task = runtime.find_task(case.workflow, task_id)
         fired = still is not None or (task is not None and task.state == TaskState.COMPLETED)
+        details = {"due_at": before.due_at.isoformat(), "name": before.name}
+        if fired:
+            details.update(fired_at=now.isoformat(), interrupting=before.interrupting,
+                           attached_to=before.attached_to)
         record(case.session, "timer_fired" if fired else "timer_cancelled", actor,
-               instance_id=case.instance.id, definition_id=case.instance.definition_id,
-               task_id=task_id, element_id=before.element_id,
-               payload={"due_at": before.due_at.isoformat(), "fired_at": now.isoformat(),
-                        "name": before.name, "interrupting": before.interrupting} if fired
-               else {"due_at": before.due_at.isoformat()})
+               instance_id=case.instance.id, definition_id=case.deployed.id, task_id=task_id,
+               element_id=before.element_id, payload=details)
 
 
 def _sync_timer_rows(case: Case, timers: list[runtime.WaitingTimer]) -> None:
-    case.session.execute(delete(WaitingTimer).where(WaitingTimer.instance_id == case.instance.id))
-    case.session.add_all([
-        WaitingTimer(task_id=t.task_id, instance_id=case.instance.id, element_id=t.element_id,
-                     name=t.name, due_at=t.due_at, interrupting=t.interrupting, attached_to=t.attached_to)
-        for t in timers])
+    if {t.task_id: t for t in timers} == case.timers_before:
+        return
+    connection = case.session.connection()
+    connection.execute(TIMERS.delete().where(TIMERS.c.instance_id == case.instance.id))
+    if timers:
+        connection.execute(TIMERS.insert(), [
+            {"task_id": t.task_id, "instance_id": case.instance.id, "element_id": t.element_id,
+             "name": t.name, "due_at": t.due_at, "interrupting": t.interrupting,
+             "attached_to": t.attached_to} for t in timers])
 
 
 def _sync_human_tasks(case: Case, timers: list[runtime.WaitingTimer], actor: str, now: datetime) -> None:
-    session, instance = case.session, case.instance
-    rows = {row.id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
     ready = {str(task.id): task for task in runtime.open_user_tasks(case.workflow)}
-    for task_id, row in rows.items():
-        if task_id not in ready:
-            _close_row(case, row, actor, now)
-    for task_id, task in ready.items():
-        if task_id not in rows:
-            _open_row(case, task, timers, actor, now)
+    closed = sorted(case.ready_before - set(ready))
+    if closed:
+        _close_rows(case, closed, actor, now)
+    opened = [task for task_id, task in ready.items() if task_id not in case.ready_before]
+    if opened:
+        _open_rows(case, opened, timers, actor, now)
 
 
-def _close_row(case: Case, row: HumanTask, actor: str, now: datetime) -> None:
-    done = case.completed.get(row.id)
-    row.state = "completed" if done else "cancelled"
-    row.completed_at = now
-    if done:
-        row.completed_by = done[0]
-    case.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
-    if not done:
-        record(case.session, "task_cancelled", actor, instance_id=case.instance.id,
-               definition_id=case.instance.definition_id, task_id=row.id, element_id=row.element_id,
-               payload={"name": row.name})
+def _close_rows(case: Case, task_ids: list[str], actor: str, now: datetime) -> None:
+    connection = case.session.connection()
+    connection.execute(CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(task_ids)))
+    for task_id in task_ids:
+        done_by = case.completed.get(task_id)
+        connection.execute(
+            TASKS.update().where(TASKS.c.id == task_id, TASKS.c.state == "open")
+            .values(state="completed" if done_by else "cancelled", completed_at=now, completed_by=done_by))
+        if done_by is None:
+            task = runtime.find_task(case.workflow, task_id)
+            record(case.session, "task_cancelled", actor, instance_id=case.instance.id,
+                   definition_id=case.deployed.id, task_id=task_id,
+                   element_id=task.task_spec.bpmn_id if task is not None else None,
+                   payload={"name": task.task_spec.bpmn_name if task is not None else None})
 
 
-def _open_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], actor: str,
-              now: datetime) -> None:
-    groups = runtime.assignment(task, "candidateGroups")
-    users = runtime.assignment(task, "candidateUsers")
-    assignee = next(iter(runtime.assignment(task, "assignee")), None)
+def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: datetime) -> dict[str, Any]:
     priority = next(iter(runtime.assignment(task, "priority")), None)
-    data = task.data
-    row = HumanTask(
-        id=str(task.id), instance_id=case.instance.id, process_id=case.instance.process_id,
-        process_name=case.definition.name, element_id=task.task_spec.bpmn_id,
-        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, state="open",
-        candidate_groups=groups, candidate_users=users, assignee=assignee,
-        priority=int(priority) if str(priority or "").isdigit() else None,
-        created_at=now,
-        due_at=runtime.task_time(task, "dueDate", now) or runtime.boundary_due(task, timers),
-        follow_up_at=runtime.task_time(task, "followUpDate", now),
-        escalated=False,
-        **{name: (str(data[name])[:200] if data.get(name) not in (None, "") else None)
+    return {
+        "id": str(task.id), "instance_id": case.instance.id, "process_id": case.deployed.process_id,
+        "process_name": case.deployed.name, "element_id": task.task_spec.bpmn_id,
+        "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "state": "open",
+        "candidate_groups": list(dict.fromkeys(runtime.assignment(task, "candidateGroups"))),
+        "candidate_users": list(dict.fromkeys(runtime.assignment(task, "candidateUsers"))),
+        "assignee": next(iter(runtime.assignment(task, "assignee")), None), "owner": None,
+        "priority": int(priority) if str(priority or "").isdigit() else None,
+        "created_at": now,
+        "due_at": runtime.task_time(task, "dueDate", now) or runtime.boundary_due(task, timers),
+        "follow_up_at": runtime.task_time(task, "followUpDate", now),
+        "escalated": False, "completed_at": None, "completed_by": None,
+        **{name: (str(task.data[name])[:200] if task.data.get(name) not in (None, "") else None)
            for name in CUSTOMER_FIELDS},
-    )
-    case.session.add(row)
-    case.session.add_all(
-        [TaskCandidate(task_id=row.id, kind="group", name=g) for g in dict.fromkeys(groups)]
-        + [TaskCandidate(task_id=row.id, kind="user", name=u) for u in dict.fromkeys(users)]
-    )
-    record(case.session, "task_ready", actor, instance_id=case.instance.id,
-           definition_id=case.instance.definition_id, task_id=row.id, element_id=row.element_id,
-           payload={"name": row.name, "candidate_groups": groups, "candidate_users": users,
-                    "assignee": assignee, "due_at": row.due_at.isoformat() if row.due_at else None})
+    }
+
+
+def _open_rows(case: Case, tasks: list[Task], timers: list[runtime.WaitingTimer], actor: str,
+               now: datetime) -> None:
+    rows = [_task_row(case, task, timers, now) for task in tasks]
+    connection = case.session.connection()
+    connection.execute(TASKS.insert(), rows)
+    candidates = [{"task_id": row["id"], "kind": kind, "name": name}
+                  for row in rows
+                  for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
+                  for name in names]
+    if candidates:
+        connection.execute(CANDIDATES.insert(), candidates)
+    for task, row in zip(tasks, rows):
+        case.note("task_ready", actor, task, name=row["name"], candidate_groups=row["candidate_groups"],
+                  candidate_users=row["candidate_users"], assignee=row["assignee"],
+                  due_at=row["due_at"].isoformat() if row["due_at"] else None)

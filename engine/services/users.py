@@ -52,7 +52,13 @@ def require_user(session: Session, name: str) -> AppUser:
 
 
 def groups_of(session: Session, name: str) -> set[str]:
-    return set(require_user(session, name).groups)
+    """The groups of an active user (one indexed query: it runs on every action)."""
+    rows = session.execute(
+        select(AppUser.active, Membership.group_name).outerjoin(Membership, Membership.user_name == AppUser.name)
+        .where(AppUser.name == name)).all()
+    if not rows or not rows[0].active:
+        raise Forbidden(f"用户 {name} 不存在或已停用。")
+    return {row.group_name for row in rows if row.group_name is not None}
 
 
 def add_user(db: Database, name: str, groups: list[str], password: str | None = None,

@@ -304,12 +304,10 @@ def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None
         if row.assignee is None:
             row.assignee = actor
         task.data.update(values)
-        record(session, "task_completed", actor, instance_id=row.instance_id,
-               definition_id=case.instance.definition_id, task_id=row.id, element_id=row.element_id,
-               payload={"name": row.name, "data": values, "changed": changed})
+        case.note("task_completed", actor, task, name=row.name, data=values, changed=changed)
         with running_diagram(case):
             task.run()
             case.workflow.do_engine_steps()
-        case.completed[task_id] = (actor, values)
+        case.completed[task_id] = actor
         save_case(case, actor)
         return row.instance_id

@@ -84,8 +84,6 @@ class Instance(Base):
     phone: Mapped[str | None] = mapped_column(String(50), index=True)
     room: Mapped[str | None] = mapped_column(String(100))
 
-    definition: Mapped[DefinitionVersion] = relationship(lazy="joined")
-
     __mapper_args__ = {"version_id_col": lock_version}
 
 
@@ -152,6 +150,22 @@ class Event(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class EventBlock(Base):
+    """The events of one committed unit of work, hash-linked into the one global chain.
+
+    Instance chains alone cannot show that a chain's newest events were deleted, or that a
+    well-formed event was appended by hand; every committed event is listed in exactly one block.
+    """
+
+    __tablename__ = "event_block"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    events: Mapped[list[Any]]  # [[chain, seq, hash], ...] in recording order
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

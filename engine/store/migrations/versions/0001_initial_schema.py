@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:46:43.345249
+Create Date: 2026-11-23 01:53:23.017701
 """
 from alembic import op
 import sqlalchemy as sa
@@ -42,6 +42,14 @@ def upgrade() -> None:
     with op.batch_alter_table('definition_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_definition_version_process_id'), ['process_id'], unique=False)
 
+    op.create_table('event_block',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('at', engine.store.models.UTCDateTime(), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('seq')
+    )
     op.create_table('instance',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('definition_id', sa.Integer(), nullable=False),
@@ -213,6 +221,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_instance_definition_id'))
 
     op.drop_table('instance')
+    op.drop_table('event_block')
     with op.batch_alter_table('definition_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_definition_version_process_id'))
 

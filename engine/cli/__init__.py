@@ -303,5 +303,5 @@ def serve(host: str, port: int, workers: int) -> None:
     run_server(_db(), host, port, workers)
 
 
-if __name__ == "__main__":
-    main()
+# Command groups of their own modules register themselves on ``main`` when imported.
+from engine.cli import audit as _audit  # noqa: E402,F401

@@ -1,0 +1,283 @@
+"""Replay: rebuild an instance from its definition version and its recorded events alone.
+
+SpiffWorkflow gives a rebuilt workflow new task ids, so recorded tasks are matched to replayed
+ones by element id (first unmatched open task of that element). Each action runs on the clock
+of its event: a completion at the time it was recorded, a timer at the time it fired. The other
+events are checks: a task the log says became ready must be open in the replay, a timer the log
+says fired or was dropped must no longer wait, and so on; the first check that fails is the
+divergence. Claims, releases and delegations change no workflow state, but their task must be
+open.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Sequence
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, runtime
+from engine.errors import InvalidInput, NotFound
+from engine.history import canonical, chain_of
+from engine.store import Database, Event, Instance
+
+# The original run read the clock a moment after it recorded the event that caused a timer to
+# start waiting, so due times computed by a replay may differ by that moment.
+TIME_TOLERANCE = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The case as of some event: what an auditor looks at."""
+
+    status: str
+    open_tasks: tuple[tuple[str, str | None], ...]  # (element id, name), sorted
+    timers: tuple[tuple[str, datetime], ...]  # (element id, due), sorted
+    data: dict[str, Any]
+    completed: frozenset[str] = frozenset()
+    active: frozenset[str] = frozenset()
+    escalated: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where the replay stops agreeing with the record: an event, or (seq None) the stored state."""
+
+    seq: int | None
+    event_type: str | None
+    what: str
+
+    def __str__(self) -> str:
+        where = f"event #{self.seq} ({self.event_type})" if self.seq is not None else "stored state"
+        return f"{where}: {self.what}"
+
+
+@dataclass
+class ReplayResult:
+    instance_id: int
+    process_id: str
+    version: int
+    events: int  # how many events were replayed
+    last_seq: int
+    last_at: datetime | None
+    snapshot: Snapshot
+    divergence: Divergence | None
+    compared: bool  # whether the result was compared with the stored state
+
+    @property
+    def agrees(self) -> bool:
+        return self.divergence is None
+
+
+def snapshot_of(workflow: BpmnWorkflow, status: str, escalated: set[str] = frozenset()) -> Snapshot:
+    return Snapshot(
+        status=status,
+        open_tasks=tuple(sorted((t.task_spec.bpmn_id, t.task_spec.bpmn_name)
+                                for t in runtime.open_user_tasks(workflow))),
+        timers=tuple(sorted((t.element_id, t.due_at) for t in runtime.waiting_timers(workflow))),
+        data=runtime.case_data(workflow),
+        completed=frozenset(runtime.elements_in_state(workflow, "COMPLETED")),
+        active=frozenset(runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED")),
+        escalated=frozenset(escalated),
+    )
+
+
+@dataclass
+class Replayer:
+    """Applies one instance's events, in order, to a workflow built from the definition version."""
+
+    specs: tuple[Any, dict[str, Any]]
+    workflow: BpmnWorkflow | None = None
+    tasks: dict[str, Task] = field(default_factory=dict)  # recorded task id → replayed task
+    cancelled: bool = False
+    escalated: set[str] = field(default_factory=set)
+
+    def apply(self, event: Event) -> str | None:
+        """Replay one event; a description of the disagreement, or None."""
+        if self.workflow is None and event.type != "instance_started":
+            return "the history does not begin with the start of the case"
+        handler = _HANDLERS.get(event.type)
+        if handler is None:
+            return None
+        try:
+            return handler(self, event)
+        except WorkflowException as exc:
+            return f"the diagram failed during the replay: {exc}"
+
+    @property
+    def status(self) -> str:
+        if self.cancelled:
+            return "cancelled"
+        return "completed" if self.workflow.is_completed() else "running"
+
+    def snapshot(self) -> Snapshot:
+        return snapshot_of(self.workflow, self.status, self.escalated)
+
+    def _started(self, event: Event) -> str | None:
+        self.workflow = runtime.new_workflow(self.specs)
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(event.payload.get("data") or {})
+        with clock.frozen(event.at):
+            self.workflow.do_engine_steps()
+        return None
+
+    def _match(self, event: Event) -> Task | None:
+        """The replayed open task standing for the recorded one."""
+        known = self.tasks.get(event.task_id)
+        if known is not None:
+            return known if known.state == TaskState.READY else None
+        taken = {task.id for task in self.tasks.values()}
+        for task in runtime.open_user_tasks(self.workflow):
+            if task.task_spec.bpmn_id == event.element_id and task.id not in taken:
+                self.tasks[event.task_id] = task
+                return task
+        return None
+
+    def _not_open(self, event: Event) -> str:
+        open_now = sorted(t.task_spec.bpmn_id for t in runtime.open_user_tasks(self.workflow))
+        return f"task {event.element_id} is not open in the replay (open: {', '.join(open_now) or 'none'})"
+
+    def _ready(self, event: Event) -> str | None:
+        return None if self._match(event) is not None else self._not_open(event)
+
+    def _open_task(self, event: Event) -> str | None:
+        known = self.tasks.get(event.task_id)
+        return None if known is not None and known.state == TaskState.READY else self._not_open(event)
+
+    def _completed(self, event: Event) -> str | None:
+        task = self._match(event)
+        if task is None:
+            return self._not_open(event)
+        task.data.update(event.payload.get("data") or {})
+        with clock.frozen(event.at):
+            task.run()
+            self.workflow.do_engine_steps()
+        return None
+
+    def _task_cancelled(self, event: Event) -> str | None:
+        known = self.tasks.get(event.task_id)
+        if known is not None and known.state == TaskState.READY:
+            return f"task {event.element_id} is still open in the replay"
+        return None
+
+    def _timer_fired(self, event: Event) -> str | None:
+        fired_at = event.payload.get("fired_at")
+        with clock.frozen(clock.parse_time(fired_at) if fired_at else event.at):
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+        return self._timer_gone(event)
+
+    def _timer_gone(self, event: Event) -> str | None:
+        due = clock.parse_time(event.payload["due_at"])
+        for timer in runtime.waiting_timers(self.workflow):
+            if timer.element_id == event.element_id and abs(timer.due_at - due) <= TIME_TOLERANCE:
+                return f"timer {event.element_id} due {due.isoformat()} still waits in the replay"
+        return None
+
+    def _instance_cancelled(self, event: Event) -> str | None:
+        self.workflow.cancel()
+        self.cancelled = True
+        return None
+
+    def _instance_completed(self, event: Event) -> str | None:
+        return None if self.workflow.is_completed() else "the case has not ended in the replay"
+
+    def _escalated(self, event: Event) -> str | None:
+        if event.element_id:
+            self.escalated.add(event.element_id)
+        return None
+
+
+_HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
+    "instance_started": Replayer._started,
+    "task_ready": Replayer._ready,
+    "task_claimed": Replayer._open_task,
+    "task_unclaimed": Replayer._open_task,
+    "task_delegated": Replayer._open_task,
+    "task_completed": Replayer._completed,
+    "task_cancelled": Replayer._task_cancelled,
+    "timer_fired": Replayer._timer_fired,
+    "timer_cancelled": Replayer._timer_gone,
+    "instance_cancelled": Replayer._instance_cancelled,
+    "instance_completed": Replayer._instance_completed,
+    "task_escalated": Replayer._escalated,
+}
+
+
+def replay_events(specs: tuple[Any, dict[str, Any]], events: Sequence[Event]
+                  ) -> tuple[Replayer, Divergence | None]:
+    """Apply the events in order, stopping at the first that the replay disagrees with."""
+    replayer = Replayer(specs)
+    for event in events:
+        problem = replayer.apply(event)
+        if problem is not None:
+            return replayer, Divergence(event.seq, event.type, problem)
+    return replayer, None
+
+
+def compare(replayer: Replayer, instance: Instance, stored: BpmnWorkflow, last_seq: int) -> Divergence | None:
+    """Status, open tasks (by element), waiting timers (element + due) and case data."""
+    # the stored state drops finished tasks on every save, which can move "the newest data"
+    runtime.forget_finished_history(replayer.workflow)
+    replayed = replayer.snapshot()
+    kept = snapshot_of(stored, instance.status)
+    checks = [
+        ("status", replayed.status, kept.status),
+        ("open tasks", [e for e, _ in replayed.open_tasks], [e for e, _ in kept.open_tasks]),
+        ("waiting timers", [e for e, _ in replayed.timers], [e for e, _ in kept.timers]),
+    ]
+    for what, mine, theirs in checks:
+        if mine != theirs:
+            return _stored_differs(last_seq, what, theirs, mine)
+    for (element, due), (_, kept_due) in zip(replayed.timers, kept.timers):
+        if abs(due - kept_due) > TIME_TOLERANCE:
+            return _stored_differs(last_seq, f"due time of timer {element}", kept_due.isoformat(),
+                                   due.isoformat())
+    if canonical(replayed.data) != canonical(kept.data):
+        changed = sorted(k for k in set(replayed.data) | set(kept.data)
+                         if canonical(replayed.data.get(k)) != canonical(kept.data.get(k)))
+        return _stored_differs(last_seq, f"case data ({', '.join(changed)})",
+                               {k: kept.data.get(k) for k in changed},
+                               {k: replayed.data.get(k) for k in changed})
+    return None
+
+
+def _stored_differs(last_seq: int, what: str, stored: Any, replayed: Any) -> Divergence:
+    return Divergence(None, None, f"{what} differ after event #{last_seq}: stored {stored}, "
+                                  f"replayed {replayed}")
+
+
+def replay_instance(db: Database, session: Session, instance_id: int, *, until_seq: int | None = None,
+                    until_at: datetime | None = None) -> ReplayResult:
+    """Replay a case; compared with the stored state unless stopped early at an event or a time."""
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"案件 {instance_id} 不存在。")
+    query = select(Event).where(Event.chain == chain_of(instance_id)).order_by(Event.seq)
+    if until_seq is not None:
+        query = query.where(Event.seq <= until_seq)
+    if until_at is not None:
+        query = query.where(Event.at <= until_at)
+    events = list(session.scalars(query))
+    if not events and (until_seq is not None or until_at is not None):
+        raise InvalidInput(f"案件 {instance_id} 在所选时刻尚未发起。")
+    deployed = runtime.deployed(db, session, instance.definition_id)
+    replayer, divergence = replay_events(deployed.specs, events)
+    last = events[-1] if events else None
+    compared = until_seq is None and until_at is None
+    if replayer.workflow is None:
+        divergence = divergence or Divergence(None, None, "the case has no recorded history")
+        return ReplayResult(instance_id, deployed.process_id, deployed.version, len(events),
+                            0, None, Snapshot("unknown", (), (), {}), divergence, compared)
+    snapshot = replayer.snapshot()
+    if divergence is None and compared:
+        stored = runtime.load_workflow(deployed.specs, instance.state)
+        divergence = compare(replayer, instance, stored, last.seq)
+    return ReplayResult(instance_id, deployed.process_id, deployed.version, len(events), last.seq,
+                        last.at, snapshot, divergence, compared)

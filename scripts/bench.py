@@ -1,0 +1,125 @@
+"""Throughput of the deployment against bare SpiffWorkflow, measured in the same run.
+
+bpmdesk: a 5-user-task process started and completed through the service layer on SQLite
+(form validation, optimistic locking, task rows, hash-chained events, one commit per step).
+bare: the same diagram on SpiffWorkflow alone, saving and loading its state (without the spec,
+which is kept once) as JSON with the library's own serializer around every step.
+Also: the cost of completing the 200th task of a looping case against the 2nd (history growth).
+
+    python scripts/bench.py [--instances 200] [--loop 200] [--db URL]
+
+The last line is JSON: bpmdesk_inst_per_s, bare_inst_per_s, ratio, late_task_cost_ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine import services  # noqa: E402
+from engine.store import Database  # noqa: E402
+
+FIVE_STEPS = ROOT / "tests" / "data" / "five_steps.bpmn"
+REVIEW_LOOP = ROOT / "tests" / "data" / "review_loop.bpmn"
+CLERK = "bench-clerk"
+
+
+def step_values(step: int) -> dict[str, object]:
+    return {f"note_{step}": f"第{step}步说明", f"count_{step}": step}
+
+
+def run_bpmdesk(db: Database, instances: int) -> float:
+    started = time.perf_counter()
+    for _ in range(instances):
+        instance_id = services.start_instance(db, "five_steps", CLERK, {})
+        for step in range(1, 6):
+            task = services.list_tasks(db, instance_id=instance_id).items[0]
+            services.complete(db, task.id, CLERK, step_values(step))
+    return instances / (time.perf_counter() - started)
+
+
+def run_bare(instances: int) -> float:
+    """Bare library: parse once; create, run and complete with the library's own serializer,
+    saving and loading the state without its spec (kept once) as JSON around every step."""
+    parser = CamundaParser()
+    parser.add_bpmn_str(FIVE_STEPS.read_bytes().replace(b"${count_5 &gt; 10}", b"count_5 &gt; 10"))
+    spec, subprocess_specs = parser.get_spec("five_steps"), parser.get_subprocess_specs("five_steps")
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+
+    def save(workflow: BpmnWorkflow) -> str:
+        state = serializer.to_dict(workflow)
+        del state["spec"], state["subprocess_specs"]
+        return json.dumps(state)
+
+    def load(text: str) -> BpmnWorkflow:
+        state = json.loads(text)
+        state["spec"], state["subprocess_specs"] = spec, subprocess_specs
+        return serializer.from_dict(state)
+
+    started = time.perf_counter()
+    for _ in range(instances):
+        workflow = BpmnWorkflow(spec, subprocess_specs)
+        workflow.do_engine_steps()
+        state = save(workflow)
+        for step in range(1, 6):
+            workflow = load(state)
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update(step_values(step))
+            task.run()
+            workflow.do_engine_steps()
+            state = save(workflow)
+    return instances / (time.perf_counter() - started)
+
+
+def late_task_cost_ratio(db: Database, loops: int) -> float:
+    """Median cost of completions 191–200 over completions 2–11 of one looping case."""
+    instance_id = services.start_instance(db, "review_loop", CLERK, {})
+    costs = []
+    for _ in range(loops):
+        task = services.list_tasks(db, instance_id=instance_id).items[0]
+        began = time.perf_counter()
+        services.complete(db, task.id, CLERK, {"again": True, "note": "再查一遍"})
+        costs.append(time.perf_counter() - began)
+    window = 10
+    return statistics.median(costs[-window:]) / statistics.median(costs[1:1 + window])
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--instances", type=int, default=200)
+    options.add_argument("--loop", type=int, default=200)
+    options.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    args = options.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(args.db or f"sqlite:///{folder}/bench.db")
+        db.upgrade_schema()
+        services.deploy_paths(db, [FIVE_STEPS, REVIEW_LOOP], "bench")
+        if services.get_user(db, CLERK) is None:
+            services.add_user(db, CLERK, ["front-desk"])
+        run_bpmdesk(db, max(5, args.instances // 10))  # warm caches and the file
+        run_bare(max(5, args.instances // 10))
+        bpmdesk = run_bpmdesk(db, args.instances)
+        bare = run_bare(args.instances)
+        late = late_task_cost_ratio(db, args.loop)
+        db.dispose()
+    print(f"bpmdesk: {bpmdesk:.1f} instances/s   bare SpiffWorkflow + JSON save/load: {bare:.1f} instances/s")
+    print(f"ratio {bpmdesk / bare:.2f} (target >= 0.5); late task cost ratio {late:.2f} (target <= 1.5)")
+    print(json.dumps({"bpmdesk_inst_per_s": round(bpmdesk, 1), "bare_inst_per_s": round(bare, 1),
+                      "ratio": round(bpmdesk / bare, 3), "late_task_cost_ratio": round(late, 3)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""P1 complaint handling (processes/complaint_handling.bpmn) walked through the service layer."""
+from __future__ import annotations
+
+import pytest
+
+from test_procedures_support import Desk
+
+P1 = "complaint_handling"
+COMPLAINT = {
+    "customer_name": "张三", "phone": "13800000001", "room": "3-1-502", "channel": "phone",
+    "occurred_at": "2026-03-02 08:30", "place": "3号楼电梯厅", "description": "电梯厅地面积水无人清理",
+    "read_back_confirmed": "true",
+}
+
+
+@pytest.fixture
+def desk(db) -> Desk:
+    return Desk(db)
+
+
+def received(desk: Desk, kind: str = "soft", severity: str = "general", dept: str = "cleaning") -> int:
+    """A valid complaint, classified and dispatched to ``dept``."""
+    case = desk.start(P1, "frontdesk", **COMPLAINT)
+    desk.complete(case, "Task_ClassifyComplaint", "frontdesk",
+                  complaint_kind=kind, complaint_severity=severity, validity="valid")
+    desk.complete(case, "Task_DispatchToDepartment", "frontdesk", responsible_dept=dept)
+    return case
+
+
+def handled(desk: Desk, case: int, worker: str = "cleaner") -> None:
+    """Soft complaint: picked up, reacted to, checked, recorded and the record accepted."""
+    desk.complete(case, "Task_PickUpTicket", worker, receiver="周敏")
+    desk.complete(case, "Task_SoftReaction", worker, reaction_note="已派人清理积水")
+    desk.complete(case, "Task_SoftVerify", "frontdesk", verify_note="现场已清理")
+    record(desk, case, worker)
+    accept_record(desk, case)
+
+
+def record(desk: Desk, case: int, worker: str) -> None:
+    desk.complete(case, "Task_RecordHandling", worker,
+                  handling_result="积水已清理，地漏已疏通", handler_name="周敏", dept_head="保洁主管")
+
+
+def accept_record(desk: Desk, case: int) -> None:
+    desk.complete(case, "Task_CheckRecord", "frontdesk2",
+                  record_complete="true", matter_resolved="true", head_signed="true")
+
+
+def test_soft_complaint_happy_path_reaches_archive(desk):
+    case = received(desk)
+    assert desk.task(case, "Task_PickUpTicket").candidate_groups == ("cleaning",)
+    assert desk.task(case, "Task_PickUpTicket").customer_name == "张三"
+    handled(desk, case)
+    follow_up = desk.task(case, "Task_FollowUpVisit")
+    assert follow_up.candidate_groups == ("front-desk",)
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="业户满意", satisfaction="satisfied")
+    assert desk.status(case) == "completed"
+    assert desk.data(case)["handling_result"] == "积水已清理，地漏已疏通"
+
+
+def test_department_group_follows_the_dispatch(desk):
+    case = received(desk, dept="engineering")
+    assert desk.task(case, "Task_PickUpTicket").candidate_groups == ("engineering",)
+    assert any(t.element_id == "Task_PickUpTicket" for t in desk.inbox("engineer"))
+    assert not any(t.element_id == "Task_PickUpTicket" for t in desk.inbox("cleaner"))
+
+
+def test_invalid_complaint_is_declined_with_a_recorded_reason(desk):
+    case = desk.start(P1, "frontdesk", **COMPLAINT)
+    desk.complete(case, "Task_ClassifyComplaint", "frontdesk",
+                  complaint_kind="soft", complaint_severity="general", validity="invalid")
+    assert desk.open_elements(case) == {"Task_DeclineInvalidComplaint"}
+    desk.complete(case, "Task_DeclineInvalidComplaint", "frontdesk",
+                  decline_reason="业主室内私人装修纠纷，不属物业服务合同范围", complainant_informed="true")
+    assert desk.status(case) == "completed"
+    assert desk.data(case)["decline_reason"].startswith("业主室内私人装修纠纷")
+
+
+def test_major_complaint_goes_through_manager_to_gm_review(desk):
+    case = received(desk, severity="major")
+    assert desk.open_elements(case) == {"Task_PickUpTicket", "Task_ReportToGM"}
+    assert desk.task(case, "Task_ReportToGM").candidate_groups == ("cs-manager",)
+    desk.complete(case, "Task_ReportToGM", "manager", manager_report="连续三天积水，业主情绪激动")
+    assert desk.task(case, "Task_GMReview").candidate_groups == ("gm",)
+    handled(desk, case)
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="满意", satisfaction="satisfied")
+    assert desk.status(case) == "running", "the case waits for the GM's review"
+    desk.complete(case, "Task_GMReview", "gm", review_measures="增加巡查频次", responsible_person="保洁主管")
+    assert desk.status(case) == "completed"
+    assert desk.data(case)["responsible_person"] == "保洁主管"
+
+
+def test_general_complaint_needs_no_review(desk):
+    case = received(desk)
+    assert "Task_ReportToGM" not in desk.open_elements(case)
+
+
+def test_incomplete_record_goes_back_to_the_department(desk):
+    case = received(desk)
+    desk.complete(case, "Task_PickUpTicket", "cleaner", receiver="周敏")
+    desk.complete(case, "Task_SoftReaction", "cleaner", reaction_note="已处理")
+    desk.complete(case, "Task_SoftVerify", "frontdesk", verify_note="已核对")
+    record(desk, case, "cleaner")
+    desk.complete(case, "Task_CheckRecord", "frontdesk", record_complete="true", matter_resolved="true",
+                  head_signed="false", check_note="部门负责人未签字")
+    back = desk.task(case, "Task_RecordHandling")
+    assert back.candidate_groups == ("cleaning",)
+    record(desk, case, "cleaner")
+    accept_record(desk, case)
+    assert desk.open_elements(case) == {"Task_FollowUpVisit"}
+
+
+def test_hard_complaint_gets_two_responses(desk):
+    case = received(desk, kind="hard", dept="engineering")
+    desk.complete(case, "Task_PickUpTicket", "engineer", receiver="赵强")
+    assert desk.open_elements(case) == {"Task_HardFirstResponse"}
+    desk.complete(case, "Task_HardFirstResponse", "engineer", first_response="已联系业户，安排检修")
+    desk.complete(case, "Task_HardSecondResponse", "engineer", second_response="配件已订",
+                  estimated_resolution="明天上午")
+    assert desk.open_elements(case) == {"Task_RecordHandling"}
+
+
+def test_suggestions_from_the_visit_go_to_the_department(desk):
+    case = received(desk)
+    handled(desk, case)
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="基本满意", satisfaction="fair",
+                  has_suggestions="true", suggestions="希望雨天多巡查")
+    forward = desk.task(case, "Task_ForwardSuggestions")
+    assert forward.candidate_groups == ("cleaning",)
+    desk.complete(case, "Task_ForwardSuggestions", "cleaner", suggestion_response="雨天增加巡查")
+    assert desk.status(case) == "completed"
+
+
+def test_follow_up_is_delegated_at_shift_handover(desk):
+    case = received(desk)
+    handled(desk, case)
+    desk.claim(case, "Task_FollowUpVisit", "frontdesk")
+    desk.delegate(case, "Task_FollowUpVisit", "frontdesk", "frontdesk2")
+    assert desk.task(case, "Task_FollowUpVisit").assignee == "frontdesk2"
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk2", visit_result="满意", satisfaction="satisfied")
+    assert desk.status(case) == "completed"
+
+
+# --- service levels --------------------------------------------------------------------------
+
+def escalations(desk: Desk, case: int) -> dict[str, tuple[str, ...]]:
+    return {t.element_id: t.candidate_groups for t in desk.open_tasks(case)
+            if t.element_id.startswith(("Task_Escalate", "Task_Remind"))}
+
+
+def test_pickup_not_within_15_minutes_escalates_to_the_supervisor(desk):
+    case = received(desk)
+    desk.wait(minutes=14)
+    assert escalations(desk, case) == {}
+    desk.wait(minutes=2)
+    assert escalations(desk, case) == {"Task_EscalatePickUp": ("cs-supervisor",)}
+    assert "Task_PickUpTicket" in desk.open_elements(case), "the ticket stays open"
+    assert any(t.element_id == "Task_EscalatePickUp" for t in desk.inbox("supervisor"))
+
+
+def test_pickup_in_time_never_escalates(desk):
+    case = received(desk)
+    desk.wait(minutes=10)
+    desk.complete(case, "Task_PickUpTicket", "cleaner", receiver="周敏")
+    desk.wait(minutes=10)
+    assert "Task_EscalatePickUp" not in escalations(desk, case)
+
+
+def test_soft_complaint_reaction_15_minutes_and_check_30_minutes(desk):
+    case = received(desk)
+    desk.complete(case, "Task_PickUpTicket", "cleaner", receiver="周敏")
+    desk.wait(minutes=14)
+    assert escalations(desk, case) == {}
+    desk.wait(minutes=2)
+    assert escalations(desk, case) == {"Task_RemindSoftReaction": ("cs-supervisor",)}
+    desk.complete(case, "Task_SoftReaction", "cleaner", reaction_note="已处理")
+    desk.wait(minutes=13)
+    assert "Task_RemindSoftVerify" not in escalations(desk, case)
+    desk.wait(minutes=2)
+    assert escalations(desk, case)["Task_RemindSoftVerify"] == ("cs-supervisor",)
+    assert "Task_SoftVerify" in desk.open_elements(case)
+
+
+def test_hard_complaint_first_response_within_1_hour_second_after_3_hours(desk):
+    case = received(desk, kind="hard", dept="engineering")
+    desk.complete(case, "Task_PickUpTicket", "engineer", receiver="赵强")
+    desk.wait(minutes=59)
+    assert escalations(desk, case) == {}
+    desk.wait(minutes=2)
+    assert escalations(desk, case) == {"Task_RemindHardFirstResponse": ("cs-supervisor",)}
+    desk.complete(case, "Task_HardFirstResponse", "engineer", first_response="已回应")
+    desk.wait(hours=2, minutes=59)
+    assert "Task_RemindHardSecondResponse" not in escalations(desk, case)
+    desk.wait(minutes=2)
+    assert escalations(desk, case)["Task_RemindHardSecondResponse"] == ("cs-supervisor",)
+
+
+def follow_up_pending(desk: Desk, kind: str) -> int:
+    case = received(desk, kind=kind, dept="engineering")
+    desk.complete(case, "Task_PickUpTicket", "engineer", receiver="赵强")
+    if kind == "hard":
+        desk.complete(case, "Task_HardFirstResponse", "engineer", first_response="已回应")
+        desk.complete(case, "Task_HardSecondResponse", "engineer", second_response="已回应",
+                      estimated_resolution="今天")
+    else:
+        desk.complete(case, "Task_SoftReaction", "engineer", reaction_note="已处理")
+        desk.complete(case, "Task_SoftVerify", "frontdesk", verify_note="已核对")
+    record(desk, case, "engineer")
+    accept_record(desk, case)
+    return case
+
+
+def test_hard_complaint_follow_up_within_24_hours(desk):
+    case = follow_up_pending(desk, "hard")
+    desk.wait(hours=23, minutes=59)
+    assert "Task_RemindFollowUp" not in escalations(desk, case)
+    desk.wait(minutes=2)
+    assert escalations(desk, case)["Task_RemindFollowUp"] == ("cs-supervisor",)
+    assert "Task_FollowUpVisit" in desk.open_elements(case)
+
+
+def test_soft_complaint_follow_up_has_no_24_hour_limit(desk):
+    case = follow_up_pending(desk, "soft")
+    desk.wait(hours=25)
+    assert "Task_RemindFollowUp" not in escalations(desk, case)
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="满意", satisfaction="satisfied")
+    assert desk.status(case) == "completed"

@@ -1,0 +1,76 @@
+"""Shared steps for the procedure tests (test_procedures_*.py); this module holds no tests itself.
+
+A :class:`Desk` drives one deployed procedure through the service layer as the demo users would,
+on a clock the test moves by hand, so every timer can be checked just before and just after its
+limit.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine import clock, services
+from engine.services import TaskItem
+from engine.store import Database
+
+MONDAY_9AM = "2026-03-02T09:00:00"  # local time (Asia/Shanghai)
+
+
+class Desk:
+    """The service desk as a test sees it: start cases, find and complete tasks, let time pass."""
+
+    def __init__(self, db: Database, start_at: str = MONDAY_9AM):
+        self.db = db
+        self.now: datetime = clock.parse_time(start_at)
+
+    def start(self, process_id: str, actor: str | None, **data: Any) -> int:
+        with clock.frozen(self.now):
+            return services.start_instance(self.db, process_id, actor, data)
+
+    def open_tasks(self, case: int) -> list[TaskItem]:
+        with clock.frozen(self.now):
+            return services.list_tasks(self.db, instance_id=case, scope="open").items
+
+    def open_elements(self, case: int) -> set[str]:
+        return {t.element_id for t in self.open_tasks(case)}
+
+    def task(self, case: int, element_id: str) -> TaskItem:
+        """The one open task of this element (fails loudly if there is none or several)."""
+        found = [t for t in self.open_tasks(case) if t.element_id == element_id]
+        assert len(found) == 1, f"{element_id}: open tasks are {sorted(self.open_elements(case))}"
+        return found[0]
+
+    def complete(self, case: int, element_id: str, actor: str, **data: Any) -> None:
+        task = self.task(case, element_id)
+        with clock.frozen(self.now):
+            services.complete(self.db, task.id, actor, data)
+
+    def claim(self, case: int, element_id: str, actor: str) -> None:
+        task = self.task(case, element_id)
+        with clock.frozen(self.now):
+            services.claim(self.db, task.id, actor)
+
+    def delegate(self, case: int, element_id: str, actor: str, to_user: str) -> None:
+        task = self.task(case, element_id)
+        with clock.frozen(self.now):
+            services.delegate(self.db, task.id, actor, to_user)
+
+    def inbox(self, user: str) -> list[TaskItem]:
+        with clock.frozen(self.now):
+            return services.list_tasks(self.db, user=user, scope="open").items
+
+    def wait(self, **delta: float) -> None:
+        """Let time pass and fire whatever timers are due by then."""
+        self.now += timedelta(**delta)
+        with clock.frozen(self.now):
+            services.fire_due_timers(self.db)
+
+    def case(self, case: int) -> services.InstanceView:
+        with clock.frozen(self.now):
+            return services.show_instance(self.db, case)
+
+    def data(self, case: int) -> dict[str, Any]:
+        return self.case(case).data
+
+    def status(self, case: int) -> str:
+        return self.case(case).status

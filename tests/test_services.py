@@ -1,0 +1,189 @@
+"""The service layer end to end: deploy versions, start, claim, complete, authorization, races."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import clock, services
+from engine.errors import Conflict, DeployError, Forbidden, InvalidInput, NotFound
+from engine.store import Event, HumanTask, Instance
+
+DATA = Path(__file__).with_name("data")
+COMPLAINT = {
+    "customer_name": "张三", "phone": "13800000000", "room": "3-201", "channel": "phone",
+    "occurred_at": "2026-11-23 08:30", "place": "大堂", "description": "电梯停在 5 楼不动",
+    "read_back_confirmed": True,
+}
+NOW = "2026-11-23T09:00:00+08:00"
+
+
+def only_task(db, **criteria) -> services.TaskItem:
+    items = services.list_tasks(db, **criteria).items
+    assert len(items) == 1, [t.name for t in items]
+    return items[0]
+
+
+def start_complaint(db) -> int:
+    return services.start_instance(db, "complaint_handling", "frontdesk", dict(COMPLAINT))
+
+
+def test_deploy_is_versioned_and_unchanged_files_change_nothing(empty_db, tmp_path):
+    source = (DATA / "five_steps.bpmn").read_text(encoding="utf-8")
+    path = tmp_path / "five_steps.bpmn"
+    path.write_text(source, encoding="utf-8")
+    first = services.deploy_paths(empty_db, [path])
+    again = services.deploy_paths(empty_db, [path])
+    assert [(p.process_id, p.version, p.changed) for p in first.processes] == [("five_steps", 1, True)]
+    assert [(p.version, p.changed) for p in again.processes] == [(1, False)]
+
+    instance_on_v1 = services.start_instance(empty_db, "five_steps", None, {})
+    path.write_text(source.replace("第一步", "第一步（新）"), encoding="utf-8")
+    changed = services.deploy_paths(empty_db, [path])
+    assert [(p.version, p.changed) for p in changed.processes] == [(2, True)]
+    instance_on_v2 = services.start_instance(empty_db, "five_steps", None, {})
+    assert services.show_instance(empty_db, instance_on_v1).version == 1
+    assert services.show_instance(empty_db, instance_on_v2).version == 2
+    assert services.show_instance(empty_db, instance_on_v1).open_tasks[0].name == "第一步"
+
+
+def test_a_bad_file_in_a_deployment_deploys_nothing(empty_db, tmp_path):
+    good = tmp_path / "good.bpmn"
+    good.write_bytes((DATA / "five_steps.bpmn").read_bytes())
+    (tmp_path / "bad.bpmn").write_text("<bpmn:definitions", encoding="utf-8")
+    with pytest.raises(DeployError) as error:
+        services.deploy_paths(empty_db, [tmp_path])
+    assert "bad.bpmn:1" in str(error.value)
+    assert services.list_definitions(empty_db) == []
+
+
+@pytest.mark.postgres
+def test_complaint_walks_from_front_desk_to_the_department(db):
+    with clock.frozen(NOW):
+        instance_id = start_complaint(db)
+        classify = only_task(db, user="frontdesk")
+        assert classify.name == "投诉分类" and classify.phone == "13800000000"
+        services.complete(db, classify.id, "frontdesk", {
+            "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
+        dispatch = only_task(db, user="frontdesk")
+        services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+        pickup = only_task(db, user="engineer")
+        assert pickup.candidate_groups == ("engineering",)
+        assert services.list_tasks(db, user="cleaner").items == []
+        services.claim(db, pickup.id, "engineer")
+        assert only_task(db, user="engineer", scope="mine").assignee == "engineer"
+        assert services.list_tasks(db, user="engineer2").items == []
+    kinds = [e.type for e in services.history(db, instance_id)]
+    assert kinds[:4] == ["instance_started", "task_ready", "task_completed", "task_ready"]
+    assert kinds[-1] == "task_claimed"
+
+
+def test_wrong_form_data_is_refused_and_changes_nothing(db):
+    with clock.frozen(NOW):
+        start_complaint(db)
+        classify = only_task(db, user="frontdesk")
+        before = services.show_instance(db, classify.instance_id)
+        with pytest.raises(InvalidInput) as error:
+            services.complete(db, classify.id, "frontdesk", {
+                "complaint_severity": "huge", "complaint_kind": "soft", "surprise": 1})
+        assert {"complaint_severity", "surprise"} <= set(error.value.field_errors)
+        after = services.show_instance(db, classify.instance_id)
+    assert after.open_tasks == before.open_tasks and after.data == before.data
+    assert [e.type for e in services.history(db, classify.instance_id)].count("task_completed") == 0
+
+
+def test_a_task_that_is_not_yours_cannot_be_claimed_or_completed(db):
+    with clock.frozen(NOW):
+        start_complaint(db)
+        classify = only_task(db, user="frontdesk")
+        with pytest.raises(Forbidden):
+            services.complete(db, classify.id, "engineer", {})
+        with pytest.raises(Forbidden):
+            services.claim(db, classify.id, "gm")
+        services.claim(db, classify.id, "frontdesk")
+        with pytest.raises(Conflict, match="frontdesk"):
+            services.claim(db, classify.id, "frontdesk2")
+        with pytest.raises(Conflict):
+            services.complete(db, classify.id, "frontdesk2", {})
+        with pytest.raises(NotFound):
+            services.claim(db, "no-such-task", "frontdesk")
+
+
+def test_a_stale_second_submission_is_refused(db):
+    with clock.frozen(NOW):
+        start_complaint(db)
+        classify = only_task(db, user="frontdesk")
+        values = {"complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"}
+        services.complete(db, classify.id, "frontdesk", values)
+        with pytest.raises(Conflict, match="已由 frontdesk 完成"):
+            services.complete(db, classify.id, "frontdesk", values)
+    completions = [e for e in services.history(db, classify.instance_id) if e.type == "task_completed"]
+    assert len(completions) == 1
+
+
+@pytest.mark.postgres
+def test_two_people_completing_at_once_cannot_both_win(db):
+    with clock.frozen(NOW):
+        start_complaint(db)
+        classify = only_task(db, user="frontdesk")
+        values = {"complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"}
+        outcomes: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def submit(user: str) -> None:
+            barrier.wait()
+            try:
+                services.complete(db, classify.id, user, values)
+                outcomes.append("ok")
+            except Conflict:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=submit, args=(u,)) for u in ("frontdesk", "frontdesk2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    with db.unit_of_work() as session:
+        done = session.scalar(select(func.count()).select_from(Event).where(Event.type == "task_completed"))
+        assert done == 1
+
+
+def test_delegation_hands_a_task_to_a_colleague_and_back(db):
+    with clock.frozen(NOW):
+        start_complaint(db)
+        classify = only_task(db, user="frontdesk")
+        services.claim(db, classify.id, "frontdesk")
+        with pytest.raises(InvalidInput):
+            services.delegate(db, classify.id, "frontdesk", "engineer")
+        services.delegate(db, classify.id, "frontdesk", "frontdesk2")
+        assert only_task(db, user="frontdesk2", scope="mine").owner == "frontdesk"
+        with pytest.raises(Conflict):
+            services.complete(db, classify.id, "frontdesk", {})
+        services.delegate(db, classify.id, "frontdesk2", "frontdesk")
+        assert only_task(db, user="frontdesk", scope="mine").owner is None
+
+
+def test_start_groups_and_start_form_are_enforced(db):
+    with pytest.raises(InvalidInput) as error:
+        services.start_instance(db, "complaint_handling", "frontdesk", {"phone": "1"})
+    assert "customer_name" in error.value.field_errors
+    with pytest.raises(NotFound):
+        services.start_instance(db, "no_such_process", "frontdesk", {})
+
+
+def test_cancelling_a_case_closes_its_tasks(db):
+    with clock.frozen(NOW):
+        instance_id = start_complaint(db)
+        with pytest.raises(Forbidden):
+            services.cancel_instance(db, instance_id, "engineer", "无关人员")
+        services.cancel_instance(db, instance_id, "manager", "业户撤回投诉")
+        view = services.show_instance(db, instance_id)
+    assert view.status == "cancelled" and view.open_tasks == []
+    assert services.list_tasks(db, user="frontdesk").items == []
+    with db.unit_of_work() as session:
+        rows = session.scalars(select(HumanTask.state).where(HumanTask.instance_id == instance_id)).all()
+        assert rows == ["cancelled"]
+        assert session.get(Instance, instance_id).next_due_at is None
