@@ -40,6 +40,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import clock
 from engine.errors import BpmdeskError
+from tasks import FUNCTIONS as BUSINESS_FUNCTIONS
 
 #: Longest text, list or tuple (characters or items) one operation may build.
 MAX_LENGTH = 1_000_000
@@ -73,7 +74,7 @@ class _OverBudget(BaseException):
 
 _SIZE_CHECKED_OPERATORS = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%"}
 _UNAVAILABLE_CALLS = frozenset({
-    "getattr", "setattr", "delattr", "hasattr", "vars", "dir", "globals", "locals", "type", "open",
+    "getattr", "setattr", "delattr", "hasattr", "vars", "dir", "globals", "type", "open",
     "compile", "input", "breakpoint", "help", "exit", "quit", "object", "super", "iter", "next",
     "format", "memoryview", "bytearray", "classmethod", "staticmethod", "property",
 })
@@ -175,7 +176,8 @@ def _limit_bits(bits: int) -> None:
 
 
 def _limit_width(text: str) -> None:
-    if len(text) > 4 or int(text) > MAX_FORMAT_WIDTH:
+    digits = text.lstrip("0")
+    if len(digits) > 4 or int(digits or "0") > MAX_FORMAT_WIDTH:
         raise ScriptError(f"a format width or precision of {text[:20]} is too large (at most {MAX_FORMAT_WIDTH})")
 
 
@@ -366,7 +368,7 @@ def _read_attribute(obj: object, name: str) -> Any:
         raise ScriptError(f"use now() or today() instead of .{name}(): the engine's clock, which replays and tests can fix")
     kind, allowed = _allowed_attributes(obj)
     if name not in allowed:
-        what = obj.__name__ if isinstance(obj, type) else f"a {type(obj).__name__}"
+        what = obj.__name__ if isinstance(obj, type) else f"{type(obj).__name__} values"
         hint = " (use an f-string)" if name in ("format", "format_map") else ""
         raise ScriptError(f"scripts cannot use .{name} of {what}{hint}")
     value = getattr(obj, name)
@@ -408,7 +410,6 @@ _BUILTINS: dict[str, Any] = {
     "now": clock.now, "today": _today, "now_iso": _now_iso,
 }
 _GUARDS: dict[str, Any] = {
-    "__builtins__": _BUILTINS,
     "_getattr_": _read_attribute,
     "_getitem_": operator.getitem,
     "_write_": _writable,
@@ -419,6 +420,8 @@ _GUARDS: dict[str, Any] = {
     "_unpack_sequence_": guarded_unpack_sequence,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
 }
+#: Names every run's namespace reserves; never task data.
+_RESERVED = frozenset([*_GUARDS, "_tick_", "_getiter_", "__builtins__"])
 
 
 def _resident_bytes() -> int | None:
@@ -431,13 +434,17 @@ def _resident_bytes() -> int | None:
 
 
 class _Budget:
-    """Time and memory one run may use. Memory is the process's resident growth since the start."""
+    """Time and memory one run may use.
+
+    Memory is the process's resident growth, measured from the first check (2 ms into the run) so
+    that the many runs shorter than that never pay for reading it.
+    """
 
     def __init__(self, seconds: float, memory_bytes: int):
         self.seconds = seconds
         self.deadline = monotonic() + seconds
         self.memory_bytes = memory_bytes
-        self.memory_start = _resident_bytes()
+        self.memory_start: int | None = None
         self.next_memory_check = monotonic() + _MEMORY_CHECK_INTERVAL_S
 
     def tick(self) -> None:
@@ -447,10 +454,16 @@ class _Budget:
             raise _OverBudget(f"the script ran longer than {self.seconds:g} s and was stopped")
         if current >= self.next_memory_check:
             self.next_memory_check = current + _MEMORY_CHECK_INTERVAL_S
-            resident = _resident_bytes()
-            if self.memory_start is not None and resident is not None \
-                    and resident - self.memory_start > self.memory_bytes:
-                raise _OverBudget(f"the script used more than {self.memory_bytes // 2**20} MB of memory and was stopped")
+            self._check_memory()
+
+    def _check_memory(self) -> None:
+        resident = _resident_bytes()
+        if resident is None:
+            return
+        if self.memory_start is None:
+            self.memory_start = resident
+        elif resident - self.memory_start > self.memory_bytes:
+            raise _OverBudget(f"the script used more than {self.memory_bytes // 2**20} MB of memory and was stopped")
 
     def iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """The ``_getiter_`` guard: every for loop and comprehension step checks the budget."""
@@ -458,9 +471,6 @@ class _Budget:
         for item in iterable:
             tick()
             yield item
-
-    def guards(self) -> dict[str, Any]:
-        return {**_GUARDS, "_tick_": self.tick, "_getiter_": self.iterate}
 
 
 # --- what may leave the sandbox --------------------------------------------------------------
@@ -486,7 +496,28 @@ def _storable_problem(value: object, depth: int = 0) -> str | None:
     return next((problem for item in items if (problem := _storable_problem(item, depth + 1))), None)
 
 
+def _written_out_size(value: object, limit: int) -> int:
+    """Items and characters ``value`` has when written out (shared parts count each time they
+    appear, as in JSON); stops counting once past ``limit``, so a self-containing list ends too."""
+    size, pending = 0, [value]
+    while pending and size <= limit:
+        item = pending.pop()
+        if isinstance(item, (str, bytes)):
+            size += len(item)
+        elif isinstance(item, (list, tuple, set, frozenset, dict)):
+            size += len(item)
+            if size <= limit:
+                pending.extend(item)
+                pending.extend(item.values() if isinstance(item, dict) else ())
+        else:
+            size += 1
+    return size
+
+
 def _ensure_storable(name: str, value: object) -> None:
+    """Refuse a value that the serializer cannot store, or that would bloat every save of the instance."""
+    if _written_out_size(value, MAX_LENGTH) > MAX_LENGTH:
+        raise ScriptError(f"{name} is too large for task data (more than {MAX_LENGTH:,} items and characters)")
     problem = _storable_problem(value)
     if problem:
         raise ScriptError(f"{name} {problem}")
@@ -502,8 +533,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None,
                  time_limit_s: float = 1.0, memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB):
-        if functions is None:
-            from tasks import FUNCTIONS as functions
+        functions = BUSINESS_FUNCTIONS if functions is None else functions
         for name in functions:
             if not name.isidentifier() or name.startswith("_") or name in _BUILTINS:
                 raise ValueError(f"{name!r} cannot be a business function name in scripts")
@@ -514,8 +544,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
         code = _compile(expression.strip(), "eval")
-        budget = self._budget()
-        namespace = {**self.globals, **(external_context or {}), **context, **budget.guards()}
+        namespace = self._namespace(self.globals, external_context or {}, context)
         result = self._run(code, namespace)
         _ensure_storable("the expression's value", result)
         return result
@@ -523,17 +552,36 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
         external_context = external_context or {}
-        self.check_for_overwrite(context, external_context)
+        self._refuse_shadowed_functions(context, external_context)
         code = _compile(script, "exec")
-        budget = self._budget()
-        guards = budget.guards()
-        namespace = {**context, **self.globals, **external_context, **guards}
+        namespace = self._namespace(context, self.globals, external_context)
         self._run(code, namespace)
-        self._write_back(namespace, context, set(guards) | set(external_context))
+        self._write_back(namespace, context, _RESERVED | set(external_context))
         return True
 
-    def _budget(self) -> _Budget:
-        return _Budget(self.time_limit_s, self.memory_limit_bytes)
+    def _refuse_shadowed_functions(self, context: Mapping[str, Any], external_context: Mapping[str, Any]) -> None:
+        """Task data named like a function would make the function uncallable with a baffling error."""
+        shadowed = sorted((set(self.globals) | set(external_context)) & set(context))
+        if shadowed:
+            raise ScriptError(f"task data {', '.join(shadowed)} has the name of a business function; "
+                              "rename the form field or variable")
+
+    def _namespace(self, *layers: Mapping[str, Any]) -> dict[str, Any]:
+        """One run's variables: later layers win, and the guards win over all, so that task data
+        can never replace one."""
+        budget = _Budget(self.time_limit_s, self.memory_limit_bytes)
+        namespace: dict[str, Any] = {}
+        for layer in layers:
+            namespace.update(layer)
+
+        def variables() -> dict[str, Any]:
+            """``locals()``: a copy of the run's data variables, for the ``'x' in locals()`` idiom."""
+            return {name: value for name, value in namespace.items()
+                    if name not in _RESERVED and not callable(value)}
+
+        namespace.update(_GUARDS, _tick_=budget.tick, _getiter_=budget.iterate,
+                         __builtins__={**_BUILTINS, "locals": variables})
+        return namespace
 
     @staticmethod
     def _run(code: CodeType, namespace: dict[str, Any]) -> Any:

@@ -1,7 +1,8 @@
 """The public conformance corpus: real Camunda Modeler files deploy, run, or are refused by name.
 
 Rows come from shared/corpus/public/MANIFEST.tsv (see its README). `executable_in_python=yes` must
-deploy (with its callee files) and, without runtime needs, run to a wait state or to the end;
+deploy through the service layer (with its callee files) and, without runtime needs, start and run
+to a wait state or to the end;
 `no` must be refused, or accepted with a warning or a JUEL translation note, naming the construct
 the `notes` column names (this deployment translates JUEL the corpus counts as unsupported).
 """
@@ -14,10 +15,8 @@ import re
 from pathlib import Path
 
 import pytest
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
-
-from engine.compat import Bundle, SourceFile, load_bundle, parse_specs
+from engine import services
+from engine.compat import Bundle, SourceFile, load_bundle
 from engine.errors import DeployError
 
 SHARED = Path(os.environ.get("BPMDESK_SHARED") or Path(__file__).resolve().parents[2] / "shared")
@@ -75,13 +74,6 @@ def needles(detail: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def start(bundle, data: dict) -> BpmnWorkflow:
-    workflow = BpmnWorkflow(*parse_specs(bundle))
-    workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
-    workflow.do_engine_steps()
-    return workflow
-
-
 def start_data(row: dict) -> dict:
     return {part.split(":", 1)[1]: [1, 2, 3] for part in row["runtime_requires"].split("; ")
             if part.startswith("input:")}
@@ -99,18 +91,19 @@ TIMER_STARTS = [pytest.param(row, id=row["file"]) for row in ROWS
 
 
 @pytest.mark.parametrize("row", YES)
-def test_executable_file_deploys_and_runs_to_a_wait_state(row):
-    bundle = deploy(row)
-    own = [p for p in bundle.processes.values() if p.bpmn.name == row["file"]]
+def test_executable_file_deploys_and_starts_through_the_product(row, empty_db):
+    files = [SourceFile(name, (CORPUS / name).read_bytes()) for name in [row["file"], *requirements(row)]]
+    report = services.deploy_files(empty_db, files, "corpus")
+    own = [p.process_id for p in report.processes if p.process_id in
+           {pid for pid, b in deploy(row).processes.items() if b.bpmn.name == row["file"]}]
     assert own, f"no executable process of {row['file']} was deployed"
-    if not runnable(row):
+    if not runnable(row) or "timer-start:" in row["runtime_requires"]:
         return
-    for process in own:
-        workflow = start(process, start_data(row))
-        waiting = workflow.get_tasks(state=TaskState.READY, manual=True) or workflow.get_tasks(
-            state=TaskState.WAITING)
-        assert workflow.is_completed() or waiting, f"{process.process_id} neither waits nor completes"
-        assert not workflow.get_tasks(state=TaskState.ERROR)
+    for process_id in own:
+        view = services.show_instance(empty_db, services.start_instance(empty_db, process_id, None,
+                                                                        start_data(row)))
+        assert view.status == "completed" or view.open_tasks or view.timers or view.active_elements, \
+            f"{process_id} neither waits nor completes"
 
 
 @pytest.mark.parametrize("row", TIMER_STARTS)

@@ -15,12 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import clock, services
-from engine.demo import ensure_demo_users
 from engine.services import TaskFilter
 from engine.store import Database
 from webui import create_app
+from webui_site import prepared_database
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPLAINT = "complaint_handling"
 T0 = "2025-03-03T09:00:00+08:00"  # a Monday morning at the counter
 COMPLAINT_FORM = {
@@ -30,18 +29,16 @@ COMPLAINT_FORM = {
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path_factory.mktemp('web') / 'bpmdesk.db'}")
-    database.upgrade_schema()
-    services.deploy_paths(database, [ROOT / "processes"], "test")
-    ensure_demo_users(database)
+def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('web') / 'bpmdesk.db'}",
+                                 {"frontdesk", "engineer", "engineer2", "cleaner"})
     yield database
     database.dispose()
 
 
 @pytest.fixture(scope="module")
-def app(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    app = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True})
+def app(site_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    app = create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True})
 
     @app.get("/boom")  # a bug in a route, to see what a user is shown
     def boom():
@@ -81,24 +78,24 @@ def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
-def start_complaint(db: Database, **changes: str) -> int:
-    return services.start_instance(db, COMPLAINT, "frontdesk", {**COMPLAINT_FORM, **changes})
+def start_complaint(site_db: Database, **changes: str) -> int:
+    return services.start_instance(site_db, COMPLAINT, "frontdesk", {**COMPLAINT_FORM, **changes})
 
 
-def open_task(db: Database, instance_id: int, name: str) -> services.TaskItem:
-    items = services.list_tasks(db, TaskFilter(instance_id=instance_id, scope="open")).items
+def open_task(site_db: Database, instance_id: int, name: str) -> services.TaskItem:
+    items = services.list_tasks(site_db, TaskFilter(instance_id=instance_id, scope="open")).items
     return next(t for t in items if t.name == name)
 
 
-def dispatched_to_engineering(db: Database) -> tuple[int, services.TaskItem]:
+def dispatched_to_engineering(site_db: Database) -> tuple[int, services.TaskItem]:
     """A soft complaint dispatched to engineering: the department's pick-up task is open."""
-    case = start_complaint(db)
-    classify = open_task(db, case, "投诉分类")
-    services.complete(db, classify.id, "frontdesk", {"complaint_severity": "general",
+    case = start_complaint(site_db)
+    classify = open_task(site_db, case, "投诉分类")
+    services.complete(site_db, classify.id, "frontdesk", {"complaint_severity": "general",
                                                       "complaint_kind": "soft", "validity": "valid"})
-    dispatch = open_task(db, case, "通知责任部门")
-    services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
-    return case, open_task(db, case, "责任部门取单签收")
+    dispatch = open_task(site_db, case, "通知责任部门")
+    services.complete(site_db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+    return case, open_task(site_db, case, "责任部门取单签收")
 
 
 # ---- signing in and out -------------------------------------------------------------------------
@@ -162,17 +159,17 @@ def test_sign_out_is_a_post_with_a_csrf_token(app: Flask) -> None:
     assert client.get("/").status_code == 302
 
 
-def test_a_deactivated_account_is_signed_out_at_its_next_request(app: Flask, db: Database) -> None:
-    services.add_user(db, "leaver", ["front-desk"], "demo")
+def test_a_deactivated_account_is_signed_out_at_its_next_request(app: Flask, site_db: Database) -> None:
+    services.add_user(site_db, "leaver", ["front-desk"], "demo")
     client = client_for(app, "leaver")
-    services.set_active(db, "leaver", False)
+    services.set_active(site_db, "leaver", False)
     assert client.get("/").status_code == 302
 
 
 # ---- inbox ---------------------------------------------------------------------------------------
 
-def test_inbox_lists_group_tasks_with_case_customer_and_due_time(app: Flask, db: Database) -> None:
-    case, pickup = dispatched_to_engineering(db)
+def test_inbox_lists_group_tasks_with_case_customer_and_due_time(app: Flask, site_db: Database) -> None:
+    case, pickup = dispatched_to_engineering(site_db)
     page = text(client_for(app, "engineer").get("/?scope=group"))
     row = re.search(rf'<tr[^>]*data-task-id="{pickup.id}".*?</tr>', page, re.S).group(0)
     assert f">{case}<" in row and "投诉处理" in row and "责任部门取单签收" in row
@@ -181,8 +178,8 @@ def test_inbox_lists_group_tasks_with_case_customer_and_due_time(app: Flask, db:
     assert "待认领" in row
 
 
-def test_inbox_marks_overdue_after_the_clock_passes_the_due_time(app: Flask, db: Database) -> None:
-    _, pickup = dispatched_to_engineering(db)
+def test_inbox_marks_overdue_after_the_clock_passes_the_due_time(app: Flask, site_db: Database) -> None:
+    _, pickup = dispatched_to_engineering(site_db)
     client = client_for(app, "engineer")
     row = re.compile(rf'<tr class="([^"]*)" data-task-id="{pickup.id}"')
     assert row.search(text(client.get("/"))).group(1) == "due-soon"
@@ -193,9 +190,9 @@ def test_inbox_marks_overdue_after_the_clock_passes_the_due_time(app: Flask, db:
         assert f'data-task-id="{pickup.id}"' in overdue_only
 
 
-def test_inbox_search_by_case_number_and_by_phone(app: Flask, db: Database) -> None:
-    case = start_complaint(db, phone="13911112222")
-    other = start_complaint(db, phone="13733334444")
+def test_inbox_search_by_case_number_and_by_phone(app: Flask, site_db: Database) -> None:
+    case = start_complaint(site_db, phone="13911112222")
+    other = start_complaint(site_db, phone="13733334444")
     client = client_for(app, "frontdesk")
     by_number = text(client.get(f"/?q={case}"))
     assert f'href="/cases/{case}"' in by_number and f'href="/cases/{other}"' not in by_number
@@ -203,9 +200,9 @@ def test_inbox_search_by_case_number_and_by_phone(app: Flask, db: Database) -> N
     assert f'href="/cases/{other}"' in by_phone and f'href="/cases/{case}"' not in by_phone
 
 
-def test_inbox_pages_through_long_lists(app: Flask, db: Database) -> None:
+def test_inbox_pages_through_long_lists(app: Flask, site_db: Database) -> None:
     for _ in range(3):
-        start_complaint(db, phone="13500000000")
+        start_complaint(site_db, phone="13500000000")
     app.config["PER_PAGE"] = 2
     try:
         client = client_for(app, "frontdesk")
@@ -217,16 +214,16 @@ def test_inbox_pages_through_long_lists(app: Flask, db: Database) -> None:
         app.config["PER_PAGE"] = 25
 
 
-def test_tasks_of_another_group_are_not_in_my_inbox(app: Flask, db: Database) -> None:
-    _, pickup = dispatched_to_engineering(db)
+def test_tasks_of_another_group_are_not_in_my_inbox(app: Flask, site_db: Database) -> None:
+    _, pickup = dispatched_to_engineering(site_db)
     assert pickup.id not in text(client_for(app, "cleaner").get("/"))
 
 
 # ---- task page -----------------------------------------------------------------------------------
 
-def test_task_form_is_generated_from_the_diagram(app: Flask, db: Database) -> None:
-    case = start_complaint(db)
-    classify = open_task(db, case, "投诉分类")
+def test_task_form_is_generated_from_the_diagram(app: Flask, site_db: Database) -> None:
+    case = start_complaint(site_db)
+    classify = open_task(site_db, case, "投诉分类")
     page = text(client_for(app, "frontdesk").get(f"/tasks/{classify.id}"))
     assert '<select id="f-complaint_kind" name="complaint_kind" required>' in page
     assert '<option value="general" selected>一般投诉</option>' in page  # the default
@@ -235,8 +232,8 @@ def test_task_form_is_generated_from_the_diagram(app: Flask, db: Database) -> No
     assert "电梯异响" in page  # the case data so far
 
 
-def test_claim_then_complete_moves_the_case_on(app: Flask, db: Database) -> None:
-    case, pickup = dispatched_to_engineering(db)
+def test_claim_then_complete_moves_the_case_on(app: Flask, site_db: Database) -> None:
+    case, pickup = dispatched_to_engineering(site_db)
     client = client_for(app, "engineer")
     via = f"/tasks/{pickup.id}"
     response = post(client, f"/tasks/{pickup.id}/claim", via=via)
@@ -244,14 +241,14 @@ def test_claim_then_complete_moves_the_case_on(app: Flask, db: Database) -> None
     assert "engineer" in text(client.get(via))
     response = post(client, f"/tasks/{pickup.id}/complete", {"receiver": "赵强"}, via=via)
     assert response.status_code == 302
-    assert services.get_task(db, pickup.id, "engineer").task.state == "completed"
+    assert services.get_task(site_db, pickup.id, "engineer").task.state == "completed"
     done = text(client.get("/?scope=done"))
     assert pickup.id in done
 
 
-def test_a_form_error_is_shown_next_to_its_field_with_the_input_kept(app: Flask, db: Database) -> None:
-    case = start_complaint(db)
-    classify = open_task(db, case, "投诉分类")
+def test_a_form_error_is_shown_next_to_its_field_with_the_input_kept(app: Flask, site_db: Database) -> None:
+    case = start_complaint(site_db)
+    classify = open_task(site_db, case, "投诉分类")
     client = client_for(app, "frontdesk")
     response = post(client, f"/tasks/{classify.id}/complete",
                     {"complaint_severity": "major", "validity": "valid", "onsite_handling": "已安抚业户"},
@@ -260,43 +257,43 @@ def test_a_form_error_is_shown_next_to_its_field_with_the_input_kept(app: Flask,
     assert response.status_code == 400
     assert re.search(r'id="f-complaint_kind-error"[^>]*>「投诉性质」为必填项<', page)
     assert 'value="已安抚业户"' in page and '<option value="major" selected>' in page
-    assert open_task(db, case, "投诉分类").state == "open"
+    assert open_task(site_db, case, "投诉分类").state == "open"
 
 
-def test_completing_a_task_already_completed_says_so_and_changes_nothing(app: Flask, db: Database) -> None:
-    case, pickup = dispatched_to_engineering(db)
+def test_completing_a_task_already_completed_says_so_and_changes_nothing(app: Flask, site_db: Database) -> None:
+    case, pickup = dispatched_to_engineering(site_db)
     first, second = client_for(app, "engineer"), client_for(app, "engineer2")
     token = token_of(text(second.get(f"/tasks/{pickup.id}")))  # the colleague's tab is open too
     assert post(first, f"/tasks/{pickup.id}/complete", {"receiver": "赵强"}, via=f"/tasks/{pickup.id}").status_code == 302
     stale = second.post(f"/tasks/{pickup.id}/complete", data={"receiver": "孙磊", "csrf_token": token})
     assert stale.status_code == 409 and "已由 engineer 完成" in text(stale)
-    assert services.show_instance(db, case).data["receiver"] == "赵强"
+    assert services.show_instance(site_db, case).data["receiver"] == "赵强"
 
 
-def test_a_task_claimed_by_a_colleague_cannot_be_completed_by_me(app: Flask, db: Database) -> None:
-    _, pickup = dispatched_to_engineering(db)
-    services.claim(db, pickup.id, "engineer")
+def test_a_task_claimed_by_a_colleague_cannot_be_completed_by_me(app: Flask, site_db: Database) -> None:
+    _, pickup = dispatched_to_engineering(site_db)
+    services.claim(site_db, pickup.id, "engineer")
     response = post(client_for(app, "engineer2"), f"/tasks/{pickup.id}/complete", {"receiver": "孙磊"})
     assert response.status_code == 409 and "已被 engineer 认领" in text(response)
 
 
-def test_delegate_to_a_colleague_and_hand_back(app: Flask, db: Database) -> None:
-    _, pickup = dispatched_to_engineering(db)
-    services.claim(db, pickup.id, "engineer")
+def test_delegate_to_a_colleague_and_hand_back(app: Flask, site_db: Database) -> None:
+    _, pickup = dispatched_to_engineering(site_db)
+    services.claim(site_db, pickup.id, "engineer")
     owner = client_for(app, "engineer")
     assert post(owner, f"/tasks/{pickup.id}/delegate", {"to_user": "engineer2"}).status_code == 302
     colleague = client_for(app, "engineer2")
     page = text(colleague.get(f"/tasks/{pickup.id}"))
     assert "由 engineer 委派" in page and "交还给 engineer" in page
     assert post(colleague, f"/tasks/{pickup.id}/handback").status_code == 302
-    assert services.get_task(db, pickup.id, "engineer").task.assignee == "engineer"
+    assert services.get_task(site_db, pickup.id, "engineer").task.assignee == "engineer"
 
 
-def test_unclaim_returns_the_task_to_the_group(app: Flask, db: Database) -> None:
-    _, pickup = dispatched_to_engineering(db)
-    services.claim(db, pickup.id, "engineer")
+def test_unclaim_returns_the_task_to_the_group(app: Flask, site_db: Database) -> None:
+    _, pickup = dispatched_to_engineering(site_db)
+    services.claim(site_db, pickup.id, "engineer")
     assert post(client_for(app, "engineer"), f"/tasks/{pickup.id}/unclaim").status_code == 302
-    assert services.get_task(db, pickup.id, "engineer").task.assignee is None
+    assert services.get_task(site_db, pickup.id, "engineer").task.assignee is None
 
 
 # ---- starting a case and the case page -----------------------------------------------------------
@@ -306,16 +303,22 @@ def test_start_page_lists_only_procedures_my_groups_may_start(app: Flask) -> Non
     assert "投诉处理" not in text(client_for(app, "engineer").get("/start"))
 
 
-def test_starting_a_complaint_opens_its_case_page_with_diagram_and_timeline(app: Flask, db: Database) -> None:
+def test_starting_a_complaint_opens_its_case_page_with_diagram_and_timeline(app: Flask, site_db: Database) -> None:
     client = client_for(app, "frontdesk")
     response = post(client, f"/start/{COMPLAINT}", COMPLAINT_FORM, via=f"/start/{COMPLAINT}")
     assert response.status_code == 302
-    page = text(client.get(response.headers["Location"]))
+    case_page = response.headers["Location"]
+    page = text(client.get(case_page))
     assert "进行中" in page and "投诉分类" in page
     assert re.search(r'<g class="el userTask active" data-element-id="Task_ClassifyComplaint"', page)
-    assert re.search(r'<g class="el startEvent done"', page)
     assert "发起案件" in page and "frontdesk" in page
     assert "2025-03-03 09:00" in page  # started_at in Beijing time
+    case = int(case_page.rsplit("/", 1)[1])
+    services.complete(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk", {"complaint_kind": "soft"})
+    page = text(client.get(case_page))
+    assert re.search(r'<g class="el userTask done" data-element-id="Task_ClassifyComplaint"', page)
+    assert re.search(r'<g class="el userTask active" data-element-id="Task_DispatchToDepartment"', page)
+    assert "完成任务" in page
 
 
 def test_start_form_errors_keep_what_was_typed(app: Flask) -> None:
@@ -326,10 +329,10 @@ def test_start_form_errors_keep_what_was_typed(app: Flask) -> None:
     assert 'value="李先生"' in page and 'value="3-1-502"' in page
 
 
-def test_user_supplied_html_is_shown_as_text_everywhere(app: Flask, db: Database) -> None:
+def test_user_supplied_html_is_shown_as_text_everywhere(app: Flask, site_db: Database) -> None:
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    case = start_complaint(db, customer_name=hostile, description=hostile)
-    classify = open_task(db, case, "投诉分类")
+    case = start_complaint(site_db, customer_name=hostile, description=hostile)
+    classify = open_task(site_db, case, "投诉分类")
     client = client_for(app, "frontdesk")
     for path in (f"/cases/{case}", f"/tasks/{classify.id}", f"/?q={case}"):
         raw = client.get(path).get_data(as_text=True)
@@ -357,16 +360,16 @@ def test_security_headers_forbid_framing_and_foreign_scripts(app: Flask) -> None
     assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store"
 
 
-def test_every_worker_signs_sessions_with_the_same_generated_key(tmp_path: Path, db: Database,
+def test_every_worker_signs_sessions_with_the_same_generated_key(tmp_path: Path, site_db: Database,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BPMDESK_SECRET_KEY", raising=False)
-    first = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path})
-    second = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path})
+    first = create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path})
+    second = create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path})
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) == 64
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     monkeypatch.setenv("BPMDESK_SECRET_KEY", "from-the-environment")
-    assert create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path}).config["SECRET_KEY"] == "from-the-environment"
+    assert create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path}).config["SECRET_KEY"] == "from-the-environment"
 
 
 # ---- JSON API ------------------------------------------------------------------------------------
@@ -376,11 +379,11 @@ def api_client(app: Flask, user: str) -> tuple[FlaskClient, dict[str, str]]:
     headers = {"X-CSRFToken": client.get("/api/csrf").get_json()["csrf_token"]}
     response = client.post("/api/login", json={"username": user, "password": "demo"}, headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return client, headers
+    return client, {"X-CSRFToken": response.get_json()["csrf_token"]}
 
 
-def test_api_claims_and_completes_with_the_same_rules(app: Flask, db: Database) -> None:
-    case, pickup = dispatched_to_engineering(db)
+def test_api_claims_and_completes_with_the_same_rules(app: Flask, site_db: Database) -> None:
+    case, pickup = dispatched_to_engineering(site_db)
     client, headers = api_client(app, "engineer")
     listed = client.get("/api/tasks?scope=group").get_json()
     assert pickup.id in [t["id"] for t in listed["items"]]
@@ -393,12 +396,12 @@ def test_api_claims_and_completes_with_the_same_rules(app: Flask, db: Database) 
     assert other.get(f"/api/cases/{case}").status_code == 403
 
 
-def test_api_post_without_csrf_header_is_rejected(app: Flask, db: Database) -> None:
-    _, pickup = dispatched_to_engineering(db)
+def test_api_post_without_csrf_header_is_rejected(app: Flask, site_db: Database) -> None:
+    _, pickup = dispatched_to_engineering(site_db)
     client, _ = api_client(app, "engineer")
     response = client.post(f"/api/tasks/{pickup.id}/claim")
     assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
-    assert services.get_task(db, pickup.id, "engineer").task.assignee is None
+    assert services.get_task(site_db, pickup.id, "engineer").task.assignee is None
 
 
 def test_api_starts_a_case(app: Flask) -> None:

@@ -17,12 +17,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import clock, services
-from engine.demo import ensure_demo_users
 from engine.services import TaskFilter
 from engine.store import Database
 from webui import create_app
+from webui_site import prepared_database
 
-ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("anonymous", "frontdesk", "frontdesk2", "engineer", "auditor", "admin")
 START = {"customer_name": "王女士", "phone": "13600000000", "room": "1-2-301", "channel": "visit",
          "occurred_at": "昨晚", "place": "大堂", "description": "噪音", "read_back_confirmed": "true"}
@@ -70,6 +69,9 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("POST", "/api/cases", ""): ({"process_id": "complaint_handling", "data": START}, "open",
                                  "401 201 201 403 403 403"),
     ("GET", "/api/cases/<int:instance_id>", "/api/cases/{case}"): (None, "open", "401 200 200 403 200 403"),
+    ("GET", "/audit/", ""): (None, "open", "302 403 403 403 200 403"),
+    ("GET", "/audit/cases/<int:instance_id>", "/audit/cases/{case}"): (None, "open", "302 403 403 403 200 403"),
+    ("GET", "/audit/export", "/audit/export?format=csv"): (None, "open", "302 403 403 403 200 403"),
 }
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/csrf"), ("POST", "/api/login"),
           ("GET", "/static/<path:filename>")}
@@ -77,19 +79,17 @@ _new_users = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path_factory.mktemp('authz') / 'bpmdesk.db'}")
-    database.upgrade_schema()
-    services.deploy_paths(database, [ROOT / "processes"], "test")
-    ensure_demo_users(database)
+def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('authz') / 'bpmdesk.db'}",
+                                 set(ROLES) - {"anonymous"})
     services.add_user(database, "target", ["front-desk"], "demo")
     yield database
     database.dispose()
 
 
 @pytest.fixture(scope="module")
-def app(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    return create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path_factory.mktemp("var")})
+def app(site_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path_factory.mktemp("var")})
 
 
 @pytest.fixture(scope="module")
@@ -110,14 +110,14 @@ def _token(page: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
-def _case_in_state(db: Database, state: str) -> tuple[int, str]:
+def _case_in_state(site_db: Database, state: str) -> tuple[int, str]:
     with clock.frozen("2025-03-03T09:00:00+08:00"):
-        case = services.start_instance(db, "complaint_handling", "frontdesk", dict(START))
-    task = services.list_tasks(db, TaskFilter(instance_id=case)).items[0].id
+        case = services.start_instance(site_db, "complaint_handling", "frontdesk", dict(START))
+    task = services.list_tasks(site_db, TaskFilter(instance_id=case)).items[0].id
     if state in ("claimed", "delegated"):
-        services.claim(db, task, "frontdesk")
+        services.claim(site_db, task, "frontdesk")
     if state == "delegated":
-        services.delegate(db, task, "frontdesk", "frontdesk2")
+        services.delegate(site_db, task, "frontdesk", "frontdesk2")
     return case, task
 
 
@@ -141,12 +141,12 @@ CELLS = [(route, role) for route in MATRIX for role in ROLES]
 
 
 @pytest.mark.parametrize(("route", "role"), CELLS, ids=[f"{r[0]} {r[1]} as {role}" for r, role in CELLS])
-def test_route_answers_each_role_as_the_matrix_says(app: Flask, db: Database, clients: dict[str, FlaskClient],
+def test_route_answers_each_role_as_the_matrix_says(app: Flask, site_db: Database, clients: dict[str, FlaskClient],
                                                     route: tuple[str, str, str], role: str) -> None:
     method, rule, template = route
     body, state, statuses = MATRIX[route]
     expected = int(statuses.split()[ROLES.index(role)])
-    case, task = _case_in_state(db, state)
+    case, task = _case_in_state(site_db, state)
     names = {"task": task, "case": str(case), "new_user": f"new{next(_new_users)}"}
     client = clients[role] if "logout" not in rule else _signed_in(app, role)
     with clock.frozen("2025-03-03T09:05:00+08:00"):

@@ -15,7 +15,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from engine.store import Database
-from webui import admin, api, auth, cases, errors, inbox, tasks, views
+from webui import admin, api, audit, auth, cases, errors, inbox, tasks, views
 
 csrf = CSRFProtect()
 
@@ -39,14 +39,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.json.ensure_ascii = False
-    app.config.setdefault("SECRET_KEY", _secret_key(var_dir))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(var_dir)
     url = app.config.get("DATABASE_URL") or os.environ.get("BPMDESK_DATABASE_URL") or None
     app.extensions["bpmdesk.db"] = Database(url)
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     views.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp, audit.bp):
         app.register_blueprint(blueprint)
     return app
 

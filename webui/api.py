@@ -1,7 +1,8 @@
 """JSON endpoints for integrations: the same actions as the pages, under the same rules.
 
 Authentication is the staff session: ``GET /api/csrf`` gives a CSRF token (and the session cookie),
-``POST /api/login`` with ``{"username", "password"}`` signs in, ``POST /api/logout`` signs out.
+``POST /api/login`` with ``{"username", "password"}`` signs in and answers with the new session's
+token (use it from then on), ``POST /api/logout`` signs out.
 Every POST must carry the token in an ``X-CSRFToken`` header; a cross-site page cannot read the
 token, so it cannot forge a request even though the browser sends the cookie. Unauthenticated
 calls get ``401`` JSON, a user's error gets ``{"error": message, "status": code}`` (plus
@@ -76,9 +77,9 @@ def login():
     info = services.authenticate(db(), str(data.get("username", "")).strip(), str(data.get("password", "")))
     if info is None:
         return jsonify(error="用户名或密码不正确。", status=401), 401
-    session.clear()
+    session.clear()  # a fresh session for the new identity, hence a fresh CSRF token
     login_user(StaffUser(info))
-    return jsonify(user_json(info))
+    return jsonify({**user_json(info), "csrf_token": generate_csrf()})
 
 
 @bp.post("/logout")

@@ -110,11 +110,14 @@ def init() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--as", "actor", default="cli", help="who deploys (recorded in the history)")
-def deploy(paths: tuple[str, ...], actor: str) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="also show how each JUEL expression will run")
+def deploy(paths: tuple[str, ...], actor: str, verbose: bool) -> None:
     """Deploy BPMN/DMN files or folders (default: processes/)."""
     report = services.deploy_paths(_db(), paths or (DEFAULT_PROCESSES,), actor)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for translation in report.translations if verbose else []:
+        click.echo(f"note: {translation}", err=True)
     for item in report.processes:
         click.echo(f"{'deployed' if item.changed else 'unchanged'} {item.process_id} v{item.version}")
 
@@ -305,3 +308,4 @@ def serve(host: str, port: int, workers: int) -> None:
 
 # Command groups of their own modules register themselves on ``main`` when imported.
 from engine.cli import audit as _audit  # noqa: E402,F401
+from engine.cli import timers as _timers  # noqa: E402,F401

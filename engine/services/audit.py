@@ -20,6 +20,7 @@ from engine.services.users import AUDITOR_GROUP, groups_of
 from engine.store import Database, DefinitionVersion, Event, HumanTask, Instance
 
 STATUSES = ("running", "completed", "cancelled", "incident")
+FORMATS = audit.FORMATS
 
 
 def _require_auditor(session: Session, viewer: str) -> None:

@@ -30,6 +30,7 @@ class DeployedProcess:
 class DeployReport:
     processes: list[DeployedProcess] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    translations: list[str] = field(default_factory=list)  # how each JUEL expression will run
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[compat.SourceFile]:
@@ -59,7 +60,7 @@ def deploy_paths(db: Database, paths: Iterable[str | Path], actor: str = "cli") 
 def deploy_files(db: Database, files: list[compat.SourceFile], actor: str = "cli") -> DeployReport:
     """Validate every file first; only if all are deployable is anything written."""
     bundle = compat.load_bundle(files)
-    report = DeployReport(warnings=list(bundle.warnings))
+    report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations))
     with db.unit_of_work() as session:
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor))

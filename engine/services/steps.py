@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,7 +22,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, runtime
+from engine import clock, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.store import Database, HumanTask, Instance, TaskCandidate, WaitingTimer
@@ -111,8 +112,9 @@ def save_case(case: Case, actor: str) -> None:
     """Derive rows and events from the workflow's new state, then write the instance."""
     now = clock.now()
     timers = runtime.waiting_timers(case.workflow)
-    _record_timers(case, timers, actor, now)
+    fired = _record_timers(case, timers, actor, now)
     _sync_human_tasks(case, timers, actor, now)
+    _escalate(case, fired, actor, now)
     _sync_timer_rows(case, timers)
     data = runtime.case_data(case.workflow)
     instance = case.instance
@@ -130,21 +132,78 @@ def save_case(case: Case, actor: str) -> None:
     case.session.flush()
 
 
-def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str, now: datetime) -> None:
+def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,
+                   now: datetime) -> list[runtime.WaitingTimer]:
+    """Record which timers fired or were cancelled since loading; return the ones that fired."""
     after = {t.task_id: t for t in timers}
+    fired_timers = []
     for task_id, before in case.timers_before.items():
         still = after.get(task_id)
         if still is not None and still.due_at == before.due_at:
             continue
         task = runtime.find_task(case.workflow, task_id)
-        fired = still is not None or (task is not None and task.state == TaskState.COMPLETED)
+        # a cycle's last repetition leaves its task waiting, not completed: only CANCELLED is "not fired"
+        fired = still is not None or (task is not None and task.state != TaskState.CANCELLED)
         details = {"due_at": before.due_at.isoformat(), "name": before.name}
         if fired:
             details.update(fired_at=now.isoformat(), interrupting=before.interrupting,
                            attached_to=before.attached_to)
+            fired_timers.append(before)
         record(case.session, "timer_fired" if fired else "timer_cancelled", actor,
                instance_id=case.instance.id, definition_id=case.deployed.id, task_id=task_id,
                element_id=before.element_id, payload=details)
+    return fired_timers
+
+
+def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: datetime) -> None:
+    """A reminder (non-interrupting boundary timer) fired on an open human task: mark the task
+    escalated, and notify its people and those of the escalation tasks the timer opened."""
+    for timer in fired:
+        if timer.interrupting or timer.attached_to not in case.ready_before:
+            continue
+        row = case.session.execute(
+            select(TASKS.c.name, TASKS.c.assignee, TASKS.c.candidate_groups, TASKS.c.candidate_users,
+                   TASKS.c.due_at).where(TASKS.c.id == timer.attached_to, TASKS.c.state == "open")).first()
+        if row is None:
+            continue
+        case.session.execute(TASKS.update().where(TASKS.c.id == timer.attached_to).values(escalated=True))
+        escalation = notify.Escalation(
+            instance_id=case.instance.id, process_name=case.deployed.name or case.deployed.process_id,
+            task_name=row.name, due_at=row.due_at or timer.due_at,
+            responsible=_recipients([row.assignee] if row.assignee else [], row.candidate_groups,
+                                    row.candidate_users),
+            escalated_to=[(t.task_spec.bpmn_name or t.task_spec.bpmn_id, _task_recipients(t))
+                          for t in _opened_by(case, timer)])
+        notices = notify.escalation_notices(escalation, now)
+        if notices:
+            case.session.execute(notify.OUTBOX.insert(), notices)
+        record(case.session, "escalated", actor, instance_id=case.instance.id,
+               definition_id=case.deployed.id, task_id=timer.attached_to, element_id=timer.element_id,
+               payload={"name": row.name, "due_at": escalation.due_at.isoformat(),
+                        "escalated_to": [name for name, _ in escalation.escalated_to],
+                        "notified": [n["recipient"] for n in notices]})
+
+
+def _opened_by(case: Case, timer: runtime.WaitingTimer) -> list[Task]:
+    """Human tasks that became ready in this step on the path leaving the timer."""
+    def descends(task: Task) -> bool:
+        while task is not None and str(task.id) != timer.task_id:
+            task = task.parent
+        return task is not None
+    return [t for t in runtime.open_user_tasks(case.workflow)
+            if str(t.id) not in case.ready_before and descends(t)]
+
+
+def _task_recipients(task: Task) -> list[str]:
+    return _recipients(runtime.assignment(task, "assignee")[:1], runtime.assignment(task, "candidateGroups"),
+                       runtime.assignment(task, "candidateUsers"))
+
+
+def _recipients(assignees: list[str], groups: list[str], users: list[str]) -> list[str]:
+    """Who answers for a task: its assignee if it has one, else its candidates."""
+    if assignees:
+        return [f"user:{name}" for name in assignees]
+    return [f"group:{name}" for name in groups or []] + [f"user:{name}" for name in users or []]
 
 
 def _sync_timer_rows(case: Case, timers: list[runtime.WaitingTimer]) -> None:

@@ -1,16 +1,51 @@
-"""Firing timers: only instances whose indexed ``next_due_at`` has passed are ever loaded."""
+"""Timers: fire what is due, start timer-started processes, and tell a scheduler when to wake.
+
+Only rows whose indexed due time has passed are ever loaded: ``instance.next_due_at`` (kept by every
+save) and ``start_schedule.next_start_at``. A timer is due once its due time has *passed*
+(``due_at < now``), which is SpiffWorkflow's own rule, so a claim and the firing always agree.
+
+Exactly once: a due row is claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises
+writers) in the transaction that fires it and moves its due time on, so a second scheduler either
+skips the row or finds it no longer due.
+
+Failures: a firing that raises is rolled back, retried after 30 s, 1, 2 and 4 minutes, and the
+fifth failure in a row makes the instance an *incident* (status ``incident``, an ``incident`` event
+with the message) that waits for a person: ``retry_incident`` after the diagram or data is fixed.
+"""
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.task import Task
 
-from engine import clock
-from engine.services.steps import open_case, running_diagram, save_case, translating_races
-from engine.store import Database, Instance, WaitingTimer
+from engine import clock, runtime
+from engine.errors import BpmdeskError, Conflict, Forbidden, NotFound, ProcessError
+from engine.history import record
+from engine.services.deploy import list_definitions, require_latest
+from engine.services.steps import new_case, open_case, running_diagram, save_case
+from engine.services.users import ADMIN_GROUP, groups_of
+from engine.store import Database, DefinitionVersion, Instance, WaitingTimer
+from engine.store.models import StartSchedule
 
+log = logging.getLogger("bpmdesk.timers")
 SCHEDULER = "scheduler"
+MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(seconds=30)  # doubled after each failure
+TRANSIENT = (OperationalError, InterfaceError, StaleDataError)  # the database, not the diagram
 
 
 @dataclass(frozen=True)
@@ -21,45 +56,421 @@ class TimerItem:
     name: str | None
     due_at: datetime
     interrupting: bool
+    status: str  # running | incident
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What one firing did: fired an instance's timers, started an instance, or failed."""
+
+    outcome: str  # fired | started | retry | incident | conflict (another writer came first)
+    process_id: str
+    instance_id: int | None
+    elements: tuple[str, ...]
+    due_at: datetime
+    fired_at: datetime
+    message: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The earliest due times and the newest deployment: all a scheduler reads while idle."""
+
+    next_due_at: datetime | None
+    next_start_at: datetime | None
+    latest_definition_id: int | None
+
+    @property
+    def wake_at(self) -> datetime | None:
+        times = [t for t in (self.next_due_at, self.next_start_at) if t is not None]
+        return min(times) if times else None
+
+
+def horizon(db: Database) -> Horizon:
+    """Three index look-ups in one round trip; their cost does not grow with waiting instances."""
+    due = (select(func.min(Instance.next_due_at)).where(Instance.status == "running")
+           .scalar_subquery())
+    start = select(func.min(func.coalesce(StartSchedule.retry_at, StartSchedule.next_start_at))).scalar_subquery()
+    latest = select(func.max(DefinitionVersion.id)).scalar_subquery()
+    with db.unit_of_work() as session:
+        row = session.execute(select(due, start, latest)).one()
+    start_at = row[1]
+    if isinstance(start_at, str):  # SQLite returns COALESCE of two dates untyped
+        start_at = datetime.fromisoformat(start_at)
+    if start_at is not None and start_at.tzinfo is None:
+        start_at = start_at.replace(tzinfo=clock.now().tzinfo)
+    return Horizon(row[0], start_at, row[2])
 
 
 def list_timers(db: Database) -> list[TimerItem]:
+    """Every timer a running case (or one stopped by an incident) waits on, earliest first."""
     with db.unit_of_work() as session:
         rows = session.execute(
-            select(WaitingTimer, Instance.process_id).join(Instance, Instance.id == WaitingTimer.instance_id)
-            .where(Instance.status == "running").order_by(WaitingTimer.due_at))
-        return [TimerItem(t.instance_id, pid, t.element_id, t.name, t.due_at, t.interrupting)
-                for t, pid in rows]
+            select(WaitingTimer, Instance.process_id, Instance.status)
+            .join(Instance, Instance.id == WaitingTimer.instance_id)
+            .where(Instance.status.in_(("running", "incident"))).order_by(WaitingTimer.due_at))
+        return [TimerItem(t.instance_id, pid, t.element_id, t.name, t.due_at, t.interrupting, status)
+                for t, pid, status in rows]
 
 
-def _next_due_instance(session, now: datetime) -> int | None:  # type: ignore[no-untyped-def]
-    """Claim one due instance; SKIP LOCKED lets several schedulers share the work."""
-    query = (select(Instance.id).where(Instance.status == "running", Instance.next_due_at <= now)
-             .order_by(Instance.next_due_at).limit(1).with_for_update(skip_locked=True))
-    return session.scalar(query)
+# --- firing the timers of waiting instances --------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Claim:
+    instance_id: int
+    process_id: str
+    due_at: datetime
+    lock_version: int
+    attempts: int
 
 
-@translating_races
-def fire_next_due(db: Database) -> int | None:
-    """Fire the timers of the most overdue instance; the instance id, or None when nothing is due."""
+def _claim_instance(session: Session, now: datetime) -> _Claim | None:
+    """The most overdue instance not being fired by another scheduler, locked until commit."""
+    row = session.execute(
+        select(Instance.id, Instance.process_id, Instance.next_due_at, Instance.lock_version,
+               Instance.fire_attempts)
+        .where(Instance.status == "running", Instance.next_due_at < now)
+        .order_by(Instance.next_due_at).limit(1).with_for_update(skip_locked=True)).first()
+    return _Claim(*row) if row is not None else None
+
+
+class TimerStuck(ProcessError):
+    """SpiffWorkflow did not fire a timer whose due time has passed (a bad timer value)."""
+
+
+def _fire_instance(session: Session, db: Database, claim: _Claim, now: datetime) -> Firing:
+    case = open_case(session, db, claim.instance_id)
+    due = [t for t in case.timers_before.values() if t.due_at < now]
+    with running_diagram(case):
+        case.workflow.refresh_timers()
+        case.workflow.do_engine_steps()
+    still = {t.task_id: t.due_at for t in runtime.waiting_timers(case.workflow)}
+    stuck = [t for t in due if still.get(t.task_id) == t.due_at]
+    if stuck:
+        raise TimerStuck(f"定时器 {stuck[0].element_id} 已于 {stuck[0].due_at.isoformat()} 到期，"
+                         "但流程引擎没有触发它。请检查该定时器的设置。")
+    if case.instance.fire_attempts:
+        case.instance.fire_attempts, case.instance.last_error = 0, None
+    save_case(case, SCHEDULER)
+    return Firing("fired", claim.process_id, claim.instance_id, tuple(t.element_id for t in due),
+                  claim.due_at, now)
+
+
+def fire_next_due(db: Database, now: datetime | None = None) -> Firing | None:
+    """Fire the timers of the most overdue instance; None when nothing is due."""
+    now = now or clock.now()
+    claim = None
+    try:
+        with db.unit_of_work() as session:
+            claim = _claim_instance(session, now)
+            if claim is None:
+                return None
+            return _fire_instance(session, db, claim, now)
+    except TRANSIENT:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the diagram raised is recorded, never lost
+        if claim is None:
+            raise
+        return _record_failure(db, claim, exc, now)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, BpmdeskError):
+        return exc.message
+    log.error("timer firing failed", exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _record_failure(db: Database, claim: _Claim, exc: Exception, now: datetime) -> Firing:
+    """Count the failed attempt (once, even if two schedulers tried) and plan a retry or an incident."""
+    message, attempts = _message(exc), claim.attempts + 1
     with db.unit_of_work() as session:
-        instance_id = _next_due_instance(session, clock.now())
-        if instance_id is None:
-            return None
-        case = open_case(session, db, instance_id)
-        with running_diagram(case):
-            case.workflow.refresh_timers()
+        instance = session.get(Instance, claim.instance_id, with_for_update=True)
+        if instance is None or instance.lock_version != claim.lock_version:
+            return Firing("conflict", claim.process_id, claim.instance_id, (), claim.due_at, now,
+                          f"案件在出错期间被修改，不计入失败次数：{message}")
+        instance.fire_attempts, instance.last_error = attempts, message[:4000]
+        due = session.execute(select(WaitingTimer.element_id, WaitingTimer.due_at).where(
+            WaitingTimer.instance_id == claim.instance_id, WaitingTimer.due_at < now)
+            .order_by(WaitingTimer.due_at)).all()
+        elements, due_at = tuple(e for e, _ in due), (due[0].due_at if due else claim.due_at)
+        details = {"message": message, "attempt": attempts, "due_at": due_at.isoformat(),
+                   "elements": list(elements)}
+        if attempts >= MAX_ATTEMPTS:
+            instance.status, instance.next_due_at = "incident", None
+            record(session, "incident", SCHEDULER, instance_id=instance.id,
+                   definition_id=instance.definition_id, payload=details)
+            return Firing("incident", claim.process_id, claim.instance_id, elements, due_at, now, message)
+        retry_at = now + FIRST_RETRY * 2 ** (attempts - 1)
+        instance.next_due_at = retry_at
+        record(session, "timer_failed", SCHEDULER, instance_id=instance.id,
+               definition_id=instance.definition_id, payload={**details, "retry_at": retry_at.isoformat()})
+        return Firing("retry", claim.process_id, claim.instance_id, elements, due_at, now, message, retry_at)
+
+
+def retry_incident(db: Database, instance_id: int, actor: str | None = None) -> None:
+    """Put an instance stopped by an incident back in the scheduler's hands (after a fix)."""
+    with db.unit_of_work() as session:
+        if actor is not None and ADMIN_GROUP not in groups_of(session, actor):
+            raise Forbidden("只有管理员可以重试出错的案件。")
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound(f"案件 {instance_id} 不存在。")
+        if instance.status != "incident":
+            raise Conflict(f"案件 {instance_id} 没有出错（状态：{instance.status}），无需重试。")
+        record(session, "incident_resolved", actor or "cli", instance_id=instance_id,
+               definition_id=instance.definition_id, payload={"message": instance.last_error})
+        instance.status, instance.fire_attempts, instance.last_error = "running", 0, None
+        instance.next_due_at = session.scalar(
+            select(func.min(WaitingTimer.due_at)).where(WaitingTimer.instance_id == instance_id))
+
+
+# --- starting timer-started processes ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Recurrence:
+    """When a timer start event's occurrences fall: ``first``, then every ``period``, ``count`` times."""
+
+    first: datetime
+    period: timedelta | None  # None: once
+    count: int | None  # None: without end
+
+    def next_from(self, moment: datetime) -> tuple[datetime | None, int | None]:
+        """The first occurrence at or after ``moment`` and how many remain from it on."""
+        skipped = 0
+        if self.period is not None and moment > self.first:
+            skipped = math.ceil((moment - self.first) / self.period)
+        elif self.period is None and moment > self.first:
+            return None, 0
+        remaining = None if self.count is None else self.count - skipped
+        if remaining is not None and remaining <= 0:
+            return None, 0
+        return self.first + (self.period or timedelta()) * skipped, remaining
+
+
+def _span(duration: str, start: datetime) -> timedelta:
+    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), start)
+
+
+def recurrence(value: str, anchor: datetime) -> Recurrence:
+    """Camunda's reading of a timer start: ``R[n]/[start/]period`` repeats (without a start, the
+    first is one period after ``anchor``, the deployment); a duration starts once after ``anchor``;
+    a date starts once then."""
+    text = value.strip()
+    if text.upper().startswith("R"):
+        parts = text.split("/")
+        count = int(parts[0][1:]) if parts[0][1:] else None
+        if len(parts) == 2:
+            period = _span(parts[1], anchor)
+            return Recurrence(anchor + period, period, count)
+        _, first, period = TimerEventDefinition.parse_iso_recurring_interval(text)
+        return Recurrence(first, period, count)
+    if text.upper().startswith("P"):
+        return Recurrence(anchor + _span(text, anchor), None, 1)
+    return Recurrence(TimerEventDefinition.parse_time_or_duration(text), None, 1)
+
+
+def _evaluate_timer(expression: str) -> str:
+    """The timer text of a start event (a translated expression, usually a string literal)."""
+    try:
+        value = runtime.evaluate(expression, {})
+        recurrence(str(value), clock.now())
+    except Exception as exc:  # noqa: BLE001 - any parse error is the diagram's, reported as such
+        raise ProcessError(f"定时启动设置 {expression} 无法解析：{exc}") from exc
+    return str(value)
+
+
+def sync_start_schedules(db: Database) -> None:
+    """Make the schedule follow the newest version of every timer-started process.
+
+    A new version with the same timer keeps the cadence; a changed timer starts a new one from
+    the new version's deployment; a version without a timer start ends the schedule.
+    """
+    newest = {d.process_id: d for d in list_definitions(db)}
+    try:
+        with db.unit_of_work() as session:
+            rows = {r.process_id: r for r in session.scalars(select(StartSchedule))}
+            for process_id, row in rows.items():
+                if not (newest.get(process_id) and newest[process_id].timer_start):
+                    session.delete(row)
+            for definition in newest.values():
+                if definition.timer_start:
+                    _sync_one(session, rows.get(definition.process_id), definition)
+    except IntegrityError:
+        log.info("another scheduler synchronised the start schedules first")
+
+
+@dataclass(frozen=True)
+class StartItem:
+    process_id: str
+    expression: str
+    next_start_at: datetime | None
+    remaining: int | None
+    last_started_at: datetime | None
+    last_instance_id: int | None
+    last_error: str | None
+
+
+def list_start_schedules(db: Database) -> list[StartItem]:
+    """When each timer-started process starts next (``None``: no occurrence left)."""
+    with db.unit_of_work() as session:
+        return [StartItem(r.process_id, r.expression, r.next_start_at, r.remaining, r.last_started_at,
+                          r.last_instance_id, r.last_error)
+                for r in session.scalars(select(StartSchedule).order_by(StartSchedule.process_id))]
+
+
+def _sync_one(session: Session, row: StartSchedule | None, definition: DefinitionVersion) -> None:
+    if row is not None and row.expression == definition.timer_start:
+        row.definition_id = definition.id
+        return
+    if row is None:
+        row = StartSchedule(process_id=definition.process_id, attempts=0)
+        session.add(row)
+    row.definition_id, row.expression, row.attempts, row.retry_at = definition.id, definition.timer_start, 0, None
+    try:
+        plan = recurrence(_evaluate_timer(definition.timer_start), definition.deployed_at)
+    except ProcessError as exc:
+        row.next_start_at, row.period_seconds, row.remaining, row.last_error = None, None, None, exc.message
+        record(session, "incident", SCHEDULER, definition_id=definition.id,
+               payload={"process_id": definition.process_id, "message": exc.message})
+        return
+    row.next_start_at, row.remaining = plan.next_from(definition.deployed_at)
+    row.period_seconds = plan.period.total_seconds() if plan.period else None
+    row.last_error = None
+
+
+def _claim_schedule(session: Session, now: datetime) -> StartSchedule | None:
+    return session.scalars(
+        select(StartSchedule)
+        .where(StartSchedule.next_start_at < now,
+               (StartSchedule.retry_at.is_(None)) | (StartSchedule.retry_at < now))
+        .order_by(StartSchedule.next_start_at).limit(1).with_for_update(skip_locked=True)).first()
+
+
+def _covered(row: StartSchedule, now: datetime) -> int:
+    """Occurrences due by now: after downtime they are started once, not once each."""
+    if row.period_seconds is None:
+        return 1
+    count = math.ceil((now - row.next_start_at).total_seconds() / row.period_seconds)
+    return max(1, min(count, row.remaining if row.remaining is not None else count))
+
+
+def _advance(row: StartSchedule, covered: int) -> None:
+    row.remaining = None if row.remaining is None else row.remaining - covered
+    if row.period_seconds is None or row.remaining == 0:
+        row.next_start_at = None
+    else:
+        row.next_start_at = row.next_start_at + timedelta(seconds=row.period_seconds * covered)
+    row.retry_at, row.attempts = None, 0
+
+
+def fire_start_event(workflow: BpmnWorkflow, now: datetime) -> Task | None:
+    """Let the start event's timer count as fired: the scheduler has decided it is time.
+
+    SpiffWorkflow would otherwise wait on it (and repeat a cycle inside this one instance). A cycle
+    is made to complete one repetition, which is what creates the path after the event.
+    """
+    for task in workflow.get_tasks():
+        spec = task.task_spec
+        if isinstance(spec, StartEvent) and isinstance(getattr(spec, "event_definition", None),
+                                                       TimerEventDefinition):
+            if isinstance(spec.event_definition, CycleTimerEventDefinition):
+                task._set_internal_data(event_value={"cycles": 1, "duration": 0.0,
+                                                     "next": (now - timedelta(seconds=1)).isoformat()})
+            else:
+                task._set_internal_data(event_fired=True)
+            return task
+    return None
+
+
+def _start_occurrence(session: Session, db: Database, row: StartSchedule, now: datetime) -> Firing:
+    due_at, covered = row.next_start_at, _covered(row, now)
+    deployed = require_latest(db, session, row.process_id)
+    case = new_case(session, db, deployed.id, SCHEDULER, {})
+    start = fire_start_event(case.workflow, now)
+    with running_diagram(case):
+        for _ in range(2):  # the second pass completes a cycle start event (see fire_start_event)
             case.workflow.do_engine_steps()
-        save_case(case, SCHEDULER)
-        return instance_id
+    element = start.task_spec.bpmn_id if start is not None else None
+    case.note("timer_fired", SCHEDULER, start, due_at=due_at.isoformat(), fired_at=now.isoformat(),
+              name=start.task_spec.bpmn_name if start is not None else None, occurrences=covered)
+    save_case(case, SCHEDULER)
+    _advance(row, covered)
+    row.last_started_at, row.last_instance_id, row.last_error = now, case.instance.id, None
+    return Firing("started", row.process_id, case.instance.id, (element,) if element else (), due_at, now)
 
 
-def fire_due_timers(db: Database, limit: int = 10_000) -> list[int]:
-    """Fire everything due now (``BPMDESK_NOW`` respected); the instances touched, in due order."""
-    fired: list[int] = []
-    while len(fired) < limit:
-        instance_id = fire_next_due(db)
-        if instance_id is None:
-            break
-        fired.append(instance_id)
-    return fired
+def start_next_due(db: Database, now: datetime | None = None) -> Firing | None:
+    """Start the most overdue occurrence of a timer-started process; None when none is due."""
+    now = now or clock.now()
+    claimed: tuple[str, datetime, int] | None = None
+    try:
+        with db.unit_of_work() as session:
+            row = _claim_schedule(session, now)
+            if row is None:
+                return None
+            claimed = (row.process_id, row.next_start_at, row.attempts)
+            return _start_occurrence(session, db, row, now)
+    except TRANSIENT:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        if claimed is None:
+            raise
+        return _record_start_failure(db, claimed, exc, now)
+
+
+def _record_start_failure(db: Database, claimed: tuple[str, datetime, int], exc: Exception,
+                          now: datetime) -> Firing:
+    """Retry the occurrence with growing pauses; after the limit skip it, leaving an incident event."""
+    process_id, due_at, attempts = claimed[0], claimed[1], claimed[2] + 1
+    message = _message(exc)
+    with db.unit_of_work() as session:
+        row = session.get(StartSchedule, process_id, with_for_update=True)
+        if row is None or row.next_start_at != due_at:
+            return Firing("conflict", process_id, None, (), due_at, now,
+                          f"该次定时启动已由其他调度器处理：{message}")
+        row.attempts, row.last_error = attempts, message[:4000]
+        details = {"process_id": process_id, "message": message, "attempt": attempts,
+                   "due_at": due_at.isoformat()}
+        if attempts >= MAX_ATTEMPTS:
+            _advance(row, _covered(row, now))
+            row.last_error = message[:4000]
+            record(session, "incident", SCHEDULER, definition_id=row.definition_id, payload=details)
+            return Firing("incident", process_id, None, (), due_at, now, message)
+        row.retry_at = now + FIRST_RETRY * 2 ** (attempts - 1)
+        record(session, "timer_failed", SCHEDULER, definition_id=row.definition_id,
+               payload={**details, "retry_at": row.retry_at.isoformat()})
+        return Firing("retry", process_id, None, (), due_at, now, message, row.retry_at)
+
+
+# --- everything due ---------------------------------------------------------------------------------
+
+def fire_due(db: Database, *, on_firing: Callable[[Firing], None] | None = None,
+             keep_going: Callable[[], bool] = lambda: True, limit: int = 1_000_000) -> list[Firing]:
+    """Fire every timer and start every occurrence due now (``BPMDESK_NOW`` respected), each in
+    due order; the time is read afresh for each one, so a long backlog never fires early."""
+    sync_start_schedules(db)
+    done: list[Firing] = []
+    for step in (fire_next_due, start_next_due, fire_next_due):  # a started case may be due at once
+        for firing in _drain(db, step, keep_going, limit - len(done)):
+            done.append(firing)
+            if on_firing is not None:
+                on_firing(firing)
+    return done
+
+
+def _drain(db: Database, step: Callable[[Database], Firing | None], keep_going: Callable[[], bool],
+           limit: int) -> Iterable[Firing]:
+    count = 0
+    while count < limit and keep_going():
+        firing = step(db)
+        if firing is None:
+            return
+        count += 1
+        yield firing
+
+
+def fire_due_timers(db: Database) -> list[int]:
+    """The instances whose timers fired or that timers started (for callers that want ids)."""
+    return [f.instance_id for f in fire_due(db) if f.instance_id is not None and f.outcome in ("fired", "started")]

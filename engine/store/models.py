@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -67,7 +68,10 @@ class Instance(Base):
     """A running or finished case. ``state`` is SpiffWorkflow's state without the spec."""
 
     __tablename__ = "instance"
-    __table_args__ = (Index("ix_instance_due", "next_due_at"),)
+    __table_args__ = (
+        Index("ix_instance_due", "next_due_at"),
+        Index("ix_instance_status_due", "status", "next_due_at"),  # the scheduler's MIN read and claim
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
@@ -83,6 +87,9 @@ class Instance(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50), index=True)
     room: Mapped[str | None] = mapped_column(String(100))
+    # failed timer firings in a row (reset by a successful one) and the last failure's message
+    fire_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -214,6 +221,7 @@ class Outbox(Base):
     """Notifications to send (escalations); a sender marks them sent."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime]
@@ -223,4 +231,27 @@ class Outbox(Base):
     body: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]  # a sender's lease, or the retry time after a failure
+
+
+class StartSchedule(Base):
+    """When the scheduler next starts a timer-started process (one row per process).
+
+    Kept apart from the definitions so that an occurrence is claimed and advanced in the same
+    transaction that starts its instance: no occurrence starts twice, whatever runs concurrently.
+    """
+
+    __tablename__ = "start_schedule"
+
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    expression: Mapped[str] = mapped_column(String(200))  # the timer text the schedule follows
+    next_start_at: Mapped[datetime | None] = mapped_column(index=True)  # None: no occurrence left
+    period_seconds: Mapped[float | None] = mapped_column(Float)  # None: a one-off date or duration
+    remaining: Mapped[int | None]  # occurrences left of an ``R<n>/…`` cycle; None: unbounded
+    retry_at: Mapped[datetime | None]  # after a failed start: when to try that occurrence again
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_started_at: Mapped[datetime | None]
+    last_instance_id: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)

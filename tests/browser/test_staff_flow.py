@@ -50,16 +50,27 @@ def open_task_link(page: Page, case: int, name: str) -> None:
     expect(page.locator("h1")).to_contain_text(name)
 
 
-def complaint_at_department(db: Database, phone: str) -> tuple[int, str]:
-    """A complaint classified and dispatched to engineering (the counter's part done by services)."""
-    case = services.start_instance(db, "complaint_handling", "frontdesk",
-                                   {**COMPLAINT, "phone": phone, "channel": "phone", "read_back_confirmed": True})
-    for name, data in (("投诉分类", {"complaint_kind": "soft"}), ("通知责任部门", {"responsible_dept": "engineering"})):
-        task = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.name == name)
-        services.complete(db, task.id, "frontdesk", data)
+def complaint_at_department(db: Database, phone: str, at: str = T0, customer: str = "李先生") -> tuple[int, str]:
+    """A complaint received at ``at``, classified and dispatched to engineering by the counter."""
+    with clock.frozen(at):
+        case = services.start_instance(db, "complaint_handling", "frontdesk",
+                                       {**COMPLAINT, "customer_name": customer, "phone": phone,
+                                        "channel": "phone", "read_back_confirmed": True})
+        for name, data in (("投诉分类", {"complaint_kind": "soft"}),
+                           ("通知责任部门", {"responsible_dept": "engineering"})):
+            task = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.name == name)
+            services.complete(db, task.id, "frontdesk", data)
     pickup = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items
                   if t.name == "责任部门取单签收")
     return case, pickup.id
+
+
+def a_mornings_work(db: Database) -> None:
+    """Earlier complaints still waiting for engineering, so the inbox looks like a real morning."""
+    for at, customer, phone in (("2025-03-03T08:20:00+08:00", "王女士", "13700000001"),
+                                ("2025-03-03T08:40:00+08:00", "张先生", "13700000002"),
+                                ("2025-03-03T08:52:00+08:00", "陈阿姨", "13700000003")):
+        complaint_at_department(db, phone, at, customer)
 
 
 def test_sign_in_and_sign_out(page: Page) -> None:
@@ -70,7 +81,9 @@ def test_sign_in_and_sign_out(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/login\?next=/"))
 
 
-def test_counter_starts_a_complaint_and_the_department_picks_it_up(page: Page, screenshots: Path) -> None:
+def test_counter_starts_a_complaint_and_the_department_picks_it_up(page: Page, web_db: Database,
+                                                                   screenshots: Path) -> None:
+    a_mornings_work(web_db)
     sign_in(page, "frontdesk")
     page.click("text=发起流程")
     page.locator("#procedures tr", has_text="投诉处理").locator("text=发起").click()
@@ -92,11 +105,12 @@ def test_counter_starts_a_complaint_and_the_department_picks_it_up(page: Page, s
     sign_out(page)
 
     sign_in(page, "engineer")
+    expect(page.locator("#inbox tbody tr.overdue")).not_to_have_count(0)
+    page.screenshot(path=str(screenshots / "inbox.png"))
     page.goto(f"/?scope=group&q={case}")
     row = page.locator("#inbox tbody tr", has_text="责任部门取单签收")
     expect(row).to_contain_text("待认领")
     expect(row).to_contain_text("2025-03-03 09:15")
-    page.screenshot(path=str(screenshots / "inbox.png"))
     row.locator("a.task-link").click()
     page.click("#claim")
     expect(page.locator("#assignee")).to_contain_text("engineer")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:53:23.017701
+Create Date: 2026-11-23 01:57:42.971122
 """
 from alembic import op
 import sqlalchemy as sa
@@ -65,6 +65,8 @@ def upgrade() -> None:
     sa.Column('customer_name', sa.String(length=200), nullable=True),
     sa.Column('phone', sa.String(length=50), nullable=True),
     sa.Column('room', sa.String(length=100), nullable=True),
+    sa.Column('fire_attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['definition_id'], ['definition_version.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -74,6 +76,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_instance_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_instance_process_id'), ['process_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_instance_status'), ['status'], unique=False)
+        batch_op.create_index('ix_instance_status_due', ['status', 'next_due_at'], unique=False)
 
     op.create_table('membership',
     sa.Column('user_name', sa.String(length=100), nullable=False),
@@ -83,6 +86,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index('ix_membership_group', ['group_name'], unique=False)
+
+    op.create_table('start_schedule',
+    sa.Column('process_id', sa.String(length=200), nullable=False),
+    sa.Column('definition_id', sa.Integer(), nullable=False),
+    sa.Column('expression', sa.String(length=200), nullable=False),
+    sa.Column('next_start_at', engine.store.models.UTCDateTime(), nullable=True),
+    sa.Column('period_seconds', sa.Float(), nullable=True),
+    sa.Column('remaining', sa.Integer(), nullable=True),
+    sa.Column('retry_at', engine.store.models.UTCDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('last_started_at', engine.store.models.UTCDateTime(), nullable=True),
+    sa.Column('last_instance_id', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['definition_id'], ['definition_version.id'], ),
+    sa.PrimaryKeyConstraint('process_id')
+    )
+    with op.batch_alter_table('start_schedule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_start_schedule_next_start_at'), ['next_start_at'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -151,9 +172,13 @@ def upgrade() -> None:
     sa.Column('sent_at', engine.store.models.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', engine.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_pending', ['sent_at', 'next_attempt_at'], unique=False)
+
     op.create_table('waiting_timer',
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=False),
@@ -193,6 +218,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_waiting_timer_due_at'))
 
     op.drop_table('waiting_timer')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_pending')
+
     op.drop_table('outbox')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_index('ix_task_open_due')
@@ -209,11 +237,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_event_actor'))
 
     op.drop_table('event')
+    with op.batch_alter_table('start_schedule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_start_schedule_next_start_at'))
+
+    op.drop_table('start_schedule')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_group')
 
     op.drop_table('membership')
     with op.batch_alter_table('instance', schema=None) as batch_op:
+        batch_op.drop_index('ix_instance_status_due')
         batch_op.drop_index(batch_op.f('ix_instance_status'))
         batch_op.drop_index(batch_op.f('ix_instance_process_id'))
         batch_op.drop_index(batch_op.f('ix_instance_phone'))

@@ -1,0 +1,189 @@
+"""The timer scheduler: APScheduler wakes it at the next due time, never by scanning instances.
+
+Idle, it costs one indexed read per poll (the earliest due time, the earliest start occurrence and
+the newest deployment: :func:`engine.services.timers.horizon`), whatever the number of waiting
+instances. One APScheduler date job is armed for the earliest due time and re-armed after every
+firing. A save in this process that makes something due earlier re-arms it at once (a session
+listener sees ``instance.next_due_at`` in the flush); saves by other processes are seen by the poll.
+
+Any number of schedulers may run against one database (each ``bpmdesk serve`` worker runs one,
+``bpmdesk scheduler`` runs one alone): the row locks in :mod:`engine.services.timers` make each
+timer fire exactly once. Started after downtime, the first poll finds everything that fell due
+and fires it at once, in due order.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from engine import clock, notify
+from engine.services import timers
+from engine.store import Database, Instance
+
+log = logging.getLogger("bpmdesk.scheduler")
+POLL_SECONDS = 1.0
+MAIL_SECONDS = 10.0
+ERROR_PAUSE_S = 5.0
+
+
+class Scheduler:
+    """Fires due timers and starts due occurrences in this process until :meth:`stop`."""
+
+    def __init__(self, db: Database, *, poll_seconds: float = POLL_SECONDS,
+                 on_firing: Callable[[timers.Firing], None] | None = None):
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self.on_firing = on_firing
+        self.mail = notify.smtp_settings()
+        self._aps = BackgroundScheduler(timezone=timezone.utc, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self._lock = threading.Lock()
+        self._armed: datetime | None = None  # the due time the fire job is armed for
+        self._firing = False
+        self._stopping = threading.Event()
+        self._latest_definition: int | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start in background threads; the first poll runs at once (catching up after downtime)."""
+        _watch_saves(self.db.engine, self.nudge)
+        self._aps.add_job(self._poll, "date", run_date=datetime.now(timezone.utc), id="poll")
+        if self.mail is not None:
+            self._aps.add_job(self._send_mail, "interval", seconds=MAIL_SECONDS, id="mail")
+        self._aps.start()
+
+    def stop(self) -> None:
+        """Stop after the firing in progress (if any) has committed."""
+        self._stopping.set()
+        _unwatch_saves(self.db.engine, self.nudge)
+        self._aps.shutdown(wait=True)
+
+    def run_until(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set (``bpmdesk scheduler`` sets it on SIGINT/SIGTERM)."""
+        self.start()
+        try:
+            stop.wait()
+        finally:
+            self.stop()
+
+    # -- waking ---------------------------------------------------------------------------------------
+
+    def nudge(self, due_at: datetime) -> None:
+        """A save in this process made something due at ``due_at``: wake earlier if needed."""
+        with self._lock:
+            if not self._firing and (self._armed is None or due_at < self._armed):
+                self._arm(due_at)
+
+    def _poll(self) -> None:
+        """``_watch``, then again one poll interval after it finished (so polls never pile up)."""
+        try:
+            self._watch()
+        finally:
+            if not self._stopping.is_set():
+                self._aps.add_job(self._poll, "date", id="poll", replace_existing=True,
+                                  run_date=datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds))
+
+    def _watch(self) -> None:
+        """The periodic cheap read: follow new deployments and re-arm for the earliest due time."""
+        try:
+            seen = timers.horizon(self.db)
+            if seen.latest_definition_id != self._latest_definition:
+                timers.sync_start_schedules(self.db)
+                self._latest_definition = seen.latest_definition_id
+                seen = timers.horizon(self.db)
+        except Exception:  # noqa: BLE001 - a database hiccup must not stop the scheduler
+            log.exception("reading the next due time failed; trying again at the next poll")
+            return
+        with self._lock:
+            if not self._firing and seen.wake_at != self._armed:
+                self._arm(seen.wake_at)
+
+    def _arm(self, due_at: datetime | None) -> None:
+        """(Re)arm the fire job (caller holds the lock). The delay is measured on the engine clock,
+        so a clock fixed by ``BPMDESK_NOW`` never makes it spin."""
+        if self._stopping.is_set():
+            return
+        self._armed = due_at
+        if due_at is None:
+            if self._aps.get_job("fire") is not None:
+                self._aps.remove_job("fire")
+            return
+        delay = max(timedelta(0), due_at - clock.now())
+        run_at = datetime.now(timezone.utc) + delay
+        self._aps.add_job(self._fire, "date", run_date=run_at, id="fire", replace_existing=True)
+
+    # -- work -----------------------------------------------------------------------------------------
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._firing, self._armed = True, None
+        try:
+            timers.fire_due(self.db, on_firing=self._report, keep_going=lambda: not self._stopping.is_set())
+        except Exception:  # noqa: BLE001 - logged; the next poll tries again
+            log.exception("firing due timers failed; trying again shortly")
+            self._stopping.wait(ERROR_PAUSE_S)
+        finally:
+            with self._lock:
+                self._firing = False
+        if not self._stopping.is_set():
+            self._watch()
+
+    def _report(self, firing: timers.Firing) -> None:
+        if self.on_firing is not None:
+            self.on_firing(firing)
+        if firing.outcome in ("retry", "incident"):
+            log.warning("%s %s case %s: %s", firing.outcome, firing.process_id, firing.instance_id,
+                        firing.message)
+
+    def _send_mail(self) -> None:
+        try:
+            notify.send_pending(self.db, self.mail)
+        except Exception:  # noqa: BLE001
+            log.exception("sending notices failed; trying again later")
+
+
+# --- seeing this process's saves -------------------------------------------------------------------
+
+_listeners: dict[Engine, list[Callable[[datetime], None]]] = {}
+_NEXT_DUE = "bpmdesk.next_due_at"
+
+
+def _watch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None:
+    _listeners.setdefault(engine, []).append(callback)
+
+
+def _unwatch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None:
+    callbacks = _listeners.get(engine, [])
+    if callback in callbacks:
+        callbacks.remove(callback)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_due(session: Session, _context: Any) -> None:
+    if session.bind not in _listeners:
+        return
+    for obj in [*session.new, *session.dirty]:
+        if isinstance(obj, Instance) and obj.status == "running" and obj.next_due_at is not None:
+            earliest = session.info.get(_NEXT_DUE)
+            session.info[_NEXT_DUE] = min(earliest, obj.next_due_at) if earliest else obj.next_due_at
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_due(session: Session) -> None:
+    due_at = session.info.pop(_NEXT_DUE, None)
+    if due_at is not None:
+        for callback in list(_listeners.get(session.bind, [])):
+            callback(due_at)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_due(session: Session) -> None:
+    session.info.pop(_NEXT_DUE, None)

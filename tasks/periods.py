@@ -1,0 +1,49 @@
+"""How long between two moments: the measure behind "within 48 hours" and "within 7 days" rules.
+
+Inputs are what task data holds: ISO text from forms (``2026-01-05``, ``2026-01-05 14:30``,
+``2026-01-05T14:30:00+08:00``) or the ``now()``/``now_iso()`` of a script. Times without an offset
+are in the centre's zone (``engine.clock.local_tz``).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from engine import clock
+from tasks.registry import business_function
+
+Moment = str | date
+
+
+def moment(value: Moment, what: str) -> datetime:
+    """An aware datetime for ISO text, a date (its midnight) or a datetime (naive = local)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=clock.local_tz())
+    if isinstance(value, date):
+        return datetime.combine(value, time(), clock.local_tz())
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} is missing: expected an ISO date or time such as 2026-01-05 14:30")
+    try:
+        return clock.parse_time(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an ISO date or time such as 2026-01-05 14:30") from None
+
+
+def local_date(value: Moment, what: str) -> date:
+    """The calendar day of ``value`` in the centre's zone."""
+    return moment(value, what).astimezone(clock.local_tz()).date()
+
+
+@business_function
+def hours_between(start: Moment, end: Moment) -> float:
+    """Hours from ``start`` to ``end`` (negative when ``end`` is earlier), e.g. since an order."""
+    return (moment(end, "end") - moment(start, "start")).total_seconds() / 3600
+
+
+@business_function
+def days_between(start: Moment, end: Moment) -> int:
+    """Calendar days from ``start``'s date to ``end``'s date in the local zone.
+
+    Bought on the 1st, asked on the 8th: 7 days, still "within 7 days"; on the 9th: 8. The time of
+    day does not matter, as on a receipt.
+    """
+    return (local_date(end, "end") - local_date(start, "start")).days

@@ -1,0 +1,134 @@
+"""Many P1 complaints (processes/complaint_handling.bpmn) walked through the service layer, each
+along a path drawn at random: invalid or valid, soft or hard, general or major, slow enough for
+reminder timers to fire or not, a record sent back once, suggestions, delegation and release,
+cancellation, and some left open. For the audit tests and scripts/bench_replay.py; no tests here.
+"""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine import clock, services
+from engine.store import Database
+
+P1 = "complaint_handling"
+START = "2026-03-02T09:00:00"  # a Monday morning, local time
+COMPLAINT = {
+    "customer_name": "王女士", "phone": "13800000002", "room": "5-2-1101", "channel": "visit",
+    "occurred_at": "2026-03-02 08:10", "place": "地下车库", "description": "车库照明坏了一半",
+    "read_back_confirmed": "true",
+}
+WORKERS = {"engineering": ("engineer", "engineer2"), "cleaning": ("cleaner",), "security": ("guard",),
+           "landscaping": ("gardener",)}
+
+
+class Walk:
+    """One case on its own clock, which moves only forward; timers due by then are fired."""
+
+    def __init__(self, db: Database, rng: random.Random, now: datetime):
+        self.db, self.rng, self.now = db, rng, now
+        self.case = 0
+
+    def wait(self, minutes: float) -> None:
+        self.now += timedelta(minutes=minutes)
+        with clock.frozen(self.now):
+            services.fire_due_timers(self.db)
+
+    def task_id(self, element_id: str) -> str | None:
+        with clock.frozen(self.now):
+            items = services.list_tasks(self.db, instance_id=self.case, scope="open").items
+        return next((t.id for t in items if t.element_id == element_id), None)
+
+    def do(self, element_id: str, actor: str, **data: Any) -> None:
+        """Complete the open task of this element, a few minutes after the previous step."""
+        self.wait(self.rng.choice((1, 3, 5)))
+        task_id = self.task_id(element_id)
+        assert task_id is not None, f"case {self.case}: no open {element_id}"
+        with clock.frozen(self.now):
+            services.complete(self.db, task_id, actor, data)
+
+    def act(self, action: Any, element_id: str, *args: Any) -> None:
+        task_id = self.task_id(element_id)
+        with clock.frozen(self.now):
+            action(self.db, task_id, *args)
+
+
+def walk_complaint(db: Database, rng: random.Random, now: datetime) -> int:
+    """One complaint from the counter to wherever its drawn path ends; its instance id."""
+    walk = Walk(db, rng, now)
+    with clock.frozen(walk.now):
+        walk.case = services.start_instance(db, P1, "frontdesk", dict(COMPLAINT))
+    kind, severity = rng.choice(("soft", "hard")), rng.choice(("general", "general", "major"))
+    valid = rng.random() > 0.2
+    walk.do("Task_ClassifyComplaint", "frontdesk", complaint_kind=kind, complaint_severity=severity,
+            validity="valid" if valid else "invalid")
+    if not valid:
+        walk.do("Task_DeclineInvalidComplaint", "frontdesk", decline_reason="私人纠纷", complainant_informed="true")
+        return walk.case
+    dept = rng.choice(tuple(WORKERS))
+    walk.do("Task_DispatchToDepartment", "frontdesk", responsible_dept=dept)
+    if severity == "major":
+        walk.do("Task_ReportToGM", "manager", manager_report="已电话汇报")
+        walk.do("Task_GMReview", "gm", review_measures="限期整改", responsible_person="部门经理")
+    if rng.random() < 0.1:
+        with clock.frozen(walk.now):
+            services.cancel_instance(db, walk.case, "supervisor", "业户撤回投诉")
+        return walk.case
+    _handle(walk, dept, kind)
+    return walk.case
+
+
+def _handle(walk: Walk, dept: str, kind: str) -> None:
+    rng = walk.rng
+    worker, *others = WORKERS[dept]
+    walk.wait(rng.choice((2, 20)))  # 20 minutes: the 15-minute pick-up reminder fires
+    walk.act(services.claim, "Task_PickUpTicket", worker)
+    if others and rng.random() < 0.5:
+        walk.act(services.delegate, "Task_PickUpTicket", worker, others[0])
+        worker = others[0]
+    elif rng.random() < 0.3:
+        walk.act(services.unclaim, "Task_PickUpTicket", worker)
+    walk.do("Task_PickUpTicket", worker, receiver="接单员")
+    _remind_if_open(walk, "Task_EscalatePickUp", pickup_supervision="已催办")
+    if rng.random() < 0.1:
+        return  # left open, waiting on the department and on reminder timers
+    if kind == "hard":
+        walk.wait(rng.choice((5, 70)))  # 70 minutes: the 1-hour reminder fires
+        walk.do("Task_HardFirstResponse", worker, first_response="已到现场查看")
+        _remind_if_open(walk, "Task_RemindHardFirstResponse", first_response_supervision="已督办")
+        walk.do("Task_HardSecondResponse", worker, second_response="已订配件", estimated_resolution="明天")
+    else:
+        walk.wait(rng.choice((5, 40)))  # 40 minutes: both soft reminders fire
+        walk.do("Task_SoftReaction", worker, reaction_note="已处理")
+        walk.do("Task_SoftVerify", "frontdesk", verify_note="核对无误")
+        _remind_if_open(walk, "Task_RemindSoftReaction", reaction_supervision="已督办")
+        _remind_if_open(walk, "Task_RemindSoftVerify", verify_supervision="已督办")
+    _record(walk, worker, sent_back=rng.random() < 0.2)
+    walk.wait(rng.choice((30, 25 * 60)))  # 25 hours: the 24-hour follow-up timer fires
+    suggestions = rng.random() < 0.3
+    walk.do("Task_FollowUpVisit", "frontdesk2", visit_result="业户认可", satisfaction=rng.choice(
+        ("satisfied", "fair", "unsatisfied")), has_suggestions="true" if suggestions else "false",
+            suggestions="增加巡查" if suggestions else "")
+    _remind_if_open(walk, "Task_RemindFollowUp", follow_up_supervision="已督办")
+    if suggestions:
+        walk.do("Task_ForwardSuggestions", worker, suggestions="增加巡查", suggestion_response="采纳")
+
+
+def _record(walk: Walk, worker: str, sent_back: bool) -> None:
+    for complete in ((False, True) if sent_back else (True,)):
+        walk.do("Task_RecordHandling", worker, handling_result="已修复", handler_name="接单员", dept_head="主管")
+        walk.do("Task_CheckRecord", "frontdesk", record_complete="true" if complete else "false",
+                matter_resolved="true", head_signed="true", check_note="" if complete else "缺签字")
+
+
+def _remind_if_open(walk: Walk, element_id: str, **data: Any) -> None:
+    if walk.task_id(element_id) is not None:
+        walk.do(element_id, "supervisor", **data)
+
+
+def walk_complaints(db: Database, count: int, seed: int = 6) -> list[int]:
+    """``count`` complaints, one every 10 minutes from Monday 9:00; their instance ids."""
+    rng = random.Random(seed)
+    start = clock.parse_time(START)
+    return [walk_complaint(db, rng, start + timedelta(minutes=10 * n)) for n in range(count)]

@@ -1,0 +1,87 @@
+"""``bpmdesk serve``: the staff inbox under gunicorn, with the timer scheduler in every worker.
+
+Each worker process builds its own app (``webui.create_app``) and runs a scheduler on that app's
+Database, so a save made by a request re-arms the scheduler of the same process at once; the
+workers share the firing through row locks (see :mod:`engine.scheduler`), so a timer still fires
+once. Without gunicorn (not installed) werkzeug's threaded server runs one process instead.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from engine.scheduler import Scheduler
+from engine.store import Database
+from webui import create_app
+
+log = logging.getLogger("bpmdesk.server")
+THREADS_PER_WORKER = 4
+
+_scheduler: Scheduler | None = None  # the one of this worker process
+
+
+def _app_with_scheduler(database_url: str) -> Flask:
+    """The app of one process, its scheduler started on the app's own Database."""
+    global _scheduler
+    app = create_app({"DATABASE_URL": database_url})
+    _scheduler = Scheduler(app.extensions["bpmdesk.db"])
+    _scheduler.start()
+    return app
+
+
+def _stop_scheduler() -> None:
+    global _scheduler
+    if _scheduler is not None:
+        _scheduler.stop()
+        _scheduler = None
+
+
+def _worker_exit(_server: Any, _worker: Any) -> None:  # gunicorn's hook signature
+    _stop_scheduler()
+
+
+def _log_to_stderr() -> None:
+    """Retries, incidents and scheduler trouble show in the server's output."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("bpmdesk")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def serve(db: Database, host: str, port: int, workers: int) -> None:
+    """Serve until stopped; the schema is brought up to date first."""
+    _log_to_stderr()
+    db.upgrade_schema()
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:
+        log.warning("gunicorn is not installed: serving with werkzeug's threaded server, one process")
+        _serve_werkzeug(db.url, host, port)
+        return
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "gthread",
+                "threads": THREADS_PER_WORKER, "worker_exit": _worker_exit,
+                "graceful_timeout": 30, "accesslog": "-",
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:  # called in each worker, after the fork
+            return _app_with_scheduler(db.url)
+
+    _Gunicorn().run()
+
+
+def _serve_werkzeug(database_url: str, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    app = _app_with_scheduler(database_url)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        _stop_scheduler()
