@@ -206,6 +206,15 @@ def camunda_extensions(task: Task) -> dict[str, Any]:
     return (getattr(task.task_spec, "extensions", None) or {}).get("camunda", {})
 
 
+def initiator_variable(spec: Any) -> str | None:
+    """``camunda:initiator`` on a start event: the variable that holds who started the case."""
+    for task_spec in spec.task_specs.values():
+        name = (getattr(task_spec, "extensions", None) or {}).get("camunda", {}).get("initiator")
+        if name:
+            return name
+    return None
+
+
 def evaluate(expression: str, data: dict[str, Any]) -> Any:
     """Evaluate a (translated) expression against task data, in the sandbox."""
     return SCRIPT_ENGINE.environment.evaluate(expression, dict(data))

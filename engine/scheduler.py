@@ -133,6 +133,8 @@ class Scheduler:
         finally:
             with self._lock:
                 self._firing = False
+        if self.mail is not None:
+            self._send_mail()  # escalation notices go out now, not at the next mail round
         if not self._stopping.is_set():
             self._watch()
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk
+from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
 
 P5 = "after_sales_follow_up"
 SALE = {"customer_name": "钱七", "phone": "13500000005", "order_no": "SO-2002", "products": "布艺沙发"}
 
 
 @pytest.fixture
-def desk(db) -> Desk:
-    return Desk(db)
+def desk(procedures_db) -> Desk:
+    return Desk(procedures_db)
 
 
 def sold(desk: Desk) -> int:

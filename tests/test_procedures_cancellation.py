@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk
+from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
 
 P3 = "order_cancellation_return"
 REQUEST = {"customer_name": "李四", "phone": "13900000002", "order_no": "SO-1001", "request_kind": "cancel",
@@ -19,8 +19,8 @@ DAY_8 = "2026-02-22"
 
 
 @pytest.fixture
-def desk(db) -> Desk:
-    return Desk(db)
+def desk(procedures_db) -> Desk:
+    return Desk(procedures_db)
 
 
 def requested(desk: Desk, **order) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk
+from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
 
 P6 = "household_registration"
 CUSTOMER = {"customer_name": "孙八", "phone": "13300000006", "id_number": "330106199001011234"}
@@ -13,8 +13,8 @@ CARD = {"id_copy", "card_pledge", "deposit_paid"}
 
 
 @pytest.fixture
-def desk(db) -> Desk:
-    return Desk(db)
+def desk(procedures_db) -> Desk:
+    return Desk(procedures_db)
 
 
 def ticked(documents: set[str]) -> dict[str, str]:

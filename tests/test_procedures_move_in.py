@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk
+from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
 
 P7 = "move_in_acceptance"
 OWNER = {"customer_name": "周九", "phone": "13200000007", "room": "8-1-1201"}
@@ -11,8 +11,8 @@ OWNER_PAPERS = {"owner_id": "true", "move_in_notice": "true", "purchase_contract
 
 
 @pytest.fixture
-def desk(db) -> Desk:
-    return Desk(db)
+def desk(procedures_db) -> Desk:
+    return Desk(procedures_db)
 
 
 def documents_checked(desk: Desk, applicant: str = "owner", **papers: str) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from engine import services
-from test_procedures_support import Desk
+from engine.store import Database
+from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
 
 DUTIES = [  # process, first time of the cycle, task, group, deadline, escalation
     ("complaint_daily_followup", "2026-01-05T17:00:00", "Task_FollowUpTodaysComplaints", "front-desk",
@@ -21,7 +22,7 @@ DUTIES = [  # process, first time of the cycle, task, group, deadline, escalatio
 ]
 
 
-def started_before(db, process_id: str, first: str) -> tuple[Desk, int]:
+def started_before(db: Database, process_id: str, first: str) -> tuple[Desk, int]:
     desk = Desk(db, start_at=first)
     desk.wait(minutes=-1)
     return desk, desk.start(process_id, None)
@@ -29,9 +30,9 @@ def started_before(db, process_id: str, first: str) -> tuple[Desk, int]:
 
 @pytest.mark.parametrize("process_id, first, task, group, deadline, escalation", DUTIES,
                          ids=[d[0] for d in DUTIES])
-def test_duty_appears_on_time_and_is_escalated_when_missed(db, process_id, first, task, group, deadline,
+def test_duty_appears_on_time_and_is_escalated_when_missed(procedures_db, process_id, first, task, group, deadline,
                                                           escalation):
-    desk, case = started_before(db, process_id, first)
+    desk, case = started_before(procedures_db, process_id, first)
     assert task not in desk.open_elements(case)
     desk.wait(minutes=2)
     assert desk.task(case, task).candidate_groups == (group,)
@@ -42,15 +43,15 @@ def test_duty_appears_on_time_and_is_escalated_when_missed(db, process_id, first
     assert task in desk.open_elements(case), "the duty stays open"
 
 
-def test_weekly_complaint_summary_goes_to_the_manager(db):
-    desk, case = started_before(db, "complaint_weekly_summary", "2026-01-05T09:00:00")
+def test_weekly_complaint_summary_goes_to_the_manager(procedures_db):
+    desk, case = started_before(procedures_db, "complaint_weekly_summary", "2026-01-05T09:00:00")
     desk.wait(minutes=2)
     desk.complete(case, "Task_SummarizeWeeklyComplaints", "frontdesk", complaints_count="12", major_count="1",
                   weekly_summary="本周投诉12起，其中重大1起")
     assert desk.task(case, "Task_ManagerReviewsSummary").candidate_groups == ("cs-manager",)
 
 
-def test_periodic_duties_are_not_started_by_hand(db):
-    startable = {d.process_id for d in services.startable(db, "frontdesk")}
+def test_periodic_duties_are_not_started_by_hand(procedures_db):
+    startable = {d.process_id for d in services.startable(procedures_db, "frontdesk")}
     assert "complaint_handling" in startable
     assert not startable & {d[0] for d in DUTIES}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk
+from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
 
 P2 = "engineering_repair"
 P4 = "product_repair"
@@ -14,8 +14,8 @@ FURNITURE = {"customer_name": "赵六", "phone": "13600000004", "address": "滨�
 
 
 @pytest.fixture
-def desk(db) -> Desk:
-    return Desk(db)
+def desk(procedures_db) -> Desk:
+    return Desk(procedures_db)
 
 
 # --- P2 -----------------------------------------------------------------------------------------

@@ -7,13 +7,33 @@ limit.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
 
 from engine import clock, services
+from engine.demo import ensure_demo_users
 from engine.services import TaskItem
 from engine.store import Database
 
 MONDAY_9AM = "2026-03-02T09:00:00"  # local time (Asia/Shanghai)
+PROCESSES = Path(__file__).resolve().parents[1] / "processes"
+
+
+@pytest.fixture(scope="module")
+def procedures_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """processes/ deployed and the demo users, shared by the tests of one module.
+
+    Why not the per-test ``db``: creating the demo users hashes 17 passwords (seconds per test).
+    Sharing is safe because every test works only on the cases it starts and looks only at them.
+    """
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('procedures') / 'bpmdesk.db'}")
+    db.upgrade_schema()
+    services.deploy_paths(db, [PROCESSES], "test")
+    ensure_demo_users(db)
+    yield db
+    db.dispose()
 
 
 class Desk:
@@ -55,9 +75,10 @@ class Desk:
         with clock.frozen(self.now):
             services.delegate(self.db, task.id, actor, to_user)
 
-    def inbox(self, user: str) -> list[TaskItem]:
+    def inbox(self, user: str, case: int) -> set[str]:
+        """The elements of this case that ``user`` sees in the inbox."""
         with clock.frozen(self.now):
-            return services.list_tasks(self.db, user=user, scope="open").items
+            return {t.element_id for t in services.list_tasks(self.db, user=user, instance_id=case).items}
 
     def wait(self, **delta: float) -> None:
         """Let time pass and fire whatever timers are due by then."""

@@ -187,3 +187,15 @@ def test_cancelling_a_case_closes_its_tasks(db):
         rows = session.scalars(select(HumanTask.state).where(HumanTask.instance_id == instance_id)).all()
         assert rows == ["cancelled"]
         assert session.get(Instance, instance_id).next_due_at is None
+
+
+def test_camunda_initiator_holds_who_started_the_case(empty_db, tmp_path):
+    source = (DATA / "five_steps.bpmn").read_text(encoding="utf-8").replace(
+        '<bpmn:startEvent id="StartEvent_Begin" name="开始" />',
+        '<bpmn:startEvent id="StartEvent_Begin" name="开始" camunda:initiator="starter" />')
+    path = tmp_path / "five_steps.bpmn"
+    path.write_text(source, encoding="utf-8")
+    services.deploy_paths(empty_db, [path])
+    services.add_user(empty_db, "li", ["front-desk"])
+    instance_id = services.start_instance(empty_db, "five_steps", "li", {})
+    assert services.show_instance(empty_db, instance_id).data["starter"] == "li"

@@ -95,6 +95,8 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
     """A new instance whose start event carries ``data``; not yet run."""
     deployed = runtime.deployed(db, session, definition_id)
     workflow = runtime.new_workflow(deployed.specs)
+    initiator = runtime.initiator_variable(deployed.specs[0])
+    data = {**data, initiator: actor} if initiator else data  # recorded as given: replay needs it
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     now = clock.now()
