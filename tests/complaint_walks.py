@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from engine import clock, services
+from engine.demo import ensure_demo_users
 from engine.store import Database
 
 P1 = "complaint_handling"
+P1_FILE = Path(__file__).resolve().parents[1] / "processes" / "complaint_handling.bpmn"
 START = "2026-03-02T09:00:00"  # a Monday morning, local time
 COMPLAINT = {
     "customer_name": "王女士", "phone": "13800000002", "room": "5-2-1101", "channel": "visit",
@@ -132,3 +135,12 @@ def walk_complaints(db: Database, count: int, seed: int = 6) -> list[int]:
     rng = random.Random(seed)
     start = clock.parse_time(START)
     return [walk_complaint(db, rng, start + timedelta(minutes=10 * n)) for n in range(count)]
+
+
+def complaint_desk(url: str) -> Database:
+    """A fresh database with P1 deployed and the demo users (password ``demo``)."""
+    db = Database(url)
+    db.upgrade_schema()
+    services.deploy_paths(db, [P1_FILE], "test")
+    ensure_demo_users(db)
+    return db

@@ -6,38 +6,43 @@ so one generated history serves every case.
 """
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from complaint_walks import walk_complaints
+from complaint_walks import COMPLAINT, complaint_desk, walk_complaints
 from engine import audit, clock, services
 from engine.cli import main
 from engine.history import event_hash
-from engine.store import Database
+from engine.store import Database, Event
+
+EVENT = Event.__table__
 
 
-@pytest.fixture
-def walked(db: Database) -> Database:
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """Three complaints walked; tests tamper only inside transactions they roll back."""
+    db = complaint_desk(f"sqlite:///{tmp_path_factory.mktemp('verify') / 'bpmdesk.db'}")
     walk_complaints(db, 3)
-    return db
+    yield db
+    db.dispose()
 
 
 def rows(db: Database) -> list[dict[str, Any]]:
+    """Every event row as stored (times aware, payloads decoded), in chain order."""
     with db.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(text("SELECT * FROM event ORDER BY chain, seq"))]
+        return [dict(r._mapping) for r in conn.execute(select(EVENT).order_by(EVENT.c.chain, EVENT.c.seq))]
 
 
-def verify_after(db: Database, sql: str, **params: Any) -> audit.VerifyReport:
-    """The verdict on the history as it would be with ``sql`` applied; nothing is kept."""
+def verify_after(db: Database, statement: Any, **params: Any) -> audit.VerifyReport:
+    """The verdict on the history as it would be with ``statement`` applied; nothing is kept."""
     with db.engine.connect() as conn:
         transaction = conn.begin()
-        conn.execute(text(sql), params)
+        conn.execute(text(statement) if isinstance(statement, str) else statement, params)
         with Session(bind=conn) as session:
             report = audit.verify(session)
         transaction.rollback()
@@ -63,13 +68,11 @@ def test_editing_any_single_event_is_found_and_named(walked):
 
 def test_rewriting_an_event_with_a_fresh_hash_is_found_and_named(walked):
     """A forger who recomputes the row's own hash still breaks the global chain's record of it."""
-    for row in rows(walked)[::7]:
-        forged = {**row, "payload": json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]}
-        forged["payload"] = {**forged["payload"], "forged": True}
-        forged["at"] = forged["at"].replace(tzinfo=clock.now().tzinfo) if forged["at"].tzinfo is None else forged["at"]
-        report = verify_after(walked, "UPDATE event SET payload = :payload, hash = :hash WHERE id = :id",
-                              id=row["id"], payload=json.dumps(forged["payload"]), hash=event_hash(forged))
-        assert named(report.problems[0], row) and "rewritten" in report.problems[0].what
+    for row in rows(walked)[::5]:
+        forged = {**row, "payload": {**row["payload"], "amount": 0}}
+        report = verify_after(walked, update(EVENT).where(EVENT.c.id == row["id"])
+                              .values(payload=forged["payload"], hash=event_hash(forged)))
+        assert named(report.problems[0], row) and "rewritten" in report.problems[0].what, report.problems[:2]
 
 
 def test_deleting_any_single_event_is_found_and_named(walked):
@@ -80,19 +83,13 @@ def test_deleting_any_single_event_is_found_and_named(walked):
 
 
 def test_inserting_a_well_formed_event_at_the_end_of_any_chain_is_found_and_named(walked):
-    heads: dict[str, dict[str, Any]] = {}
-    for row in rows(walked):
-        heads[row["chain"]] = row
+    heads = {row["chain"]: row for row in rows(walked)}
     for head in heads.values():
         forged = {**head, "seq": head["seq"] + 1, "prev_hash": head["hash"], "type": "task_completed",
                   "actor": "mallory", "payload": {"name": "补录"}}
-        forged["at"] = forged["at"].replace(tzinfo=clock.now().tzinfo)
+        del forged["id"]
         forged["hash"] = event_hash(forged)
-        report = verify_after(
-            walked, "INSERT INTO event (chain, seq, instance_id, definition_id, type, actor, at, task_id, "
-            "element_id, payload, prev_hash, hash) VALUES (:chain, :seq, :instance_id, :definition_id, :type, "
-            ":actor, :at, :task_id, :element_id, :payload, :prev_hash, :hash)",
-            **{**forged, "at": head["at"], "payload": json.dumps(forged["payload"])})
+        report = verify_after(walked, insert(EVENT).values(**forged))
         assert not report.ok and named(report.problems[0], forged), report.problems[:2]
         assert "inserted" in report.problems[0].what
 
@@ -109,9 +106,14 @@ def test_cli_verify_exits_0_when_intact_and_1_naming_the_first_bad_event(walked,
     victim = next(r for r in rows(walked) if r["chain"] == "i:2" and r["type"] == "task_completed")
     with walked.engine.begin() as conn:
         conn.execute(text("DELETE FROM event WHERE id = :id"), {"id": victim["id"]})
-    tampered = cli("audit", "verify")
+    try:
+        tampered = cli("audit", "verify")
+    finally:
+        with walked.engine.begin() as conn:
+            conn.execute(insert(EVENT).values(**victim))
     assert tampered.exit_code == 1
     assert tampered.output.splitlines()[0].startswith(f"TAMPERED: first mismatch: i:2 #{victim['seq']} ")
+    assert cli("audit", "verify").exit_code == 0
 
 
 @pytest.mark.postgres
@@ -119,18 +121,18 @@ def test_concurrent_writers_still_form_one_unbroken_global_chain(db):
     """Blocks are numbered under a lock taken at commit: parallel work cannot fork the chain."""
     errors: list[BaseException] = []
 
-    def add_users(prefix: str) -> None:
+    def start_cases() -> None:
         try:
-            for n in range(8):
-                services.add_user(db, f"{prefix}{n}", ["front-desk"])
+            for _ in range(5):
+                services.start_instance(db, "complaint_handling", "frontdesk", dict(COMPLAINT))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
-    workers = [threading.Thread(target=add_users, args=(f"w{i}-",)) for i in range(4)]
+    workers = [threading.Thread(target=start_cases) for _ in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     assert not errors
     report = services.verify_history(db)
-    assert report.ok, report.problems[:3]
+    assert report.ok and report.chains == 21, report.problems[:3]

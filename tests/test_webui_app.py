@@ -1,6 +1,6 @@
 """The staff web UI through Flask's test client: sign-in, inbox, task and case pages, security.
 
-One database per module (schema, the diagrams in processes/, the demo users) keeps the file fast;
+One database per module (schema, the P1 complaint diagram, the demo users it signs in as) keeps the file fast;
 each test starts the cases it needs, so tests do not depend on each other's order.
 """
 from __future__ import annotations
@@ -15,9 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import clock, services
+from engine.forms import FormField
 from engine.services import TaskFilter
 from engine.store import Database
 from webui import create_app
+from webui.views import field_groups
 from webui_site import prepared_database
 
 COMPLAINT = "complaint_handling"
@@ -410,3 +412,10 @@ def test_api_starts_a_case(app: Flask) -> None:
     assert response.status_code == 201
     case = client.get(f"/api/cases/{response.get_json()['id']}").get_json()
     assert case["status"] == "running" and case["history"][0]["type"] == "instance_started"
+
+
+def test_a_run_of_checkboxes_is_laid_out_as_one_checklist() -> None:
+    form = [FormField("name", "姓名", "string"), *(FormField(f"doc{i}", f"材料{i}", "boolean") for i in range(3)),
+            FormField("note", "备注", "string"), FormField("paid", "已收费", "boolean")]
+    assert [(kind, [f.id for f in run]) for kind, run in field_groups(form)] == [
+        ("field", ["name"]), ("checklist", ["doc0", "doc1", "doc2"]), ("field", ["note"]), ("field", ["paid"])]

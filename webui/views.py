@@ -41,6 +41,19 @@ def group_label(name: str) -> str:
     return GROUP_LABELS.get(name, name)
 
 
+def field_groups(fields: list[Any]) -> list[tuple[str, list[Any]]]:
+    """A form in reading order, with each run of three or more checkboxes kept together as a
+    checklist (the documents a procedure asks for), the other fields one by one."""
+    groups: list[tuple[str, list[Any]]] = []
+    for field in fields:
+        box = field.type == "boolean" and not field.readonly
+        if box and groups and groups[-1][0] == "boxes":
+            groups[-1][1].append(field)
+        else:
+            groups.append(("boxes" if box else "field", [field]))
+    return [("checklist" if kind == "boxes" and len(run) >= 3 else "field", run) for kind, run in groups]
+
+
 def _security_headers(response: Response) -> Response:
     """No scripts from anywhere but here, no framing, no caching of personal data."""
     response.headers.setdefault(
@@ -60,7 +73,7 @@ def _template_context() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_time=local_time, group_label=group_label,
+    app.jinja_env.filters.update(local_time=local_time, group_label=group_label, field_groups=field_groups,
                                  status_label=lambda s: STATUS_LABELS.get(s, s))
     app.jinja_env.autoescape = True
     app.context_processor(_template_context)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -237,7 +238,8 @@ def _close_rows(case: Case, task_ids: list[str], actor: str, now: datetime) -> N
         done_by = case.completed.get(task_id)
         connection.execute(
             TASKS.update().where(TASKS.c.id == task_id, TASKS.c.state == "open")
-            .values(state="completed" if done_by else "cancelled", completed_at=now, completed_by=done_by))
+            .values(state="completed" if done_by else "cancelled", completed_at=now, completed_by=done_by,
+                    assignee=func.coalesce(TASKS.c.assignee, done_by)))
         if done_by is None:
             task = runtime.find_task(case.workflow, task_id)
             record(case.session, "task_cancelled", actor, instance_id=case.instance.id,

@@ -9,14 +9,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Row, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock, forms, runtime
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
-from engine.services.steps import open_case, running_diagram, save_case, translating_races
+from engine.services.steps import TASKS, open_case, running_diagram, save_case, translating_races
 from engine.services.users import AUDITOR_GROUP, groups_of, require_user
 from engine.store import Database, HumanTask, Instance, TaskCandidate
 
@@ -63,7 +63,7 @@ class TaskItem:
 _ITEM_FIELDS = [f.name for f in fields(TaskItem)]
 
 
-def _item(row: HumanTask) -> TaskItem:
+def _item(row: HumanTask | Row) -> TaskItem:
     values = {name: getattr(row, name) for name in _ITEM_FIELDS}
     values["candidate_groups"] = tuple(row.candidate_groups or ())
     values["candidate_users"] = tuple(row.candidate_users or ())
@@ -149,26 +149,29 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
     page = max(1, flt.page)
     with db.unit_of_work() as session:
         conditions = _conditions(session, flt)
-        total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
-        rows = session.scalars(
-            select(HumanTask).where(*conditions)
+        items = [_item(r) for r in session.execute(
+            select(TASKS).where(*conditions)
             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-            .limit(per_page).offset((page - 1) * per_page))
-        return TaskPage([_item(r) for r in rows], total, page, per_page)
+            .limit(per_page).offset((page - 1) * per_page))]
+        if page == 1 and len(items) < per_page:
+            return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
+        total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+        return TaskPage(items, total, page, per_page)
 
 
-def _require_task(session: Session, task_id: str) -> HumanTask:
-    row = session.get(HumanTask, task_id)
+def _require_task(session: Session, task_id: str) -> Row:
+    """The task's row (a plain row: tasks are read on every action, so no ORM identity here)."""
+    row = session.execute(select(TASKS).where(TASKS.c.id == task_id)).first()
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在。")
     return row
 
 
-def _is_candidate(row: HumanTask, user: str, groups: set[str]) -> bool:
+def _is_candidate(row: Row, user: str, groups: set[str]) -> bool:
     return user in (row.candidate_users or []) or bool(groups & set(row.candidate_groups or []))
 
 
-def _require_open(row: HumanTask) -> None:
+def _require_open(row: Row) -> None:
     if row.state == "completed":
         who = f"由 {row.completed_by} " if row.completed_by else ""
         raise Conflict(f"任务「{row.name}」已{who}完成，无需再次提交。")
@@ -176,7 +179,7 @@ def _require_open(row: HumanTask) -> None:
         raise Conflict(f"任务「{row.name}」已取消（流程已越过这一步）。")
 
 
-def _require_actor(session: Session, row: HumanTask, actor: str) -> None:
+def _require_actor(session: Session, row: Row, actor: str) -> None:
     """The actor may work on this task right now."""
     _require_open(row)
     groups = groups_of(session, actor)
@@ -226,7 +229,7 @@ def get_task(db: Database, task_id: str, actor: str) -> TaskView:
         )
 
 
-def _touch_instance(session: Session, row: HumanTask) -> None:
+def _touch_instance(session: Session, row: Row) -> None:
     """Claims change no workflow state, but bumping the instance orders them against completions."""
     instance = session.get(Instance, row.instance_id)
     instance.updated_at = clock.now()
@@ -239,23 +242,23 @@ def claim(db: Database, task_id: str, actor: str) -> TaskItem:
         _require_actor(session, row, actor)
         if row.assignee == actor:
             return _item(row)
-        _set_assignee(session, row, expected=None, assignee=actor)
+        row = _set_assignee(session, row, expected=None, assignee=actor)
         record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name})
         return _item(row)
 
 
-def _set_assignee(session: Session, row: HumanTask, expected: str | None, assignee: str | None,
-                  owner: str | None = None) -> None:
-    """Compare-and-set, so two people claiming at once cannot both win."""
-    condition = HumanTask.assignee.is_(None) if expected is None else HumanTask.assignee == expected
+def _set_assignee(session: Session, row: Row, expected: str | None, assignee: str | None,
+                  owner: str | None = None) -> Row:
+    """Compare-and-set, so two people claiming at once cannot both win; the updated row."""
+    condition = TASKS.c.assignee.is_(None) if expected is None else TASKS.c.assignee == expected
     result = session.execute(
-        update(HumanTask).where(HumanTask.id == row.id, HumanTask.state == "open", condition)
-        .values(assignee=assignee, owner=owner).execution_options(synchronize_session=False))
+        TASKS.update().where(TASKS.c.id == row.id, TASKS.c.state == "open", condition)
+        .values(assignee=assignee, owner=owner))
     if result.rowcount != 1:
         raise Conflict(f"任务「{row.name}」刚被其他人处理，请刷新后重试。")
-    session.refresh(row)
     _touch_instance(session, row)
+    return _require_task(session, row.id)
 
 
 @translating_races
@@ -266,7 +269,7 @@ def unclaim(db: Database, task_id: str, actor: str) -> TaskItem:
         require_user(session, actor)
         if row.assignee != actor:
             raise Forbidden(f"任务「{row.name}」不是由您认领的，不能退回。")
-        _set_assignee(session, row, expected=actor, assignee=None)
+        row = _set_assignee(session, row, expected=actor, assignee=None)
         record(session, "task_unclaimed", actor, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name})
         return _item(row)
@@ -282,7 +285,7 @@ def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
             raise InvalidInput("不能委派给自己。")
         if not _is_candidate(row, to_user, groups_of(session, to_user)) and to_user != row.owner:
             raise InvalidInput(f"{to_user} 不在任务「{row.name}」的处理组中，不能委派。")
-        _set_assignee(session, row, expected=row.assignee, assignee=to_user,
+        row = _set_assignee(session, row, expected=row.assignee, assignee=to_user,
                       owner=None if to_user == row.owner else actor)
         record(session, "task_delegated", actor, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name, "to": to_user})
@@ -301,8 +304,6 @@ def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None
             raise Conflict(f"任务「{row.name}」当前不可提交（流程状态已变化），请刷新。")
         values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data)
         changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
-        if row.assignee is None:
-            row.assignee = actor
         task.data.update(values)
         case.note("task_completed", actor, task, name=row.name, data=values, changed=changed)
         with running_diagram(case):

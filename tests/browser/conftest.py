@@ -7,7 +7,6 @@ pytest-playwright, every test here is skipped with the reason. The server shares
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -26,16 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
-def _skip_reason() -> str | None:
-    if importlib.util.find_spec("pytest_playwright") is None:
-        return "pytest-playwright is not installed (pip install playwright pytest-playwright)"
+def _skip_reason(config: pytest.Config) -> str | None:
+    if not config.pluginmanager.has_plugin("playwright"):
+        return "the pytest-playwright plugin is not installed or not enabled (pip install pytest-playwright)"
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)"
     return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = _skip_reason()
+    reason = _skip_reason(config)
     for item in items:
         if HERE in Path(item.fspath).resolve().parents:
             item.add_marker(pytest.mark.browser)
