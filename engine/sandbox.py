@@ -7,6 +7,7 @@ adds what RestrictedPython leaves to its user:
 * attribute access is an allow-list per type (text, numbers, lists, dicts, dates), so no path leads
   from a value to its class, a module, a function's globals or a frame;
 * builtins are a small fixed set: no import, ``open``, ``getattr``, ``type``, ``vars``, ``dir``;
+  ``locals()`` is a copy of the data variables only;
 * every loop iteration and every call of a script-defined function checks the run's time and memory
   budget. The checks are compiled into the script, so they work in any thread (no SIGALRM) and
   keep firing however the script catches exceptions;
@@ -15,7 +16,12 @@ adds what RestrictedPython leaves to its user:
 
 Task data keeps SpiffWorkflow's semantics: a script reads task-data variables and assigns new ones;
 functions never end up in task data. Values that leave the sandbox must be data the serializer can
-store, and a script that breaks a rule changes no task-data variable.
+store, small enough to save with every step; a script that fails binds no task-data variable (a list
+or dict it changed in place stays changed, and the service layer does not save a failed step).
+
+Not covered in-process: C-level work on structures that share parts many times over (``str()`` or
+``==`` of a list holding one big list a thousand times). The memory check stops such a script only
+after that one operation, so production workers should also run under a process memory cap.
 """
 from __future__ import annotations
 
@@ -167,7 +173,8 @@ def _compile(source: str, mode: str) -> CodeType:
 
 def _limit_length(length: int) -> None:
     if length > MAX_LENGTH:
-        raise ScriptError(f"the result would have {length:,} characters or items; scripts may build at most {MAX_LENGTH:,}")
+        raise ScriptError(f"the result would have {length:,} characters or items; "
+                          f"scripts may build at most {MAX_LENGTH:,}")
 
 
 def _limit_bits(bits: int) -> None:
@@ -232,20 +239,24 @@ def _in_place(symbol: str, left: Any, right: Any) -> Any:
     return _IN_PLACE[symbol](left, right)
 
 
+_CONVERSIONS: dict[int, Callable[[object], str]] = {ord("r"): repr, ord("s"): str, ord("a"): ascii}
+
+
 def _format(value: object, spec: str, conversion: int) -> str:
-    """``f'{value:spec}'``; the spec is checked because a width is an allocation size."""
+    """``f'{value!conversion:spec}'``; the spec is checked because a width is an allocation size."""
     for number in re.findall(r"\d+", spec):
         _limit_width(number)
-    converters = {ord("r"): repr, ord("s"): str, ord("a"): ascii}
-    return format(converters[conversion](value) if conversion in converters else value, spec)
+    convert = _CONVERSIONS.get(conversion)
+    return format(convert(value) if convert else value, spec)
 
 
 def _bounded_range(*args: int) -> range:
     numbers = range(*args)
     try:
-        _limit_length(len(numbers))
+        length = len(numbers)
     except OverflowError:
-        _limit_length(MAX_LENGTH + 1)
+        raise ScriptError(f"range{args} is far longer than the {MAX_LENGTH:,} items scripts may use") from None
+    _limit_length(length)
     return numbers
 
 
@@ -365,7 +376,8 @@ def _allowed_attributes(obj: object) -> tuple[type | None, frozenset[str]]:
 def _read_attribute(obj: object, name: str) -> Any:
     """The ``_getattr_`` guard: ``value.name`` only for allow-listed public attributes."""
     if name in _CLOCK_READS and (isinstance(obj, date) or (isinstance(obj, type) and issubclass(obj, date))):
-        raise ScriptError(f"use now() or today() instead of .{name}(): the engine's clock, which replays and tests can fix")
+        raise ScriptError(f"use now() or today() instead of .{name}(): "
+                          "the engine's clock, which replays and tests can fix")
     kind, allowed = _allowed_attributes(obj)
     if name not in allowed:
         what = obj.__name__ if isinstance(obj, type) else f"{type(obj).__name__} values"
@@ -407,6 +419,8 @@ _BUILTINS: dict[str, Any] = {
     "Exception": Exception, "ValueError": ValueError, "TypeError": TypeError, "KeyError": KeyError,
     "IndexError": IndexError, "ZeroDivisionError": ZeroDivisionError,
     "datetime": datetime, "date": date, "timedelta": timedelta,
+    # Literals as Camunda Modeler writes them in DMN cells and JUEL; task data of that name wins.
+    "true": True, "false": False, "null": None,
     "now": clock.now, "today": _today, "now_iso": _now_iso,
 }
 _GUARDS: dict[str, Any] = {
@@ -475,52 +489,51 @@ class _Budget:
 
 # --- what may leave the sandbox --------------------------------------------------------------
 
-_SCALARS = (str, int, float, bool, type(None), datetime, timedelta, UUID)
+_SCALARS = (int, float, bool, type(None), datetime, timedelta, UUID)
+_MAX_NESTING = 50
+_TOO_LARGE = f"is too large for task data (more than {MAX_LENGTH:,} items and characters)"
 
 
-def _storable_problem(value: object, depth: int = 0) -> str | None:
-    """Why the serializer could not store this value, or None when it can."""
-    if depth > 50:
-        return "is nested too deeply"
+class _Unstorable(Exception):
+    """Why a value cannot go into task data."""
+
+
+def _stored_size(value: object, sizes: dict[int, int | None], depth: int = 0) -> int:
+    """Items and characters ``value`` has when saved (shared parts count each time they appear,
+    as in JSON), or :class:`_Unstorable`. Work stops once the size passes the limit."""
+    if isinstance(value, str):
+        return len(value)
     if isinstance(value, _SCALARS):
-        return None
+        return 1
     if isinstance(value, date):
-        return "holds a date; store it as text with .isoformat()"
-    if isinstance(value, (list, tuple)):
-        items: Iterable[object] = value
-    elif isinstance(value, dict):
-        items = [*value.keys(), *value.values()]
-    else:
+        raise _Unstorable("holds a date; store it as text with .isoformat()")
+    if not isinstance(value, (list, tuple, dict)):
         hint = " (convert it with list(...))" if hasattr(value, "__iter__") else ""
-        return f"holds a {type(value).__name__}, which task data cannot store{hint}"
-    return next((problem for item in items if (problem := _storable_problem(item, depth + 1))), None)
-
-
-def _written_out_size(value: object, limit: int) -> int:
-    """Items and characters ``value`` has when written out (shared parts count each time they
-    appear, as in JSON); stops counting once past ``limit``, so a self-containing list ends too."""
-    size, pending = 0, [value]
-    while pending and size <= limit:
-        item = pending.pop()
-        if isinstance(item, (str, bytes)):
-            size += len(item)
-        elif isinstance(item, (list, tuple, set, frozenset, dict)):
-            size += len(item)
-            if size <= limit:
-                pending.extend(item)
-                pending.extend(item.values() if isinstance(item, dict) else ())
-        else:
-            size += 1
+        raise _Unstorable(f"holds a {type(value).__name__}, which task data cannot store{hint}")
+    if id(value) in sizes:
+        known = sizes[id(value)]
+        if known is None:
+            raise _Unstorable("contains itself")
+        return known
+    if depth > _MAX_NESTING:
+        raise _Unstorable("is nested too deeply")
+    sizes[id(value)] = None
+    size = len(value)
+    for item in [*value.keys(), *value.values()] if isinstance(value, dict) else value:
+        if size > MAX_LENGTH:
+            raise _Unstorable(_TOO_LARGE)
+        size += _stored_size(item, sizes, depth + 1)
+    sizes[id(value)] = size
     return size
 
 
 def _ensure_storable(name: str, value: object) -> None:
-    """Refuse a value that the serializer cannot store, or that would bloat every save of the instance."""
-    if _written_out_size(value, MAX_LENGTH) > MAX_LENGTH:
-        raise ScriptError(f"{name} is too large for task data (more than {MAX_LENGTH:,} items and characters)")
-    problem = _storable_problem(value)
-    if problem:
-        raise ScriptError(f"{name} {problem}")
+    """Refuse what the serializer cannot store, or what would bloat every save of the instance."""
+    try:
+        if _stored_size(value, {}) > MAX_LENGTH:
+            raise _Unstorable(_TOO_LARGE)
+    except _Unstorable as problem:
+        raise ScriptError(f"{name} {problem}") from None
 
 
 # --- the environment -------------------------------------------------------------------------
@@ -552,16 +565,16 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
         external_context = external_context or {}
-        self._refuse_shadowed_functions(context, external_context)
+        self._refuse_shadowed_functions(context)
         code = _compile(script, "exec")
         namespace = self._namespace(context, self.globals, external_context)
         self._run(code, namespace)
         self._write_back(namespace, context, _RESERVED | set(external_context))
         return True
 
-    def _refuse_shadowed_functions(self, context: Mapping[str, Any], external_context: Mapping[str, Any]) -> None:
+    def _refuse_shadowed_functions(self, context: Mapping[str, Any]) -> None:
         """Task data named like a function would make the function uncallable with a baffling error."""
-        shadowed = sorted((set(self.globals) | set(external_context)) & set(context))
+        shadowed = sorted(set(self.globals) & set(context))
         if shadowed:
             raise ScriptError(f"task data {', '.join(shadowed)} has the name of a business function; "
                               "rename the form field or variable")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import clock, services
-from engine.demo import ensure_demo_users
+from engine.demo import DEMO_PASSWORD, DEMO_USERS
 from engine.store import Database
 
 P1 = "complaint_handling"
@@ -29,14 +29,15 @@ WORKERS = {"engineering": ("engineer", "engineer2"), "cleaning": ("cleaner",), "
 class Walk:
     """One case on its own clock, which moves only forward; timers due by then are fired."""
 
-    def __init__(self, db: Database, rng: random.Random, now: datetime):
-        self.db, self.rng, self.now = db, rng, now
+    def __init__(self, db: Database, rng: random.Random, now: datetime, fire_timers: bool = True):
+        self.db, self.rng, self.now, self.fire_timers = db, rng, now, fire_timers
         self.case = 0
 
     def wait(self, minutes: float) -> None:
         self.now += timedelta(minutes=minutes)
-        with clock.frozen(self.now):
-            services.fire_due_timers(self.db)
+        if self.fire_timers:
+            with clock.frozen(self.now):
+                services.fire_due_timers(self.db)
 
     def task_id(self, element_id: str) -> str | None:
         with clock.frozen(self.now):
@@ -130,17 +131,46 @@ def _remind_if_open(walk: Walk, element_id: str, **data: Any) -> None:
         walk.do(element_id, "supervisor", **data)
 
 
-def walk_complaints(db: Database, count: int, seed: int = 6) -> list[int]:
-    """``count`` complaints, one every 10 minutes from Monday 9:00; their instance ids."""
+def walk_complaints(db: Database, count: int, seed: int = 6, start: str = START) -> list[int]:
+    """``count`` complaints, one every 10 minutes from ``start``; their instance ids."""
     rng = random.Random(seed)
-    start = clock.parse_time(START)
-    return [walk_complaint(db, rng, start + timedelta(minutes=10 * n)) for n in range(count)]
+    first = clock.parse_time(start)
+    return [walk_complaint(db, rng, first + timedelta(minutes=10 * n)) for n in range(count)]
+
+
+def quick_complaints(db: Database, count: int, seed: int = 7, start: str = START) -> list[int]:
+    """``count`` complaints settled at the counter within minutes: declined as invalid, or
+    dispatched and then withdrawn by the customer. Cheap, for volume."""
+    rng = random.Random(seed)
+    first = clock.parse_time(start)
+    cases = []
+    for n in range(count):
+        walk = Walk(db, rng, first + timedelta(minutes=5 * n), fire_timers=False)  # done in minutes
+        with clock.frozen(walk.now):
+            walk.case = services.start_instance(db, P1, "frontdesk2", dict(COMPLAINT))
+        valid = rng.random() < 0.5
+        walk.do("Task_ClassifyComplaint", "frontdesk2", complaint_kind="soft", complaint_severity="general",
+                validity="valid" if valid else "invalid")
+        if valid:
+            walk.do("Task_DispatchToDepartment", "frontdesk2", responsible_dept="cleaning")
+            with clock.frozen(walk.now):
+                services.cancel_instance(db, walk.case, "supervisor", "业户撤回投诉")
+        else:
+            walk.do("Task_DeclineInvalidComplaint", "frontdesk2", decline_reason="不属物业服务范围",
+                    complainant_informed="true")
+        cases.append(walk.case)
+    return cases
 
 
 def complaint_desk(url: str) -> Database:
-    """A fresh database with P1 deployed and the demo users (password ``demo``)."""
+    """A fresh database with P1 deployed and the demo users P1 needs; only ``auditor`` and
+    ``frontdesk`` can sign in (password ``demo``): hashing a password is slow on purpose."""
     db = Database(url)
     db.upgrade_schema()
     services.deploy_paths(db, [P1_FILE], "test")
-    ensure_demo_users(db)
+    needed = {"auditor", "frontdesk", "frontdesk2", "supervisor", "manager", "gm", *sum(WORKERS.values(), ())}
+    for name, display, groups in DEMO_USERS:
+        if name in needed:
+            password = DEMO_PASSWORD if name in ("auditor", "frontdesk") else None
+            services.add_user(db, name, groups, password, display, actor="demo")
     return db

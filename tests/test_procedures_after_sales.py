@@ -1,17 +1,10 @@
 """P5 after-sales follow-up (after_sales_follow_up.bpmn)."""
 from __future__ import annotations
 
-import pytest
-
-from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P5 = "after_sales_follow_up"
 SALE = {"customer_name": "钱七", "phone": "13500000005", "order_no": "SO-2002", "products": "布艺沙发"}
-
-
-@pytest.fixture
-def desk(procedures_db) -> Desk:
-    return Desk(procedures_db)
 
 
 def sold(desk: Desk) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P3 = "order_cancellation_return"
 REQUEST = {"customer_name": "李四", "phone": "13900000002", "order_no": "SO-1001", "request_kind": "cancel",
@@ -16,11 +16,6 @@ HOURS_47 = "2026-02-28 10:00"
 HOURS_49 = "2026-02-28 08:00"
 DAY_7 = "2026-02-23"
 DAY_8 = "2026-02-22"
-
-
-@pytest.fixture
-def desk(procedures_db) -> Desk:
-    return Desk(procedures_db)
 
 
 def requested(desk: Desk, **order) -> int:

@@ -1,9 +1,7 @@
 """P1 complaint handling (processes/complaint_handling.bpmn) walked through the service layer."""
 from __future__ import annotations
 
-import pytest
-
-from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P1 = "complaint_handling"
 COMPLAINT = {
@@ -11,11 +9,6 @@ COMPLAINT = {
     "occurred_at": "2026-03-02 08:30", "place": "3号楼电梯厅", "description": "电梯厅地面积水无人清理",
     "read_back_confirmed": "true",
 }
-
-
-@pytest.fixture
-def desk(procedures_db) -> Desk:
-    return Desk(procedures_db)
 
 
 def received(desk: Desk, kind: str = "soft", severity: str = "general", dept: str = "cleaning") -> int:

@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P6 = "household_registration"
 CUSTOMER = {"customer_name": "孙八", "phone": "13300000006", "id_number": "330106199001011234"}
 SETTLE_FORMS = {"agency_entrustment", "acceptance_letter", "talent_agreement", "pledge"}
 PREVIOUS = SETTLE_FORMS | {"id_copy", "household_card", "no_house_certificate", "photos"}
 CARD = {"id_copy", "card_pledge", "deposit_paid"}
-
-
-@pytest.fixture
-def desk(procedures_db) -> Desk:
-    return Desk(procedures_db)
 
 
 def ticked(documents: set[str]) -> dict[str, str]:
@@ -76,12 +71,21 @@ def test_archive_transfer_needs_the_release_proof(desk):
     assert desk.status(case) == "completed"
 
 
-def test_renewal_is_looked_up_computed_and_collected(desk):
+def test_renewal_charges_every_fee_year_begun_since_payment(desk):
     case = desk.start(P6, "registry", **CUSTOMER, service="renewal")
-    desk.complete(case, "Task_LookUpRenewal", "registry", renew_storage="true", storage_paid_until="2025-12-31",
-                  renew_archive="false")
-    assert desk.data(case)["renewal_amount"] > 0
+    desk.complete(case, "Task_LookUpRenewal", "registry", storage_paid_until="2025-06-30",
+                  archive_paid_until="2026-12-31")
+    data = desk.data(case)
+    assert data["renewal_amount"] == 300 * 1, "one storage year begun, archive still paid"
+    assert data["storage_paid_until_after"] == "2026-06-30"
     desk.complete(case, "Task_CollectRenewal", "registry", renewal_paid="true")
+    assert desk.status(case) == "completed"
+
+
+def test_renewal_with_nothing_owed_ends_at_once(desk):
+    case = desk.start(P6, "registry", **CUSTOMER, service="renewal")
+    desk.complete(case, "Task_LookUpRenewal", "registry", storage_paid_until="2026-06-30",
+                  archive_paid_until="2026-12-31")
     assert desk.status(case) == "completed"
 
 

@@ -3,16 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P7 = "move_in_acceptance"
 OWNER = {"customer_name": "周九", "phone": "13200000007", "room": "8-1-1201"}
 OWNER_PAPERS = {"owner_id": "true", "move_in_notice": "true", "purchase_contract": "true"}
-
-
-@pytest.fixture
-def desk(procedures_db) -> Desk:
-    return Desk(procedures_db)
 
 
 def documents_checked(desk: Desk, applicant: str = "owner", **papers: str) -> int:

@@ -1,9 +1,7 @@
 """P2 engineering repair (engineering_repair.bpmn) and P4 product repair (product_repair.bpmn)."""
 from __future__ import annotations
 
-import pytest
-
-from test_procedures_support import Desk, procedures_db  # noqa: F401 (fixture)
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P2 = "engineering_repair"
 P4 = "product_repair"
@@ -11,11 +9,6 @@ REPAIR = {"customer_name": "王五", "phone": "13700000003", "room": "5-2-301", 
           "appointment_time": "今天下午"}
 FURNITURE = {"customer_name": "赵六", "phone": "13600000004", "address": "滨江路8号", "product": "实木衣柜 W-200",
              "fault": "柜门合页松脱"}
-
-
-@pytest.fixture
-def desk(procedures_db) -> Desk:
-    return Desk(procedures_db)
 
 
 # --- P2 -----------------------------------------------------------------------------------------

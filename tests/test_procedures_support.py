@@ -36,6 +36,12 @@ def procedures_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database
     db.dispose()
 
 
+@pytest.fixture
+def desk(procedures_db: Database) -> Desk:
+    """A desk whose clock starts on Monday 2026-03-02 09:00."""
+    return Desk(procedures_db)
+
+
 class Desk:
     """The service desk as a test sees it: start cases, find and complete tasks, let time pass."""
 

@@ -108,6 +108,11 @@ due = datetime(2026, 1, 5, 9, 0) + timedelta(days=7)
     }
 
 
+def test_camunda_literals_true_false_null_read_as_python_ones_unless_task_data_names_them() -> None:
+    data = _final_data(_run_script("flags = [true, false, null]\nmine = null", {"null": "空"}))
+    assert data == {"null": "空", "flags": [True, False, "空"], "mine": "空"}
+
+
 def test_locals_shows_a_copy_of_the_data_variables_only() -> None:
     script = ("seen = sorted(locals())\n"
               "flag = 'hey' in locals()\n"
@@ -165,7 +170,7 @@ def test_task_data_named_like_a_business_function_is_refused_clearly() -> None:
     ("gen = (v for v in [1])", "gen holds a generator"),
     ("day = date(2026, 1, 5)", "day holds a date; store it as text with .isoformat()"),
     ("nested = {'f': lambda: 1}", "nested holds a function"),
-    ("loop = []\nloop.append(loop)", "loop is too large for task data"),
+    ("loop = []\nloop.append(loop)", "loop contains itself"),
     ("row = [0] * 100\ngrid = [row] * 100\ncube = [grid] * 1000", "cube is too large for task data"),
     ("deep = []\nfor i in range(100):\n    deep = [deep]", "deep is nested too deeply"),
 ])
@@ -185,7 +190,9 @@ GATEWAY = _definitions("""
 <bpmn:endEvent id="Finish"/>
 <bpmn:sequenceFlow id="F0" sourceRef="Begin" targetRef="Within48h"/>
 <bpmn:sequenceFlow id="InTime" sourceRef="Within48h" targetRef="Free">
-  <bpmn:conditionExpression>order_kind == 'ordinary' and hours_between(ordered_at, now()) &lt;= 48</bpmn:conditionExpression>
+  <bpmn:conditionExpression>
+    order_kind == 'ordinary' and hours_between(ordered_at, now()) &lt;= 48
+  </bpmn:conditionExpression>
 </bpmn:sequenceFlow>
 <bpmn:sequenceFlow id="Late" sourceRef="Within48h" targetRef="Fee"/>
 <bpmn:sequenceFlow id="F1" sourceRef="Free" targetRef="Finish"/>
@@ -222,7 +229,9 @@ RETURN_POLICY = b"""<?xml version="1.0" encoding="UTF-8"?>
   <decision id="return_policy" name="return policy">
     <decisionTable id="Table" hitPolicy="FIRST">
       <input id="Kind"><inputExpression id="KindExpr" typeRef="string"><text>order_kind</text></inputExpression></input>
-      <input id="Hours"><inputExpression id="HoursExpr" typeRef="double"><text>hours_since_order</text></inputExpression></input>
+      <input id="Hours">
+        <inputExpression id="HoursExpr" typeRef="double"><text>hours_since_order</text></inputExpression>
+      </input>
       <output id="Decision" name="decision" typeRef="string"/>
       <output id="Rate" name="fee_rate" typeRef="double"/>
       <rule id="R1">
@@ -235,7 +244,8 @@ RETURN_POLICY = b"""<?xml version="1.0" encoding="UTF-8"?>
       </rule>
       <rule id="R3">
         <inputEntry id="R3K"><text>"ordinary"</text></inputEntry><inputEntry id="R3H"><text>&gt; 48</text></inputEntry>
-        <outputEntry id="R3D"><text>"cancel_with_fee"</text></outputEntry><outputEntry id="R3R"><text>0.1</text></outputEntry>
+        <outputEntry id="R3D"><text>"cancel_with_fee"</text></outputEntry>
+        <outputEntry id="R3R"><text>0.1</text></outputEntry>
       </rule>
     </decisionTable>
   </decision>
@@ -283,7 +293,8 @@ def test_a_hostile_dmn_entry_is_refused() -> None:
     ("open('/etc/passwd')", "open() is not available"),
     ("g = (i for i in [1])\nf = g.gi_frame", '"gi_frame" is a restricted name'),
     ("g = (i for i in [1])\nf = g.gi_frame.f_globals", '"f_globals" is a restricted name'),
-    ("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    f = e.__traceback__.tb_frame", '"__traceback__" is an invalid'),
+    ("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    f = e.__traceback__.tb_frame",
+     '"__traceback__" is an invalid'),
     ("g = (i for i in [1])\nf = g.send", "cannot use .send of generator values"),
     ("f = hours_between.__globals__", '"__globals__" is an invalid attribute name'),
     ("f = (lambda: 0).__code__", '"__code__" is an invalid attribute name'),

@@ -138,7 +138,7 @@ def test_two_scheduler_processes_fire_each_timer_exactly_once(empty_db, tmp_path
     try:
         for process in processes:
             assert process.stdout.readline().startswith("scheduler running"), process.stderr.read()
-        cases = [services.start_instance(db, "pickup_reminder", None, {}) for _ in range(120)]
+        cases = [services.start_instance(db, "pickup_reminder", None, {}) for _ in range(80)]
         wait_until(lambda: len(fired_events(db)) >= len(cases), 60, "all reminders")
         time.sleep(0.5)  # a second firing, if there were one, would show now
     finally:

@@ -33,7 +33,7 @@ COMPLAINT_FORM = {
 @pytest.fixture(scope="module")
 def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('web') / 'bpmdesk.db'}",
-                                 {"frontdesk", "engineer", "engineer2", "cleaner"})
+                                 {"frontdesk", "engineer", "engineer2", "cleaner", "admin"})
     yield database
     database.dispose()
 
@@ -323,6 +323,17 @@ def test_starting_a_complaint_opens_its_case_page_with_diagram_and_timeline(app:
     assert "完成任务" in page
 
 
+def test_an_escalated_task_is_marked_in_the_inbox_diagram_and_timeline(app: Flask, site_db: Database) -> None:
+    case, pickup = dispatched_to_engineering(site_db)
+    with clock.frozen("2025-03-03T09:16:00+08:00"):
+        services.fire_due_timers(site_db)
+        client = client_for(app, "engineer")
+        assert "已升级" in text(client.get(f"/?q={case}"))
+        page = text(client.get(f"/cases/{case}"))
+    assert re.search(r'<g class="el userTask active escalated" data-element-id="Task_PickUpTicket"', page)
+    assert "超时升级" in page and "→ 取单超时督办" in page
+
+
 def test_start_form_errors_keep_what_was_typed(app: Flask) -> None:
     client = client_for(app, "frontdesk")
     response = post(client, f"/start/{COMPLAINT}", {**COMPLAINT_FORM, "phone": ""}, via=f"/start/{COMPLAINT}")
@@ -340,6 +351,18 @@ def test_user_supplied_html_is_shown_as_text_everywhere(app: Flask, site_db: Dat
         raw = client.get(path).get_data(as_text=True)
         assert "<script>alert" not in raw and "<img src=x" not in raw, path
         assert "&lt;script&gt;alert(" in raw, path
+
+
+def test_an_administrator_adds_a_colleague_who_can_then_sign_in(app: Flask) -> None:
+    admin = client_for(app, "admin")
+    response = post(admin, "/admin/users", {"name": "newclerk", "display_name": "前台 新人",
+                                            "groups": "front-desk，finance", "password": "s3cret"}, via="/admin/users")
+    assert response.status_code == 302
+    assert re.search(r'data-user="newclerk".*?value="finance front-desk"', text(admin.get("/admin/users")), re.S)
+    client = app.test_client()
+    token = token_of(client.get("/login").get_data(as_text=True))
+    signed_in = client.post("/login", data={"username": "newclerk", "password": "s3cret", "csrf_token": token})
+    assert signed_in.status_code == 302 and "前台 新人" in text(client.get("/"))
 
 
 # ---- errors --------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ EVENT_LABELS = {
     "instance_started": "发起案件", "instance_completed": "案件办结", "instance_cancelled": "案件撤销",
     "task_ready": "任务到达", "task_claimed": "认领任务", "task_unclaimed": "退回组内",
     "task_delegated": "委派任务", "task_completed": "完成任务", "task_cancelled": "任务取消",
-    "timer_fired": "时限到期", "timer_cancelled": "计时取消", "task_escalated": "超时升级",
+    "timer_fired": "时限到期", "timer_cancelled": "计时取消", "timer_failed": "定时处理失败",
+    "escalated": "超时升级", "incident": "出现异常", "incident_resolved": "异常已处理",
 }
 
 
@@ -50,10 +51,12 @@ def event_text(event: Any) -> str:
     parts = [payload.get("name") or ""]
     if event.type == "task_delegated":
         parts.append(f"→ {payload.get('to', '')}")
+    if event.type == "escalated" and payload.get("escalated_to"):
+        parts.append("→ " + "、".join(payload["escalated_to"]))
     if event.type == "instance_cancelled":
         parts.append(f"原因：{payload.get('reason', '')}")
-    if event.type == "timer_fired" and payload.get("due_at"):
-        parts.append("（中断当前任务）" if payload.get("interrupting") else "")
+    if event.type == "timer_fired" and payload.get("interrupting"):
+        parts.append("（中断当前任务）")
     return " ".join(p for p in parts if p)
 
 

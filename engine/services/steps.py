@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -164,12 +163,14 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
     for timer in fired:
         if timer.interrupting or timer.attached_to not in case.ready_before:
             continue
-        row = case.session.execute(
-            select(TASKS.c.name, TASKS.c.assignee, TASKS.c.candidate_groups, TASKS.c.candidate_users,
-                   TASKS.c.due_at).where(TASKS.c.id == timer.attached_to, TASKS.c.state == "open")).first()
+        connection = case.session.connection()
+        row = connection.execute(
+            TASKS.update().where(TASKS.c.id == timer.attached_to, TASKS.c.state == "open")
+            .values(escalated=True).returning(TASKS.c.name, TASKS.c.element_id, TASKS.c.assignee,
+                                              TASKS.c.candidate_groups, TASKS.c.candidate_users,
+                                              TASKS.c.due_at)).first()
         if row is None:
             continue
-        case.session.execute(TASKS.update().where(TASKS.c.id == timer.attached_to).values(escalated=True))
         escalation = notify.Escalation(
             instance_id=case.instance.id, process_name=case.deployed.name or case.deployed.process_id,
             task_name=row.name, due_at=row.due_at or timer.due_at,
@@ -179,10 +180,11 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
                           for t in _opened_by(case, timer)])
         notices = notify.escalation_notices(escalation, now)
         if notices:
-            case.session.execute(notify.OUTBOX.insert(), notices)
-        record(case.session, "escalated", actor, instance_id=case.instance.id,
-               definition_id=case.deployed.id, task_id=timer.attached_to, element_id=timer.element_id,
-               payload={"name": row.name, "due_at": escalation.due_at.isoformat(),
+            connection.execute(notify.OUTBOX.insert(), notices)
+        record(case.session, "task_escalated", actor, instance_id=case.instance.id,
+               definition_id=case.deployed.id, task_id=timer.attached_to, element_id=row.element_id,
+               payload={"name": row.name, "timer": timer.element_id,
+                        "due_at": escalation.due_at.isoformat(),
                         "escalated_to": [name for name, _ in escalation.escalated_to],
                         "notified": [n["recipient"] for n in notices]})
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, or_, select
+from sqlalchemy import Row, func, or_, select, union_all
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -94,35 +94,42 @@ class TaskFilter:
     per_page: int = 50
 
 
-def _candidate(kind: str, names: set[str] | list[str]) -> Any:
-    return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == kind,
-                          TaskCandidate.name.in_(names))
+CANDIDATES = TaskCandidate.__table__
 
 
-def _visibility(session: Session, flt: TaskFilter) -> list[Any]:
+def _candidate_ids(kind: str, names: set[str] | list[str]) -> Any:
+    """Task ids offered to these groups/users, straight from the candidate index."""
+    return select(CANDIDATES.c.task_id).where(CANDIDATES.c.kind == kind, CANDIDATES.c.name.in_(names))
+
+
+def _visible_ids(session: Session, flt: TaskFilter) -> Any | None:
+    """The ids a person's inbox may show, as a union of index look-ups (None: no person given).
+
+    Driving the query from the person's own rows keeps an inbox as fast with 100,000 open tasks
+    of other groups as with a thousand.
+    """
     if flt.scope not in SCOPES:
         raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
     if flt.user is None:
-        return {"open": [HumanTask.state == "open"], "done": [HumanTask.state == "completed"]}.get(
-            flt.scope, [])
+        return None
     groups = groups_of(session, flt.user)
-    mine = and_(HumanTask.state == "open", HumanTask.assignee == flt.user)
-    claimable = and_(HumanTask.state == "open", HumanTask.assignee.is_(None),
-                     or_(_candidate("group", groups), _candidate("user", [flt.user])))
-    return [{
-        "mine": mine,
-        "group": claimable,
-        "open": or_(mine, claimable),
-        "done": HumanTask.completed_by == flt.user,
-        "all": or_(mine, claimable, HumanTask.completed_by == flt.user),
-    }[flt.scope]]
+    mine = select(TASKS.c.id).where(TASKS.c.assignee == flt.user, TASKS.c.state == "open")
+    offered = _candidate_ids("group", groups).union(_candidate_ids("user", [flt.user]))
+    claimable = (select(TASKS.c.id).where(TASKS.c.id.in_(offered), TASKS.c.state == "open",
+                                          TASKS.c.assignee.is_(None)))
+    done = select(TASKS.c.id).where(TASKS.c.completed_by == flt.user)
+    parts = {"mine": [mine], "group": [claimable], "open": [mine, claimable], "done": [done],
+             "all": [mine, claimable, done]}[flt.scope]
+    return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
 
 
-def _conditions(session: Session, flt: TaskFilter) -> list[Any]:
-    conditions = _visibility(session, flt)
+def _conditions(flt: TaskFilter) -> list[Any]:
+    conditions = []
+    if flt.user is None and flt.scope in ("open", "done"):
+        conditions.append(HumanTask.state == ("open" if flt.scope == "open" else "completed"))
     now = clock.now()
     if flt.group:
-        conditions.append(_candidate("group", [flt.group]))
+        conditions.append(HumanTask.id.in_(_candidate_ids("group", [flt.group])))
     if flt.instance_id is not None:
         conditions.append(HumanTask.instance_id == flt.instance_id)
     if flt.process_id:
@@ -148,14 +155,18 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
     per_page = max(1, min(flt.per_page, 500))
     page = max(1, flt.page)
     with db.unit_of_work() as session:
-        conditions = _conditions(session, flt)
+        visible = _visible_ids(session, flt)
+        rows = select(TASKS) if visible is None else select(TASKS).join(visible, visible.c.id == TASKS.c.id)
+        counted = (select(func.count()).select_from(TASKS) if visible is None
+                   else select(func.count()).select_from(TASKS).join(visible, visible.c.id == TASKS.c.id))
+        conditions = _conditions(flt)
         items = [_item(r) for r in session.execute(
-            select(TASKS).where(*conditions)
-            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+            rows.where(*conditions)
+            .order_by(TASKS.c.due_at.is_(None), TASKS.c.due_at, TASKS.c.created_at, TASKS.c.id)
             .limit(per_page).offset((page - 1) * per_page))]
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
-        total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+        total = session.scalar(counted.where(*conditions)) or 0
         return TaskPage(items, total, page, per_page)
 
 

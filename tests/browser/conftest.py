@@ -15,10 +15,9 @@ from typing import Any, Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from engine import services
-from engine.demo import ensure_demo_users
 from engine.store import Database
 from webui import create_app
+from webui_site import prepared_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,10 +57,8 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 @pytest.fixture(scope="session")
 def web_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'bpmdesk.db'}")
-    db.upgrade_schema()
-    services.deploy_paths(db, [ROOT / "processes"], "test")
-    ensure_demo_users(db)
+    db = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'bpmdesk.db'}",
+                           {"frontdesk", "engineer", "cleaner"})
     yield db
     db.dispose()
 

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
 
 from engine import clock, services
 from engine.services import TaskFilter
 from engine.store import Database
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                             "(pip install playwright pytest-playwright)").expect
 
 T0 = "2025-03-03T09:00:00+08:00"
 COMPLAINT = {"customer_name": "李先生", "phone": "13800138000", "room": "3-1-502", "occurred_at": "今天 08:40",
