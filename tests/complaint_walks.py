@@ -16,6 +16,7 @@ from engine.store import Database
 
 P1 = "complaint_handling"
 P1_FILE = Path(__file__).resolve().parents[1] / "processes" / "complaint_handling.bpmn"
+SET_UP = "2026-03-01T09:00:00"  # the Sunday before: diagrams deployed, staff accounts made
 START = "2026-03-02T09:00:00"  # a Monday morning, local time
 COMPLAINT = {
     "customer_name": "王女士", "phone": "13800000002", "room": "5-2-1101", "channel": "visit",
@@ -167,10 +168,11 @@ def complaint_desk(url: str) -> Database:
     ``frontdesk`` can sign in (password ``demo``): hashing a password is slow on purpose."""
     db = Database(url)
     db.upgrade_schema()
-    services.deploy_paths(db, [P1_FILE], "test")
     needed = {"auditor", "frontdesk", "frontdesk2", "supervisor", "manager", "gm", *sum(WORKERS.values(), ())}
-    for name, display, groups in DEMO_USERS:
-        if name in needed:
-            password = DEMO_PASSWORD if name in ("auditor", "frontdesk") else None
-            services.add_user(db, name, groups, password, display, actor="demo")
+    with clock.frozen(SET_UP):
+        services.deploy_paths(db, [P1_FILE], "test")
+        for name, display, groups in DEMO_USERS:
+            if name in needed:
+                password = DEMO_PASSWORD if name in ("auditor", "frontdesk") else None
+                services.add_user(db, name, groups, password, display, actor="demo")
     return db

@@ -116,7 +116,7 @@ def test_interrupting_boundary_timer_hands_the_task_to_the_supervisor(tdb):
     assert inbox(tdb, "frontdesk", at("10:00:01")) == []
     assert [t.name for t in inbox(tdb, "supervisor", at("10:00:01"))] == ["主管接手答复"]
     assert [e.payload["name"] for e in events(tdb, "task_cancelled", case)] == ["答复客户"]
-    assert events(tdb, "task_escalated") == []  # nothing left open to escalate
+    assert events(tdb, "escalated") == []  # nothing left open to escalate
 
 
 def test_reminder_timer_escalates_the_open_task_and_writes_notices(tdb):
@@ -130,7 +130,7 @@ def test_reminder_timer_escalates_the_open_task_and_writes_notices(tdb):
     assert (task.name, task.escalated) == ("取单", True)  # still open, marked
     assert overdue(tdb, "frontdesk", at("09:15:01")) == [True]
     assert [t.name for t in inbox(tdb, "supervisor", at("09:15:01"))] == ["取单超时督办"]
-    [escalated] = events(tdb, "task_escalated", case)
+    [escalated] = events(tdb, "escalated", case)
     assert escalated.payload["escalated_to"] == ["取单超时督办"]
     with tdb.unit_of_work() as session:
         notices = {o.recipient: o for o in session.scalars(select(Outbox))}
@@ -150,7 +150,7 @@ def test_cycle_reminder_fires_each_repetition_then_stops(tdb):
     assert [e.payload["due_at"] for e in events(tdb, "timer_fired", case)] == [
         "2026-03-02T02:00:00+00:00", "2026-03-02T03:00:00+00:00"]
     assert events(tdb, "timer_cancelled", case) == []
-    assert len(events(tdb, "task_escalated", case)) == 2
+    assert len(events(tdb, "escalated", case)) == 2
 
 
 def test_timer_started_process_starts_once_per_occurrence_with_the_newest_version(tdb, tmp_path):

@@ -11,7 +11,7 @@ from engine import forms, runtime
 from engine.errors import Forbidden, NotFound
 from engine.services.deploy import list_definitions, require_latest
 from engine.services.steps import new_case, open_case, running_diagram, save_case, translating_races
-from engine.services.users import ADMIN_GROUP, groups_of
+from engine.services.users import ADMIN_GROUP, AUDITOR_GROUP, groups_of
 from engine.services.work import TaskItem, _item
 from engine.store import Database, DefinitionVersion, Event, HumanTask
 
@@ -96,13 +96,23 @@ class InstanceView:
         return _STATUS_ZH.get(self.status, self.status)
 
 
-def show_instance(db: Database, instance_id: int) -> InstanceView:
-    """Status, data, tasks and waiting timers of one case (callers check who may look)."""
+def _may_view(instance: Any, tasks: list[TaskItem], user: str, groups: set[str]) -> bool:
+    """Whoever started the case or had a part in one of its tasks, and auditors."""
+    if AUDITOR_GROUP in groups or instance.started_by == user:
+        return True
+    return any(user in (t.assignee, t.owner, t.completed_by) or user in t.candidate_users
+               or groups & set(t.candidate_groups) for t in tasks)
+
+
+def show_instance(db: Database, instance_id: int, actor: str | None = None) -> InstanceView:
+    """Status, data, tasks and waiting timers of one case; ``actor`` must have a part in it."""
     with db.unit_of_work() as session:
         case = open_case(session, db, instance_id)
         instance, workflow, deployed = case.instance, case.workflow, case.deployed
         tasks = [_item(r) for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
+        if actor is not None and not _may_view(instance, tasks, actor, groups_of(session, actor)):
+            raise Forbidden(f"您无权查看案件 {instance_id}。")
         return InstanceView(
             id=instance.id, process_id=instance.process_id, process_name=deployed.name,
             version=deployed.version, status=instance.status,
@@ -110,7 +120,7 @@ def show_instance(db: Database, instance_id: int) -> InstanceView:
             next_due_at=instance.next_due_at, data=runtime.case_data(workflow),
             open_tasks=[t for t in tasks if t.state == "open"], all_tasks=tasks,
             timers=runtime.waiting_timers(workflow),
-            completed_elements=runtime.elements_in_state(workflow, "COMPLETED"),
+            completed_elements=set(instance.trail or ()) | runtime.elements_in_state(workflow, "COMPLETED"),
             active_elements=runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED"),
             bpmn=deployed.bpmn,
         )

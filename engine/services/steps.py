@@ -120,6 +120,9 @@ def save_case(case: Case, actor: str) -> None:
     _sync_timer_rows(case, timers)
     data = runtime.case_data(case.workflow)
     instance = case.instance
+    trail = runtime.elements_in_state(case.workflow, "COMPLETED") - set(instance.trail or ())
+    if trail:  # what pruning will forget, the diagram still shows as done
+        instance.trail = sorted(set(instance.trail or ()) | trail)
     if case.workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
@@ -181,7 +184,7 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
         notices = notify.escalation_notices(escalation, now)
         if notices:
             connection.execute(notify.OUTBOX.insert(), notices)
-        record(case.session, "task_escalated", actor, instance_id=case.instance.id,
+        record(case.session, "escalated", actor, instance_id=case.instance.id,
                definition_id=case.deployed.id, task_id=timer.attached_to, element_id=row.element_id,
                payload={"name": row.name, "timer": timer.element_id,
                         "due_at": escalation.due_at.isoformat(),

@@ -90,6 +90,7 @@ class Instance(Base):
     # failed timer firings in a row (reset by a successful one) and the last failure's message
     fire_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    trail: Mapped[list[Any]] = mapped_column(default=list)  # element ids ever completed (for the diagram)
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:57:42.971122
+Create Date: 2026-11-23 02:24:51.378635
 """
 from alembic import op
 import sqlalchemy as sa
@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('room', sa.String(length=100), nullable=True),
     sa.Column('fire_attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('trail', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['definition_version.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
