@@ -259,6 +259,26 @@ def elements_in_state(workflow: BpmnWorkflow, *states: str) -> set[str]:
             if getattr(task.task_spec, "bpmn_id", None)}
 
 
+@dataclass(frozen=True)
+class FormLabels:
+    """Every form field's label and enum option labels of a process, to show stored data readably."""
+
+    fields: dict[str, str]
+    options: dict[str, dict[str, str]]
+
+
+def form_labels(specs: tuple[Any, dict[str, Any]]) -> FormLabels:
+    fields: dict[str, str] = {}
+    options: dict[str, dict[str, str]] = {}
+    for spec in [specs[0], *specs[1].values()]:
+        for task_spec in spec.task_specs.values():
+            for field in forms.fields_of(task_spec):
+                fields.setdefault(field.id, field.label)
+                if field.options:
+                    options.setdefault(field.id, dict(field.options))
+    return FormLabels(fields, options)
+
+
 def start_fields(specs: tuple[Any, dict[str, Any]]) -> list[forms.FormField]:
     """The start event's form (``camunda:formData`` on the start event), if it has one."""
     return forms.fields_from_form(compat.start_form(specs[0]))

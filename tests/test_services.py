@@ -75,6 +75,11 @@ def test_complaint_walks_from_front_desk_to_the_department(db):
         services.claim(db, pickup.id, "engineer")
         assert only_task(db, user="engineer", scope="mine").assignee == "engineer"
         assert services.list_tasks(db, user="engineer2").items == []
+    view = services.show_instance(db, instance_id, "engineer")
+    assert view.labels.fields["phone"] == "联系电话"
+    assert view.labels.options["responsible_dept"]["engineering"] == "工程部"
+    with pytest.raises(Forbidden):
+        services.show_instance(db, instance_id, "gardener")
     kinds = [e.type for e in services.history(db, instance_id)]
     assert kinds[:4] == ["instance_started", "task_ready", "task_completed", "task_ready"]
     assert kinds[-1] == "task_claimed"

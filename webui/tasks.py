@@ -34,9 +34,8 @@ def colleagues(view: TaskView) -> list[services.UserInfo]:
 
 def render_task(view: TaskView, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200):
-    labels = {f.id: f.label for f in view.fields}
     return render_template("task.html", view=view, task=view.task, values=values or view.values,
-                           errors=errors or {}, labels=labels, colleagues=colleagues(view)), status
+                           errors=errors or {}, colleagues=colleagues(view)), status
 
 
 @bp.get("/<task_id>")

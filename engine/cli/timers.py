@@ -69,8 +69,8 @@ def starts(as_json: bool) -> None:
     if as_json:
         _emit_json([dataclasses.asdict(s) for s in items])
         return
-    _table([(s.process_id, _when(s.next_start_at), s.expression, s.remaining if s.remaining is not None else "-",
-             s.last_instance_id, s.last_error) for s in items],
+    _table([(s.process_id, _when(s.next_start_at), s.expression, s.remaining, s.last_instance_id,
+             s.last_error) for s in items],
            ["PROCESS", "NEXT START", "TIMER", "LEFT", "LAST CASE", "ERROR"])
 
 

@@ -90,6 +90,7 @@ class InstanceView:
     completed_elements: set[str]
     active_elements: set[str]
     bpmn: bytes
+    labels: runtime.FormLabels
 
     @property
     def status_zh(self) -> str:
@@ -122,7 +123,7 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
             timers=runtime.waiting_timers(workflow),
             completed_elements=set(instance.trail or ()) | runtime.elements_in_state(workflow, "COMPLETED"),
             active_elements=runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED"),
-            bpmn=deployed.bpmn,
+            bpmn=deployed.bpmn, labels=runtime.form_labels(deployed.specs),
         )
 
 

@@ -11,6 +11,13 @@ skips the row or finds it no longer due.
 Failures: a firing that raises is rolled back, retried after 30 s, 1, 2 and 4 minutes, and the
 fifth failure in a row makes the instance an *incident* (status ``incident``, an ``incident`` event
 with the message) that waits for a person: ``retry_incident`` after the diagram or data is fixed.
+
+Timer start events (SpiffWorkflow does not start instances itself): ``start_schedule`` holds the
+next occurrence per process and follows the newest version; a redeploy with the same timer keeps
+the cadence. Occurrences are counted from the deployment: a cycle whose start date lies in the
+past begins at its first occurrence after deployment. After downtime, the occurrences missed are
+started as *one* case, not one per occurrence (a daily report late three days is written once, now);
+its ``timer_fired`` event has the first missed ``due_at`` and ``occurrences`` = how many it covers.
 """
 from __future__ import annotations
 
@@ -92,18 +99,14 @@ class Horizon:
 
 def horizon(db: Database) -> Horizon:
     """Three index look-ups in one round trip; their cost does not grow with waiting instances."""
-    due = (select(func.min(Instance.next_due_at)).where(Instance.status == "running")
-           .scalar_subquery())
-    start = select(func.min(func.coalesce(StartSchedule.retry_at, StartSchedule.next_start_at))).scalar_subquery()
+    due = (select(Instance.next_due_at)
+           .where(Instance.status == "running", Instance.next_due_at.is_not(None))
+           .order_by(Instance.next_due_at).limit(1).scalar_subquery())  # a seek on ix_instance_status_due
+    start = select(func.min(func.coalesce(StartSchedule.retry_at, StartSchedule.next_start_at),
+                            type_=StartSchedule.next_start_at.type)).scalar_subquery()
     latest = select(func.max(DefinitionVersion.id)).scalar_subquery()
     with db.unit_of_work() as session:
-        row = session.execute(select(due, start, latest)).one()
-    start_at = row[1]
-    if isinstance(start_at, str):  # SQLite returns COALESCE of two dates untyped
-        start_at = datetime.fromisoformat(start_at)
-    if start_at is not None and start_at.tzinfo is None:
-        start_at = start_at.replace(tzinfo=clock.now().tzinfo)
-    return Horizon(row[0], start_at, row[2])
+        return Horizon(*session.execute(select(due, start, latest)).one())
 
 
 def list_timers(db: Database) -> list[TimerItem]:
@@ -137,7 +140,8 @@ def _claim_instances(session: Session, now: datetime, limit: int,
     if instance_id is not None:
         query = query.where(Instance.id == instance_id)
     instances = session.info["claimed"] = list(session.scalars(query))  # the identity map is weak
-    return [_Claim(i.id, i.process_id, i.next_due_at, i.lock_version, i.fire_attempts) for i in instances]
+    return [_Claim(i.id, i.process_id, i.next_due_at, i.lock_version, i.fire_attempts)
+            for i in instances]
 
 
 class TimerStuck(ProcessError):
@@ -162,7 +166,8 @@ def _fire_instance(session: Session, db: Database, claim: _Claim, now: datetime)
                   claim.due_at, now)
 
 
-def fire_next_due(db: Database, now: datetime | None = None, instance_id: int | None = None) -> Firing | None:
+def fire_next_due(db: Database, now: datetime | None = None,
+                  instance_id: int | None = None) -> Firing | None:
     """Fire the timers of the most overdue instance (or of this one, if due); None when none is due."""
     now = now or clock.now()
     claims: list[_Claim] = []
@@ -237,7 +242,8 @@ def _record_failure(db: Database, claim: _Claim, exc: Exception, now: datetime) 
         instance.next_due_at = retry_at
         record(session, "timer_failed", SCHEDULER, instance_id=instance.id,
                definition_id=instance.definition_id, payload={**details, "retry_at": retry_at.isoformat()})
-        return Firing("retry", claim.process_id, claim.instance_id, elements, due_at, now, message, retry_at)
+        return Firing("retry", claim.process_id, claim.instance_id, elements, due_at, now, message,
+                      retry_at)
 
 
 def retry_incident(db: Database, instance_id: int, actor: str | None = None) -> None:
@@ -281,7 +287,8 @@ class Recurrence:
 
 
 def _span(duration: str, start: datetime) -> timedelta:
-    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), start)
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
 
 
 def recurrence(value: str, anchor: datetime) -> Recurrence:
@@ -358,7 +365,8 @@ def _sync_one(session: Session, row: StartSchedule | None, definition: Definitio
     if row is None:
         row = StartSchedule(process_id=definition.process_id, attempts=0)
         session.add(row)
-    row.definition_id, row.expression, row.attempts, row.retry_at = definition.id, definition.timer_start, 0, None
+    row.definition_id, row.expression = definition.id, definition.timer_start
+    row.attempts, row.retry_at = 0, None
     try:
         plan = recurrence(_evaluate_timer(definition.timer_start), definition.deployed_at)
     except ProcessError as exc:
@@ -478,13 +486,14 @@ def _record_start_failure(db: Database, claimed: tuple[str, datetime, int], exc:
 # --- everything due ---------------------------------------------------------------------------------
 
 def fire_due(db: Database, *, on_firing: Callable[[Firing], None] | None = None,
-             keep_going: Callable[[], bool] = lambda: True, limit: int = 1_000_000) -> list[Firing]:
+             keep_going: Callable[[], bool] = lambda: True) -> list[Firing]:
     """Fire every timer and start every occurrence due now (``BPMDESK_NOW`` respected), each in
-    due order; the time is read afresh for each one, so a long backlog never fires early."""
+    due order; the time is read afresh for each batch, so a long backlog never fires early.
+    ``keep_going`` is asked between batches (a scheduler that is stopping says no)."""
     sync_start_schedules(db)
     done: list[Firing] = []
     for step in (fire_due_batch, _starts, fire_due_batch):  # a started case may be due at once
-        while len(done) < limit and keep_going():
+        while keep_going():
             firings = step(db)
             if not firings:
                 break
@@ -501,4 +510,5 @@ def _starts(db: Database) -> list[Firing]:
 
 def fire_due_timers(db: Database) -> list[int]:
     """The instances whose timers fired or that timers started (for callers that want ids)."""
-    return [f.instance_id for f in fire_due(db) if f.instance_id is not None and f.outcome in ("fired", "started")]
+    return [f.instance_id for f in fire_due(db)
+            if f.instance_id is not None and f.outcome in ("fired", "started")]

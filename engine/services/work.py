@@ -215,6 +215,7 @@ class TaskView:
     can_act: bool
     can_claim: bool
     documentation: str | None
+    labels: runtime.FormLabels
 
 
 def get_task(db: Database, task_id: str, actor: str) -> TaskView:
@@ -237,6 +238,7 @@ def get_task(db: Database, task_id: str, actor: str) -> TaskView:
             can_act=is_open and (row.assignee == actor or (row.assignee is None and _is_candidate(row, actor, groups))),
             can_claim=is_open and row.assignee is None and _is_candidate(row, actor, groups),
             documentation=getattr(spec, "documentation", None),
+            labels=runtime.form_labels(case.deployed.specs),
         )
 
 
