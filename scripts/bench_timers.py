@@ -54,7 +54,8 @@ class Template:
 
     def __init__(self, db: Database, instance_id: int):
         with db.engine.connect() as conn:
-            self.instance = dict(conn.execute(select(Instance.__table__).where(Instance.id == instance_id)).mappings().one())
+            self.instance = dict(conn.execute(
+                select(Instance.__table__).where(Instance.id == instance_id)).mappings().one())
             self.tasks = [dict(r) for r in conn.execute(
                 select(HumanTask.__table__).where(HumanTask.instance_id == instance_id)).mappings()]
             task_ids = [t["id"] for t in self.tasks]
@@ -83,7 +84,8 @@ class Template:
             "human_task": [{**t, "id": new(t["id"]), "instance_id": instance_id, "due_at": due_at}
                            for t in self.tasks],
             "task_candidate": [{**c, "task_id": new(c["task_id"])} for c in self.candidates],
-            "waiting_timer": [{**t, "task_id": new(t["task_id"]), "instance_id": instance_id, "due_at": due_at,
+            "waiting_timer": [{**t, "task_id": new(t["task_id"]), "instance_id": instance_id,
+                               "due_at": due_at,
                                "attached_to": new(t["attached_to"]) if t["attached_to"] else None}
                               for t in self.timers],
         }
@@ -107,7 +109,8 @@ def insert_copies(db: Database, template: Template, due_times: list[datetime]) -
                 conn.execute(insert(table), rows[name])
     if not db.is_sqlite:
         with db.engine.begin() as conn:  # explicit ids bypassed the sequence
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('instance', 'id'), (SELECT max(id) FROM instance))"))
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('instance', 'id'), "
+                              "(SELECT max(id) FROM instance))"))
 
 
 def scheduler_process(url: str, cwd: Path) -> subprocess.Popen:
@@ -232,12 +235,14 @@ def main() -> None:
             idle_small = idle_cpu(db.url, Path(tmp), args.idle_seconds)
             print(f"idle with {small} waiting: {idle_small * 1000:.2f} ms CPU per second", flush=True)
             insert_copies(db, template, far_future(args.waiting - small))
-            print(f"inserted {args.waiting} waiting instances in {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"inserted {args.waiting} waiting instances in {time.perf_counter() - started:.0f} s",
+                  flush=True)
             idle_large = idle_cpu(db.url, Path(tmp), args.idle_seconds)
             print(f"idle with {args.waiting} waiting: {idle_large * 1000:.2f} ms CPU per second", flush=True)
             result = burst(db, template, args, Path(tmp))
             print(f"burst of {args.due} due over {args.spread} s with {args.schedulers} scheduler(s): "
-                  f"lag p50 {result['lag_p50_s']} s, p99 {result['lag_p99_s']} s, max {result['lag_max_s']} s",
+                  f"lag p50 {result['lag_p50_s']} s, p99 {result['lag_p99_s']} s, "
+                  f"max {result['lag_max_s']} s",
                   flush=True)
             print(json.dumps({
                 "db": "sqlite" if db.is_sqlite else "postgresql", "waiting": args.waiting, "due": args.due,

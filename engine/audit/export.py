@@ -1,9 +1,9 @@
 """Event logs for process-mining tools: XES (IEEE 1849-2016) and CSV with the same columns.
 
 One trace per case (its id is the trace's ``concept:name``); one event per lifecycle step of an
-activity: a task scheduled, assigned, reassigned, completed or aborted, a timer that fired, the
-case started, ended or cancelled. Timers that never fired are not events of the process and are
-left out. Cases are chosen by process and by the time they started, so every trace is whole.
+activity: a task scheduled, assigned, reassigned, completed or aborted, a timer that fired, an
+escalation, the case started, ended, cancelled, stopped by an incident and resumed. Timers that
+never fired are not events of the process and are left out. Cases are chosen by process and by the time they started, so every trace is whole.
 Rows are streamed, so an export of any size needs little memory.
 """
 from __future__ import annotations
@@ -36,13 +36,17 @@ LIFECYCLE = {
     "task_delegated": "reassign",
     "task_completed": "complete",
     "task_cancelled": "ate_abort",
-    "task_escalated": "reassign",
+    "escalated": "complete",
     "timer_fired": "complete",
     "instance_completed": "complete",
     "instance_cancelled": "pi_abort",
+    "incident": "suspend",
+    "incident_resolved": "resume",
 }
 CASE_ACTIVITIES = {"instance_started": "发起案件", "instance_completed": "案件办结",
-                   "instance_cancelled": "案件撤销"}
+                   "instance_cancelled": "案件撤销", "incident": "案件运行出错",
+                   "incident_resolved": "案件出错已处理"}
+ESCALATION = "超时升级："  # + the task's name: an activity of its own, so a model shows the rate
 COLUMNS = ("case:concept:name", "concept:name", "time:timestamp", "lifecycle:transition",
            "org:resource", "org:group", "case:process", "case:version", "bpmn:element", "bpmdesk:event",
            "bpmdesk:seq")
@@ -121,7 +125,8 @@ def _rows(session: Session, flt: LogFilter) -> Iterator[dict[str, str]]:
 def _activity(event: Event) -> str:
     if event.type in CASE_ACTIVITIES:
         return CASE_ACTIVITIES[event.type]
-    return (event.payload or {}).get("name") or event.element_id or event.type
+    name = (event.payload or {}).get("name") or event.element_id or event.type
+    return ESCALATION + name if event.type == "escalated" else name
 
 
 def export_log(session: Session, fmt: str, out: BinaryIO, flt: LogFilter = LogFilter()) -> ExportCount:

@@ -6,7 +6,8 @@ of its event: a completion at the time it was recorded, a timer at the time it f
 events are checks: a task the log says became ready must be open in the replay, a timer the log
 says fired or was dropped must no longer wait, and so on; the first check that fails is the
 divergence. Claims, releases and delegations change no workflow state, but their task must be
-open.
+open. A case the scheduler started from a timer start event is recorded as its start followed by
+that timer's firing; the replay starts it the way the scheduler did.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -96,17 +98,21 @@ class Replayer:
     workflow: BpmnWorkflow | None = None
     tasks: dict[str, Task] = field(default_factory=dict)  # recorded task id → replayed task
     cancelled: bool = False
+    incident: bool = False
     escalated: set[str] = field(default_factory=set)
+    start_at: datetime | None = None  # a start whose first engine steps wait for the next event
 
     def apply(self, event: Event) -> str | None:
         """Replay one event; a description of the disagreement, or None."""
         if self.workflow is None and event.type != "instance_started":
             return "the history does not begin with the start of the case"
-        handler = _HANDLERS.get(event.type)
-        if handler is None:
-            return None
         try:
-            return handler(self, event)
+            if self.start_at is not None:
+                if self._timer_start(event):
+                    return None
+                self.finish_start()
+            handler = _HANDLERS.get(event.type)
+            return handler(self, event) if handler is not None else None
         except WorkflowException as exc:
             return f"the diagram failed during the replay: {exc}"
 
@@ -114,18 +120,45 @@ class Replayer:
     def status(self) -> str:
         if self.cancelled:
             return "cancelled"
+        if self.incident:
+            return "incident"
         return "completed" if self.workflow.is_completed() else "running"
 
     def snapshot(self) -> Snapshot:
+        self.finish_start()
         return snapshot_of(self.workflow, self.status, self.escalated)
 
     def _started(self, event: Event) -> str | None:
         self.workflow = runtime.new_workflow(self.specs)
         for task in self.workflow.get_tasks(state=TaskState.READY):
             task.data.update(event.payload.get("data") or {})
-        with clock.frozen(event.at):
-            self.workflow.do_engine_steps()
+        self.start_at = event.at
         return None
+
+    def finish_start(self) -> None:
+        """Run an ordinary start to its first wait, as the start service did."""
+        if self.start_at is not None:
+            with clock.frozen(self.start_at):
+                self.workflow.do_engine_steps()
+            self.start_at = None
+
+    def _timer_start(self, event: Event) -> bool:
+        """A scheduler's start: the timer of the start event fired; run it as the scheduler did."""
+        if event.type != "timer_fired":
+            return False
+        start = next((t for t in self.workflow.get_tasks() if isinstance(t.task_spec, StartEvent)
+                      and t.task_spec.bpmn_id == event.element_id), None)
+        if start is None:
+            return False
+        from engine.services.timers import fire_start_event  # the services import this package
+
+        fired_at = clock.parse_time(event.payload["fired_at"])
+        with clock.frozen(fired_at):
+            fire_start_event(self.workflow, fired_at)
+            for _ in range(2):  # as the scheduler does: the second pass completes a cycle start
+                self.workflow.do_engine_steps()
+        self.start_at = None
+        return True
 
     def _match(self, event: Event) -> Task | None:
         """The replayed open task standing for the recorded one."""
@@ -193,6 +226,10 @@ class Replayer:
             self.escalated.add(event.element_id)
         return None
 
+    def _incident(self, event: Event) -> str | None:
+        self.incident = event.type == "incident"
+        return None
+
 
 _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "instance_started": Replayer._started,
@@ -206,7 +243,9 @@ _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "timer_cancelled": Replayer._timer_gone,
     "instance_cancelled": Replayer._instance_cancelled,
     "instance_completed": Replayer._instance_completed,
-    "task_escalated": Replayer._escalated,
+    "escalated": Replayer._escalated,
+    "incident": Replayer._incident,
+    "incident_resolved": Replayer._incident,
 }
 
 
