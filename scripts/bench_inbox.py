@@ -65,7 +65,9 @@ def seed_tasks(db: Database, start: int, stop: int, rng: random.Random) -> None:
                 "created_at": created, "due_at": created + timedelta(hours=rng.choice([1, 4, 24, 72])),
                 "follow_up_at": None, "escalated": False, "completed_at": None, "completed_by": None,
                 "customer_name": f"客户{n}", "phone": f"139{n:08d}", "room": f"{n % 30}-{n % 6}-{n % 900}"})
-            candidates.append({"task_id": task_id, "kind": "group", "name": group})
+            if tasks[-1]["assignee"] is None:  # only unclaimed work waits in a group's queue
+                candidates.append({"task_id": task_id, "kind": "group", "name": group,
+                                   "due_order": tasks[-1]["due_at"], "created_at": created})
         with db.unit_of_work() as session:
             session.execute(insert(Instance), instances)
             session.execute(insert(HumanTask), tasks)

@@ -204,3 +204,31 @@ def test_camunda_initiator_holds_who_started_the_case(empty_db, tmp_path):
     services.add_user(empty_db, "li", ["front-desk"])
     instance_id = services.start_instance(empty_db, "five_steps", "li", {})
     assert services.show_instance(empty_db, instance_id).data["starter"] == "li"
+
+
+def test_a_claimed_task_leaves_the_group_queue_and_returns_when_unclaimed(db):
+    with clock.frozen(NOW):
+        start_complaint(db)
+        classify = only_task(db, user="frontdesk2")
+        services.claim(db, classify.id, "frontdesk")
+        assert services.list_tasks(db, user="frontdesk2").items == []
+        assert only_task(db, user="frontdesk", scope="mine").id == classify.id
+        services.unclaim(db, classify.id, "frontdesk")
+        assert only_task(db, user="frontdesk2", scope="group").id == classify.id
+
+
+def test_the_inbox_puts_the_soonest_due_first_and_undated_tasks_last(db):
+    with clock.frozen(NOW):
+        for _ in range(3):
+            start_complaint(db)
+        undated = services.list_tasks(db, user="frontdesk").items
+        first = undated[0]
+        services.complete(db, first.id, "frontdesk", {
+            "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
+        dispatch = next(t for t in services.list_tasks(db, user="frontdesk").items
+                        if t.instance_id == first.instance_id)
+        services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+        page = services.list_tasks(db, user="engineer", per_page=1)
+        assert page.total == 1 and page.items[0].due_at is not None
+        frontdesk = services.list_tasks(db, user="frontdesk", per_page=1, page=2)
+    assert frontdesk.total == 2 and frontdesk.items[0].due_at is None

@@ -143,8 +143,8 @@ class Replayer:
             self.start_at = None
 
     def _timer_start(self, event: Event) -> bool:
-        """A scheduler's start: the timer of the start event fired; run it as the scheduler did."""
-        if event.type != "timer_fired":
+        """A scheduler's start (its firing counts ``occurrences``): run it as the scheduler did."""
+        if event.type != "timer_fired" or "occurrences" not in event.payload:
             return False
         start = next((t for t in self.workflow.get_tasks() if isinstance(t.task_spec, StartEvent)
                       and t.task_spec.bpmn_id == event.element_id), None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import Connection, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
-from engine.store import Database, HumanTask, Instance, TaskCandidate, WaitingTimer
+from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
 
 CUSTOMER_FIELDS = ("customer_name", "phone", "room")
 TASKS, CANDIDATES, TIMERS = HumanTask.__table__, TaskCandidate.__table__, WaitingTimer.__table__
@@ -272,17 +272,24 @@ def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: d
     }
 
 
+def offer_to_candidates(connection: Connection, rows: list[Any]) -> None:
+    """Put unclaimed tasks (mappings or rows of human_task) into their candidates' inboxes."""
+    entries = [
+        {"task_id": row["id"], "kind": kind, "name": name, "created_at": row["created_at"],
+         "due_order": row["due_at"] or NO_DUE_DATE}
+        for row in rows
+        for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
+        for name in names]
+    if entries:
+        connection.execute(CANDIDATES.insert(), entries)
+
+
 def _open_rows(case: Case, tasks: list[Task], timers: list[runtime.WaitingTimer], actor: str,
                now: datetime) -> None:
     rows = [_task_row(case, task, timers, now) for task in tasks]
     connection = case.session.connection()
     connection.execute(TASKS.insert(), rows)
-    candidates = [{"task_id": row["id"], "kind": kind, "name": name}
-                  for row in rows
-                  for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
-                  for name in names]
-    if candidates:
-        connection.execute(CANDIDATES.insert(), candidates)
+    offer_to_candidates(connection, [row for row in rows if row["assignee"] is None])
     for task, row in zip(tasks, rows):
         case.note("task_ready", actor, task, name=row["name"], candidate_groups=row["candidate_groups"],
                   candidate_users=row["candidate_users"], assignee=row["assignee"],

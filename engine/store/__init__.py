@@ -1,6 +1,7 @@
 """Persistence: SQLAlchemy models, the Database (engine + units of work) and Alembic migrations."""
 from engine.store.database import Database, default_url
 from engine.store.models import (
+    NO_DUE_DATE,
     AppUser,
     Base,
     DefinitionVersion,
@@ -15,5 +16,5 @@ from engine.store.models import (
 
 __all__ = [
     "AppUser", "Base", "Database", "DefinitionVersion", "Event", "HumanTask", "Instance",
-    "Membership", "Outbox", "TaskCandidate", "WaitingTimer", "default_url",
+    "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "WaitingTimer", "default_url",
 ]

@@ -128,17 +128,26 @@ class HumanTask(Base):
     room: Mapped[str | None] = mapped_column(String(100))
 
 
+NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
 class TaskCandidate(Base):
-    """Who may pick up an open task, one row per group or user, so an inbox is one index scan."""
+    """Who may pick up a task nobody has claimed yet: one row per group or user.
+
+    Rows exist only while the task is open and unclaimed, and carry the task's sort key, so a
+    group's inbox page is read from this index alone, however many tasks other groups have.
+    """
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_candidate_lookup", "kind", "name", "task_id"),)
+    __table_args__ = (Index("ix_candidate_inbox", "kind", "name", "due_order", "created_at", "task_id"),)
 
     task_id: Mapped[str] = mapped_column(
         ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # group|user
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    due_order: Mapped[datetime]  # due_at, or NO_DUE_DATE: tasks without a due time sort last
+    created_at: Mapped[datetime]
 
 
 class Event(Base):
