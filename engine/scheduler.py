@@ -42,11 +42,13 @@ class Scheduler:
         self.poll_seconds = poll_seconds
         self.on_firing = on_firing
         self.mail = notify.smtp_settings()
+        # Jobs re-arm themselves while still finishing, which APScheduler counts as running: it
+        # must allow that, or it would skip the new run. ``_firing`` keeps firings one at a time.
         self._aps = BackgroundScheduler(timezone=timezone.utc, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+            "coalesce": True, "max_instances": 3, "misfire_grace_time": None})
         self._lock = threading.Lock()
         self._armed: datetime | None = None  # the due time the fire job is armed for
-        self._firing = False
+        self._firing = threading.Lock()
         self._stopping = threading.Event()
         self._latest_definition: int | None = None
 
@@ -79,7 +81,7 @@ class Scheduler:
     def nudge(self, due_at: datetime) -> None:
         """A save in this process made something due at ``due_at``: wake earlier if needed."""
         with self._lock:
-            if not self._firing and (self._armed is None or due_at < self._armed):
+            if not self._firing.locked() and (self._armed is None or due_at < self._armed):
                 self._arm(due_at)
 
     def _poll(self) -> None:
@@ -88,8 +90,8 @@ class Scheduler:
             self._watch()
         finally:
             if not self._stopping.is_set():
-                self._aps.add_job(self._poll, "date", id="poll", replace_existing=True,
-                                  run_date=datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds))
+                next_poll = datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds)
+                self._aps.add_job(self._poll, "date", id="poll", replace_existing=True, run_date=next_poll)
 
     def _watch(self) -> None:
         """The periodic cheap read: follow new deployments and re-arm for the earliest due time."""
@@ -103,7 +105,8 @@ class Scheduler:
             log.exception("reading the next due time failed; trying again at the next poll")
             return
         with self._lock:
-            if not self._firing and seen.wake_at != self._armed:
+            lost = seen.wake_at is not None and self._aps.get_job("fire") is None
+            if not self._firing.locked() and (seen.wake_at != self._armed or lost):
                 self._arm(seen.wake_at)
 
     def _arm(self, due_at: datetime | None) -> None:
@@ -123,16 +126,18 @@ class Scheduler:
     # -- work -----------------------------------------------------------------------------------------
 
     def _fire(self) -> None:
-        with self._lock:
-            self._firing, self._armed = True, None
+        if not self._firing.acquire(blocking=False):
+            return  # a firing is under way; it reads the next due time when it ends
         try:
-            timers.fire_due(self.db, on_firing=self._report, keep_going=lambda: not self._stopping.is_set())
+            with self._lock:
+                self._armed = None
+            timers.fire_due(self.db, on_firing=self._report,
+                            keep_going=lambda: not self._stopping.is_set())
         except Exception:  # noqa: BLE001 - logged; the next poll tries again
             log.exception("firing due timers failed; trying again shortly")
             self._stopping.wait(ERROR_PAUSE_S)
         finally:
-            with self._lock:
-                self._firing = False
+            self._firing.release()
         if self.mail is not None:
             self._send_mail()  # escalation notices go out now, not at the next mail round
         if not self._stopping.is_set():

@@ -114,15 +114,21 @@ def insert_copies(db: Database, template: Template, due_times: list[datetime]) -
 
 
 def scheduler_process(url: str, cwd: Path) -> subprocess.Popen:
+    """``bpmdesk scheduler``, its output (a line per firing) in a file: a pipe nobody reads fills up
+    and would stop it."""
     env = {**os.environ, "BPMDESK_DATABASE_URL": url, "PYTHONUNBUFFERED": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("BPMDESK_NOW", None)
     env.pop("BPMDESK_SMTP_URL", None)
-    process = subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "scheduler"],
-                               cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    if not line.startswith("scheduler running"):
-        raise SystemExit(f"scheduler did not start: {line!r}")
+    output = cwd / f"scheduler-{uuid.uuid4().hex[:8]}.log"
+    with output.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "scheduler"],
+                                   cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not output.read_text().startswith("scheduler running"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"scheduler did not start: {output.read_text()[-2000:]}")
+        time.sleep(0.1)
     return process
 
 
@@ -132,7 +138,6 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
-    process.stdout.close()
 
 
 def cpu_seconds(pid: int) -> float:

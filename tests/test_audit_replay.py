@@ -123,7 +123,7 @@ def test_replay_shows_any_earlier_moment_and_changes_nothing(desk):
     at_event = services.replay(desk, case, event=pickup_ready.seq)
     assert at_event.agrees and not at_event.compared and at_event.last_seq == pickup_ready.seq
     assert "Task_PickUpTicket" in [element for element, _ in at_event.snapshot.open_tasks]
-    timers = dict(at_event.snapshot.timers)
+    timers = {element: due for element, due, _ in at_event.snapshot.timers}
     assert (timers["Timer_PickUpOverdue"] - pickup_ready.at).total_seconds() == 15 * 60
     assert at_event.snapshot.data["description"] == "车库照明坏了一半"
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from complaint_walks import COMPLAINT, complaint_desk, walk_complaints
@@ -19,8 +19,10 @@ from engine import audit, clock, services
 from engine.cli import main
 from engine.history import event_hash
 from engine.store import Database, Event
+from engine.store.models import EventBlock
 
 EVENT = Event.__table__
+BLOCK = EventBlock.__table__
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,23 @@ def test_inserting_a_well_formed_event_at_the_end_of_any_chain_is_found_and_name
         assert "inserted" in report.problems[0].what
 
 
+def test_cutting_off_the_newest_history_is_found_against_a_noted_head(walked):
+    """Dropping the newest block with all its events leaves a consistent but shorter history."""
+    head = services.verify_history(walked).head
+    with walked.engine.connect() as conn:
+        transaction = conn.begin()
+        newest = conn.execute(select(BLOCK).order_by(BLOCK.c.seq.desc()).limit(1)).one()
+        for chain, seq, _ in newest.events:
+            conn.execute(delete(EVENT).where(EVENT.c.chain == chain, EVENT.c.seq == seq))
+        conn.execute(delete(BLOCK).where(BLOCK.c.seq == newest.seq))
+        with Session(bind=conn) as session:
+            unnoted, noted = audit.verify(session), audit.verify(session, head)
+        transaction.rollback()
+    assert unnoted.ok and unnoted.head != head
+    assert [str(p) for p in noted.problems] == [
+        f"global chain: the noted head {head} is gone (the newest history was cut off or rewritten)"]
+
+
 @pytest.fixture
 def cli(walked: Database) -> Iterator[Any]:
     runner = CliRunner()
@@ -114,6 +133,9 @@ def test_cli_verify_exits_0_when_intact_and_1_naming_the_first_bad_event(walked,
     assert tampered.exit_code == 1
     assert tampered.output.splitlines()[0].startswith(f"TAMPERED: first mismatch: i:2 #{victim['seq']} ")
     assert cli("audit", "verify").exit_code == 0
+    head = intact.output.split("head ")[1].strip()
+    assert cli("audit", "verify", "--head", head).exit_code == 0
+    assert cli("audit", "verify", "--head", "0" * 64).exit_code == 1
 
 
 @pytest.mark.postgres

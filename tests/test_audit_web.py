@@ -17,6 +17,7 @@ from engine.store import Database, Event, Instance
 from webui import create_app
 
 CASES = 8
+WORKERS_LABELS = [("engineering", "工程部"), ("cleaning", "保洁部"), ("security", "秩序部"), ("landscaping", "绿化部")]
 LATE = "2026-03-05T09:00:00"  # days after the walks: whatever is still open is overdue
 
 
@@ -99,7 +100,10 @@ def test_case_timeline_shows_each_steps_data_changes_and_the_diagram(desk, audit
     timeline = page.split('id="audit-timeline"', 1)[1]
     assert len(re.findall(r'<tr class="event-', timeline)) == len(services.history(desk, case))
     dispatched = timeline.split('class="event-task_completed', 3)[2]
-    assert "responsible_dept" in dispatched.split("</tr>", 1)[0]
+    department = dict(WORKERS_LABELS)[next(  # the form's label and option name, not raw ids
+        e for e in services.history(desk, case) if e.element_id == "Task_DispatchToDepartment"
+        and e.type == "task_completed").payload["data"]["responsible_dept"]]
+    assert f'<th scope="row">责任部门</th><td><ins>{department}</ins></td>' in dispatched.split("</table>", 1)[0]
     assert "<svg" in page and 'id="event-slider"' in page
 
 

@@ -45,9 +45,9 @@ def desk(procedures_db: Database) -> Desk:
 class Desk:
     """The service desk as a test sees it: start cases, find and complete tasks, let time pass."""
 
-    def __init__(self, db: Database, start_at: str = MONDAY_9AM):
+    def __init__(self, db: Database, start_at: str | datetime = MONDAY_9AM):
         self.db = db
-        self.now: datetime = clock.parse_time(start_at)
+        self.now: datetime = clock.parse_time(start_at) if isinstance(start_at, str) else start_at
 
     def start(self, process_id: str, actor: str | None, **data: Any) -> int:
         with clock.frozen(self.now):

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -81,13 +82,16 @@ def test_scheduler_fires_within_a_second_of_due_and_mails_the_escalation(empty_d
     sink = MailSink()
     sink.controller.start()
     monkeypatch.setenv("BPMDESK_SMTP_URL", sink.url)
-    scheduler = Scheduler(db, poll_seconds=30)  # polls cannot help: this process's saves re-arm it
+    scheduler = Scheduler(db, poll_seconds=30)  # polls cannot help: saves and firings re-arm it
     scheduler.start()
     try:
         time.sleep(0.3)
-        cases = [services.start_instance(db, "pickup_reminder", None, {}) for _ in range(3)]
-        wait_until(lambda: len(fired_events(db)) == 3, 10, "three reminders")
-        wait_until(lambda: len(sink.messages) == 6, 10, "six notices mailed")
+        cases = []
+        for _ in range(8):  # due one after another: each firing must re-arm for the next
+            cases.append(services.start_instance(db, "pickup_reminder", None, {}))
+            time.sleep(0.15)
+        wait_until(lambda: len(fired_events(db)) == 8, 10, "eight reminders")
+        wait_until(lambda: len(sink.messages) == 16, 10, "sixteen notices mailed")
     finally:
         scheduler.stop()
         sink.controller.stop()
@@ -96,7 +100,7 @@ def test_scheduler_fires_within_a_second_of_due_and_mails_the_escalation(empty_d
     assert sorted(e.instance_id for e in fired_events(db)) == cases
     assert all(timedelta(0) < lag < timedelta(seconds=1) for lag in lags), lags
     assert sorted(r for rcpts, _ in sink.messages for r in rcpts) == sorted(
-        ["front-desk@callcentre.test", "cs-supervisor@callcentre.test"] * 3)
+        ["front-desk@callcentre.test", "cs-supervisor@callcentre.test"] * 8)
     mail = sink.messages[0][1]
     assert "「取单」已超时" in mail["Subject"] and "取单超时督办" in mail.get_content()
     with db.unit_of_work() as session:
@@ -176,3 +180,32 @@ def test_undeliverable_notices_are_kept_and_retried_later(empty_db, monkeypatch)
     finally:
         sink.controller.stop()
     assert len(sink.messages) == 2
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_the_web_server_fires_timers_while_it_serves(empty_db, tmp_path):
+    db = reminder_in(empty_db, tmp_path, "PT2S")
+    port = free_port()
+    env = {**os.environ, "BPMDESK_DATABASE_URL": db.url,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("BPMDESK_NOW", None)
+    code = f"from engine.store import Database; from webui.server import serve; serve(Database(), " \
+           f"'127.0.0.1', {port}, 2)"
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login"), 30, "the web server")
+        cases = [services.start_instance(db, "pickup_reminder", None, {}) for _ in range(3)]
+        wait_until(lambda: len(fired_events(db)) == 3, 15, "the server's schedulers to fire")
+        time.sleep(0.5)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert sorted(e.instance_id for e in fired_events(db)) == cases  # two workers, still once each

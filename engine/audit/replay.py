@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
@@ -40,7 +40,7 @@ class Snapshot:
 
     status: str
     open_tasks: tuple[tuple[str, str | None], ...]  # (element id, name), sorted
-    timers: tuple[tuple[str, datetime], ...]  # (element id, due), sorted
+    timers: tuple[tuple[str, datetime, str | None], ...]  # (element id, due, name), sorted
     data: dict[str, Any]
     completed: frozenset[str] = frozenset()
     active: frozenset[str] = frozenset()
@@ -65,8 +65,8 @@ class ReplayResult:
     instance_id: int
     process_id: str
     version: int
-    events: int  # how many events were replayed
-    last_seq: int
+    events: int  # how many events were replayed (up to the divergence, if any)
+    last_seq: int  # the last event replayed
     last_at: datetime | None
     snapshot: Snapshot
     divergence: Divergence | None
@@ -77,12 +77,12 @@ class ReplayResult:
         return self.divergence is None
 
 
-def snapshot_of(workflow: BpmnWorkflow, status: str, escalated: set[str] = frozenset()) -> Snapshot:
+def snapshot_of(workflow: BpmnWorkflow, status: str, escalated: Collection[str] = ()) -> Snapshot:
     return Snapshot(
         status=status,
         open_tasks=tuple(sorted((t.task_spec.bpmn_id, t.task_spec.bpmn_name)
                                 for t in runtime.open_user_tasks(workflow))),
-        timers=tuple(sorted((t.element_id, t.due_at) for t in runtime.waiting_timers(workflow))),
+        timers=tuple(sorted((t.element_id, t.due_at, t.name) for t in runtime.waiting_timers(workflow))),
         data=runtime.case_data(workflow),
         completed=frozenset(runtime.elements_in_state(workflow, "COMPLETED")),
         active=frozenset(runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED")),
@@ -101,20 +101,27 @@ class Replayer:
     incident: bool = False
     escalated: set[str] = field(default_factory=set)
     start_at: datetime | None = None  # a start whose first engine steps wait for the next event
+    applied: list[Event] = field(default_factory=list)
 
     def apply(self, event: Event) -> str | None:
         """Replay one event; a description of the disagreement, or None."""
         if self.workflow is None and event.type != "instance_started":
             return "the history does not begin with the start of the case"
         try:
-            if self.start_at is not None:
-                if self._timer_start(event):
-                    return None
-                self.finish_start()
-            handler = _HANDLERS.get(event.type)
-            return handler(self, event) if handler is not None else None
+            problem = self._apply(event)
         except WorkflowException as exc:
-            return f"the diagram failed during the replay: {exc}"
+            problem = f"the diagram failed during the replay: {exc}"
+        if problem is None:
+            self.applied.append(event)
+        return problem
+
+    def _apply(self, event: Event) -> str | None:
+        if self.start_at is not None:
+            if self._timer_start(event):
+                return None
+            self.finish_start()
+        handler = _HANDLERS.get(event.type)
+        return handler(self, event) if handler is not None else None
 
     @property
     def status(self) -> str:
@@ -269,12 +276,12 @@ def compare(replayer: Replayer, instance: Instance, stored: BpmnWorkflow, last_s
     checks = [
         ("status", replayed.status, kept.status),
         ("open tasks", [e for e, _ in replayed.open_tasks], [e for e, _ in kept.open_tasks]),
-        ("waiting timers", [e for e, _ in replayed.timers], [e for e, _ in kept.timers]),
+        ("waiting timers", [t[0] for t in replayed.timers], [t[0] for t in kept.timers]),
     ]
     for what, mine, theirs in checks:
         if mine != theirs:
             return _stored_differs(last_seq, what, theirs, mine)
-    for (element, due), (_, kept_due) in zip(replayed.timers, kept.timers):
+    for (element, due, _), (_, kept_due, _) in zip(replayed.timers, kept.timers):
         if abs(due - kept_due) > TIME_TOLERANCE:
             return _stored_differs(last_seq, f"due time of timer {element}", kept_due.isoformat(),
                                    due.isoformat())
@@ -308,15 +315,15 @@ def replay_instance(db: Database, session: Session, instance_id: int, *, until_s
         raise InvalidInput(f"案件 {instance_id} 在所选时刻尚未发起。")
     deployed = runtime.deployed(db, session, instance.definition_id)
     replayer, divergence = replay_events(deployed.specs, events)
-    last = events[-1] if events else None
     compared = until_seq is None and until_at is None
     if replayer.workflow is None:
         divergence = divergence or Divergence(None, None, "the case has no recorded history")
-        return ReplayResult(instance_id, deployed.process_id, deployed.version, len(events),
-                            0, None, Snapshot("unknown", (), (), {}), divergence, compared)
+        return ReplayResult(instance_id, deployed.process_id, deployed.version, 0, 0, None,
+                            Snapshot("unknown", (), (), {}), divergence, compared)
     snapshot = replayer.snapshot()
+    last = replayer.applied[-1]
     if divergence is None and compared:
         stored = runtime.load_workflow(deployed.specs, instance.state)
         divergence = compare(replayer, instance, stored, last.seq)
-    return ReplayResult(instance_id, deployed.process_id, deployed.version, len(events), last.seq,
-                        last.at, snapshot, divergence, compared)
+    return ReplayResult(instance_id, deployed.process_id, deployed.version, len(replayer.applied),
+                        last.seq, last.at, snapshot, divergence, compared)

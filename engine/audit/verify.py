@@ -52,10 +52,15 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(session: Session) -> VerifyReport:
-    """Check every event and every block; problems in chain order, the first one first."""
+def verify(session: Session, noted_head: str | None = None) -> VerifyReport:
+    """Check every event and every block; problems in chain order, the first one first.
+
+    Cutting off the newest blocks together with their events leaves a shorter chain that still
+    holds together; ``noted_head``, the head printed by an earlier run and kept elsewhere, must
+    still be one of the blocks.
+    """
     report = VerifyReport()
-    anchored = _read_blocks(session, report)
+    anchored = _read_blocks(session, report, noted_head)
     chain: str | None = None
     previous: Any = None
     query = select(*_EVENT_COLUMNS).order_by(Event.chain, Event.seq).execution_options(yield_per=BATCH)
@@ -98,10 +103,12 @@ def _check_event(row: Any, previous: Any, anchor: tuple[str, int] | None, report
         problem(f"differs from the hash committed in block {anchor[1]} (rewritten)")
 
 
-def _read_blocks(session: Session, report: VerifyReport) -> dict[tuple[str, int], tuple[str, int]]:
+def _read_blocks(session: Session, report: VerifyReport,
+                 noted_head: str | None) -> dict[tuple[str, int], tuple[str, int]]:
     """Every committed (chain, seq) → (hash, block seq), after checking the block chain itself."""
     anchored: dict[tuple[str, int], tuple[str, int]] = {}
     previous_hash, expected = GENESIS, 1
+    head_seen = noted_head is None
     for block in session.scalars(select(EventBlock).order_by(EventBlock.seq)
                                  .execution_options(yield_per=BATCH)):
         report.blocks += 1
@@ -117,5 +124,9 @@ def _read_blocks(session: Session, report: VerifyReport) -> dict[tuple[str, int]
         for chain, seq, digest in block.events:
             anchored[(chain, seq)] = (digest, block.seq)
         previous_hash, expected = block.hash, block.seq + 1
+        head_seen = head_seen or block.hash == noted_head
+    if not head_seen:
+        report.problems.append(Problem("global", None, None, f"global chain: the noted head {noted_head} "
+                                                             "is gone (the newest history was cut off or rewritten)"))
     report.head = previous_hash
     return anchored

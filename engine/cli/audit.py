@@ -29,9 +29,14 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Check every event chain and the global chain; exit 1 naming the first mismatch."""
-    report = services.verify_history(_db())
+@click.option("--head", "noted_head", help="a head printed by an earlier run: it must still be there")
+def audit_verify(noted_head: str | None) -> None:
+    """Check every event chain and the global chain; exit 1 naming the first mismatch.
+
+    Keep the printed head somewhere else (a report, a ticket): a later run with --head shows whether
+    the newest history was cut off since.
+    """
+    report = services.verify_history(_db(), noted_head)
     if report.ok:
         click.echo(f"ok: {report.events} events in {report.chains} chains, {report.blocks} blocks; "
                    f"head {report.head}")
@@ -86,8 +91,8 @@ def _print_snapshot(snapshot: Snapshot, with_data: bool) -> None:
     click.echo(f"status: {snapshot.status}")
     click.echo("open tasks: " + (", ".join(f"{name or element} [{element}]"
                                            for element, name in snapshot.open_tasks) or "none"))
-    click.echo("waiting timers: " + (", ".join(f"{element} due {_fmt_time(due)}"
-                                               for element, due in snapshot.timers) or "none"))
+    click.echo("waiting timers: " + (", ".join(f"{name or element} [{element}] due {_fmt_time(due)}"
+                                               for element, due, name in snapshot.timers) or "none"))
     if with_data:
         click.echo("data: " + json.dumps(snapshot.data, ensure_ascii=False, default=_json_default))
 

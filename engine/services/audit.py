@@ -54,10 +54,11 @@ def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, d
     return lower, upper
 
 
-def verify_history(db: Database) -> audit.VerifyReport:
-    """Check every chain and the global chain (`bpmdesk audit verify`)."""
+def verify_history(db: Database, noted_head: str | None = None) -> audit.VerifyReport:
+    """Check every chain and the global chain (`bpmdesk audit verify`); ``noted_head``: a head
+    printed by an earlier run, which must still be in the chain."""
     with db.unit_of_work() as session:
-        return audit.verify(session)
+        return audit.verify(session, noted_head)
 
 
 def replay(db: Database, instance_id: int, *, event: int | None = None, at: datetime | None = None,
@@ -206,6 +207,7 @@ class AuditCase:
     as_of: int  # seq of the event the snapshot stands at
     replay: audit.ReplayResult
     bpmn: bytes
+    labels: runtime.FormLabels  # form labels and option names, to show data as the forms did
 
 
 def audit_case(db: Database, instance_id: int, viewer: str | None = None,
@@ -224,4 +226,5 @@ def audit_case(db: Database, instance_id: int, viewer: str | None = None,
         deployed = runtime.deployed(db, session, instance.definition_id)
         overdue = session.scalar(select(_overdue_now()).where(Instance.id == instance_id))
         return AuditCase(_summary(instance, deployed.name, deployed.version, overdue),
-                         [timeline_entry(e) for e in events], seq, result, deployed.bpmn)
+                         [timeline_entry(e) for e in events], seq, result, deployed.bpmn,
+                         runtime.form_labels(deployed.specs))

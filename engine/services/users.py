@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -51,11 +51,14 @@ def require_user(session: Session, name: str) -> AppUser:
     return user
 
 
+_GROUPS_OF = (select(AppUser.active, Membership.group_name)
+              .outerjoin(Membership, Membership.user_name == AppUser.name)
+              .where(AppUser.name == bindparam("name")))
+
+
 def groups_of(session: Session, name: str) -> set[str]:
-    """The groups of an active user (one indexed query: it runs on every action)."""
-    rows = session.execute(
-        select(AppUser.active, Membership.group_name).outerjoin(Membership, Membership.user_name == AppUser.name)
-        .where(AppUser.name == name)).all()
+    """The groups of an active user (one indexed query, built once: it runs on every action)."""
+    rows = session.execute(_GROUPS_OF, {"name": name}).all()
     if not rows or not rows[0].active:
         raise Forbidden(f"用户 {name} 不存在或已停用。")
     return {row.group_name for row in rows if row.group_name is not None}
