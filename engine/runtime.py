@@ -268,14 +268,17 @@ class FormLabels:
 
 
 def form_labels(specs: tuple[Any, dict[str, Any]]) -> FormLabels:
+    """Read from the parsed forms as drawn: labels only, so a form with a bad default still shows."""
     fields: dict[str, str] = {}
     options: dict[str, dict[str, str]] = {}
     for spec in [specs[0], *specs[1].values()]:
         for task_spec in spec.task_specs.values():
-            for field in forms.fields_of(task_spec):
-                fields.setdefault(field.id, field.label)
-                if field.options:
-                    options.setdefault(field.id, dict(field.options))
+            form = getattr(task_spec, "form", None)
+            for field in getattr(form, "fields", None) or []:
+                fields.setdefault(field.id, field.label or field.id)
+                choices = {o.id: o.name for o in getattr(field, "options", None) or []}
+                if choices:
+                    options.setdefault(field.id, choices)
     return FormLabels(fields, options)
 
 

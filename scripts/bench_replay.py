@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -43,14 +42,15 @@ def finished(db: Database) -> list[int]:
 
 
 def time_verify(db: Database) -> tuple[int, float]:
-    """(events, median seconds of three runs) for `audit verify` on the history as it is."""
+    """(events, fastest of five runs) for `audit verify` on the history as it is: the fastest run
+    is the one least disturbed by whatever else the machine is doing."""
     seconds = []
-    for _ in range(3):
+    for _ in range(5):
         began = time.perf_counter()
         report = services.verify_history(db)
         seconds.append(time.perf_counter() - began)
         assert report.ok, report.problems[:3]
-    return report.events, statistics.median(seconds)
+    return report.events, min(seconds)
 
 
 def grow(db: Database, target: int, day: int) -> None:

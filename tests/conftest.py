@@ -18,6 +18,9 @@ from engine import services
 from engine.demo import ensure_demo_users
 from engine.store import Database
 
+# Demo accounts are created in nearly every test: a cheap hash keeps that from dominating the suite.
+os.environ.setdefault("BPMDESK_PASSWORD_HASH", "pbkdf2:sha256:1000")
+
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"
 PG_URL = os.environ.get("BPMDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

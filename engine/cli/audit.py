@@ -116,9 +116,11 @@ def _detail(entry: services.TimelineEntry) -> str:
 
     parts = [f"{k}: {text(old)} → {text(new)}" if old is not None else f"{k}={text(new)}"
              for k, old, new in entry.changes]
-    for key in ("to", "reason", "due_at"):
-        if entry.payload.get(key) and entry.type != "task_ready":
+    for key in ("to", "reason"):
+        if entry.payload.get(key):
             parts.append(f"{key}={entry.payload[key]}")
+    if entry.type == "timer_fired" and entry.payload.get("due_at"):
+        parts.append(f"due {_fmt_time(clock.parse_time(entry.payload['due_at']))}")
     return "; ".join(parts)
 
 

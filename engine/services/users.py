@@ -1,6 +1,7 @@
 """Staff accounts and groups. Groups are the candidate groups diagrams name."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -12,6 +13,11 @@ from engine import clock
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.store import AppUser, Database, Membership
+
+def _hash(password: str) -> str:
+    """A salted slow hash; ``BPMDESK_PASSWORD_HASH`` (a werkzeug method) may make it cheaper for tests."""
+    return generate_password_hash(password, method=os.environ.get("BPMDESK_PASSWORD_HASH", "scrypt"))
+
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ADMIN_GROUP = "admin"
@@ -71,7 +77,7 @@ def add_user(db: Database, name: str, groups: list[str], password: str | None = 
         if session.get(AppUser, name) is not None:
             raise Conflict(f"用户 {name} 已存在。")
         user = AppUser(name=name, display_name=display_name, active=True, created_at=clock.now(),
-                       password_hash=generate_password_hash(password) if password else None)
+                       password_hash=_hash(password) if password else None)
         user.memberships = [Membership(group_name=g) for g in dict.fromkeys(groups)]
         session.add(user)
         record(session, "user_added", actor, payload={"user": name, "groups": list(dict.fromkeys(groups))})
@@ -95,7 +101,7 @@ def set_password(db: Database, name: str, password: str, actor: str = "cli") -> 
     if len(password) < 4:
         raise InvalidInput("密码至少 4 个字符。")
     with db.unit_of_work() as session:
-        _existing(session, name).password_hash = generate_password_hash(password)
+        _existing(session, name).password_hash = _hash(password)
         record(session, "user_password_changed", actor, payload={"user": name})
 
 
