@@ -301,7 +301,7 @@ def _split(text: str) -> list[str]:
 @click.option("--workers", default=2, type=int, help="web worker processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the staff inbox (and fire timers) until stopped."""
-    from engine.server import serve as run_server
+    from webui.server import serve as run_server
 
     run_server(_db(), host, port, workers)
 
