@@ -15,6 +15,7 @@ an hour and would measure the engine, not the inbox. The last line of output is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -25,15 +26,16 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import clock, services  # noqa: E402
 from engine.store import Database, DefinitionVersion, HumanTask, Instance, TaskCandidate  # noqa: E402
+from engine.store.scratch import scratch_postgres  # noqa: E402
 from webui import create_app  # noqa: E402
 
 GROUPS = [f"group-{i:03d}" for i in range(200)]
@@ -129,28 +131,13 @@ def label(size: int) -> str:
     return f"{size // 1000}k"
 
 
+@contextlib.contextmanager
 def sqlite_db(folder: Path) -> Iterator[Database]:
     db = Database(f"sqlite:///{folder / 'bench.db'}")
     try:
         yield db
     finally:
         db.dispose()
-
-
-def postgres_db(url: str) -> Iterator[Database]:
-    """A throw-away schema on the given server, dropped afterwards."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(f"{url}?options=-csearch_path%3D{schema}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:
@@ -161,16 +148,16 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000, help="open tasks at the large size")
     args = parser.parse_args()
     sizes = (1_000, args.tasks)
-    backends: list[tuple[str, Callable[[], Iterator[Database]]]] = []
+    backends: list[tuple[str, Callable[[], ContextManager[Database]]]] = []
     with tempfile.TemporaryDirectory() as folder:
         backends.append(("sqlite", lambda: sqlite_db(Path(folder))))
         if not args.no_postgres:
-            backends.append(("postgresql", lambda: postgres_db(args.postgres)))
+            backends.append(("postgresql", lambda: scratch_postgres(args.postgres)))
         results: dict[str, Any] = {}
         with clock.frozen(NOW):
             for name, make in backends:
                 print(f"{name}:", file=sys.stderr)
-                for db in make():
+                with make() as db:
                     results[name] = bench(db, args.requests, sizes, Path(folder) / name)
     large = label(sizes[1])
     worst = {"p95_ms_1k": max(r["1k"]["p95_ms"] for r in results.values()),

@@ -7,16 +7,14 @@ local PostgreSQL too (``BPMDESK_TEST_PG_URL``, default the ``test`` database on 
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-
 from engine import services
 from engine.demo import ensure_demo_users
 from engine.store import Database
+from engine.store.scratch import scratch_postgres
 
 # Demo accounts are created in nearly every test: a cheap hash keeps that from dominating the suite.
 os.environ.setdefault("BPMDESK_PASSWORD_HASH", "pbkdf2:sha256:1000")
@@ -24,25 +22,6 @@ os.environ.setdefault("BPMDESK_PASSWORD_HASH", "pbkdf2:sha256:1000")
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"
 PG_URL = os.environ.get("BPMDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_schema_db() -> Iterator[Database]:
-    """A Database on a throw-away PostgreSQL schema, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
-    db = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -54,9 +33,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def empty_db(backend: str, tmp_path: Path) -> Iterator[Database]:
     if backend == "postgres":
-        for db in _postgres_schema_db():
+        try:
+            scratch = scratch_postgres(PG_URL, "t")
+            db = scratch.__enter__()
+        except Exception as exc:  # noqa: BLE001 - say plainly why every PostgreSQL test fails
+            pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+        try:
             db.upgrade_schema()
             yield db
+        finally:
+            scratch.__exit__(None, None, None)
         return
     db = Database(f"sqlite:///{tmp_path / 'bpmdesk.db'}")
     db.upgrade_schema()
