@@ -21,6 +21,7 @@ A PostgreSQL ``--db`` gets a throw-away schema, dropped afterwards. The last lin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -35,13 +36,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import services  # noqa: E402
 from engine.store import Database, Event, HumanTask, Instance, TaskCandidate, WaitingTimer  # noqa: E402
+from engine.store.scratch import scratch_postgres  # noqa: E402
 
 PROCESS = ROOT / "tests" / "data" / "timers" / "pickup_reminder.bpmn"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -199,24 +201,18 @@ def burst(db: Database, template: Template, args: argparse.Namespace, cwd: Path)
             "scheduler_cpu_s": round(busy, 2)}
 
 
+@contextlib.contextmanager
 def database(url: str | None, workdir: Path) -> Iterator[Database]:
-    if url is None or url.startswith("sqlite"):
-        db = Database(url or f"sqlite:///{workdir / 'bench_timers.db'}")
-        yield db
-        db.dispose()
+    """The database to measure: a temporary SQLite file, or a throw-away PostgreSQL schema."""
+    if url is not None and not url.startswith("sqlite"):
+        with scratch_postgres(url, "bench") as db:
+            yield db
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}")
+    db = Database(url or f"sqlite:///{workdir / 'bench_timers.db'}")
     try:
         yield db
     finally:
         db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:
@@ -230,7 +226,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the burst")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        for db in database(args.db, Path(tmp)):
+        with database(args.db, Path(tmp)) as db:
             db.upgrade_schema()
             services.deploy_paths(db, [PROCESS], "bench")
             template = Template(db, services.start_instance(db, "pickup_reminder", None, {}))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import Connection, func
+from sqlalchemy import Connection, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -236,15 +236,19 @@ def _sync_human_tasks(case: Case, timers: list[runtime.WaitingTimer], actor: str
         _open_rows(case, opened, timers, actor, now)
 
 
+_WITHDRAW_OFFERS = CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(bindparam("ids", expanding=True)))
+_CLOSE_TASK = (TASKS.update().where(TASKS.c.id == bindparam("task"), TASKS.c.state == "open")
+               .values(state=bindparam("new_state"), completed_at=bindparam("at"), completed_by=bindparam("by"),
+                       assignee=func.coalesce(TASKS.c.assignee, bindparam("by"))))
+
+
 def _close_rows(case: Case, task_ids: list[str], actor: str, now: datetime) -> None:
     connection = case.session.connection()
-    connection.execute(CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(task_ids)))
+    connection.execute(_WITHDRAW_OFFERS, {"ids": task_ids})
     for task_id in task_ids:
         done_by = case.completed.get(task_id)
-        connection.execute(
-            TASKS.update().where(TASKS.c.id == task_id, TASKS.c.state == "open")
-            .values(state="completed" if done_by else "cancelled", completed_at=now, completed_by=done_by,
-                    assignee=func.coalesce(TASKS.c.assignee, done_by)))
+        connection.execute(_CLOSE_TASK, {"task": task_id, "new_state": "completed" if done_by else "cancelled",
+                                         "at": now, "by": done_by})
         if done_by is None:
             task = runtime.find_task(case.workflow, task_id)
             record(case.session, "task_cancelled", actor, instance_id=case.instance.id,

@@ -194,9 +194,12 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
         return TaskPage(items, session.scalar(counted, params) or 0, page, per_page)
 
 
+_TASK_BY_ID = select(TASKS).where(TASKS.c.id == bindparam("id"))
+
+
 def _require_task(session: Session, task_id: str) -> Row:
     """The task's row (a plain row: tasks are read on every action, so no ORM identity here)."""
-    row = session.execute(select(TASKS).where(TASKS.c.id == task_id)).first()
+    row = session.execute(_TASK_BY_ID, {"id": task_id}).first()
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在。")
     return row
