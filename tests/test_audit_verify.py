@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from complaint_walks import COMPLAINT, complaint_desk, walk_complaints
-from engine import audit, clock, services
+from engine import audit, services
 from engine.cli import main
 from engine.history import event_hash
 from engine.store import Database, Event

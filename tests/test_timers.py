@@ -16,7 +16,7 @@ from sqlalchemy import select
 from engine import clock, services
 from engine.errors import Conflict, Forbidden
 from engine.services import timers
-from engine.store import Database, Event, Instance, Outbox
+from engine.store import Database, Event, Outbox
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMER_DIAGRAMS = ROOT / "tests" / "data" / "timers"

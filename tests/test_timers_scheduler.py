@@ -3,9 +3,6 @@ across processes, and escalation notices mailed to a local SMTP sink."""
 from __future__ import annotations
 
 import os
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 import re
 import signal
 import socket
@@ -15,6 +12,9 @@ import time
 import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Callable
 
@@ -26,7 +26,7 @@ from engine import clock, notify, services
 from engine.scheduler import Scheduler
 from engine.services import timers
 from engine.store import Database, Event, Outbox
-from test_timers import DEPLOYED_AT, STAFF, TIMER_DIAGRAMS, at, prepare, start
+from test_timers import STAFF, TIMER_DIAGRAMS, at, prepare, start
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -160,6 +160,13 @@ def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,
     return fired_timers
 
 
+_ESCALATE = (TASKS.update().where(TASKS.c.id == bindparam("task_id"), TASKS.c.state == "open")
+             .values(escalated=True)
+             .returning(TASKS.c.name, TASKS.c.element_id, TASKS.c.assignee, TASKS.c.candidate_groups,
+                        TASKS.c.candidate_users, TASKS.c.due_at))
+_NOTIFY = notify.OUTBOX.insert()
+
+
 def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: datetime) -> None:
     """A reminder (non-interrupting boundary timer) fired on an open human task: mark the task
     escalated, and notify its people and those of the escalation tasks the timer opened."""
@@ -167,11 +174,7 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
         if timer.interrupting or timer.attached_to not in case.ready_before:
             continue
         connection = case.session.connection()
-        row = connection.execute(
-            TASKS.update().where(TASKS.c.id == timer.attached_to, TASKS.c.state == "open")
-            .values(escalated=True).returning(TASKS.c.name, TASKS.c.element_id, TASKS.c.assignee,
-                                              TASKS.c.candidate_groups, TASKS.c.candidate_users,
-                                              TASKS.c.due_at)).first()
+        row = connection.execute(_ESCALATE, {"task_id": timer.attached_to}).first()
         if row is None:
             continue
         escalation = notify.Escalation(
@@ -183,7 +186,7 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
                           for t in _opened_by(case, timer)])
         notices = notify.escalation_notices(escalation, now)
         if notices:
-            connection.execute(notify.OUTBOX.insert(), notices)
+            connection.execute(_NOTIFY, notices)
         record(case.session, "escalated", actor, instance_id=case.instance.id,
                definition_id=case.deployed.id, task_id=timer.attached_to, element_id=row.element_id,
                payload={"name": row.name, "timer": timer.element_id,
