@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -299,7 +300,7 @@ def forget_finished_history(workflow: BpmnWorkflow) -> None:
     unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return
-    keep_from = _common_ancestor(unfinished)
+    keep_from = _common_ancestor(unfinished + _pending_join_arrivals(workflow))
     if keep_from is None or keep_from is root or keep_from.parent is root:
         return
     kept = {task.id for task in _subtree(keep_from)} | {root.id}
@@ -310,6 +311,17 @@ def forget_finished_history(workflow: BpmnWorkflow) -> None:
         workflow.subprocesses.pop(task_id, None)
     if workflow.last_task is not None and workflow.last_task.id not in kept:
         workflow.last_task = keep_from
+
+
+def _pending_join_arrivals(workflow: BpmnWorkflow) -> list[Task]:
+    """Branches that reached a join which has not fired since: the join will still merge their data."""
+    fired: dict[Any, float] = {}
+    for task in workflow.tasks.values():
+        if isinstance(task.task_spec, UnstructuredJoin) and task.state == TaskState.COMPLETED:
+            fired[task.task_spec] = max(fired.get(task.task_spec, 0), task.last_state_change)
+    return [task for task in workflow.tasks.values()
+            if isinstance(task.task_spec, UnstructuredJoin) and task.state == TaskState.CANCELLED
+            and task.last_state_change > fired.get(task.task_spec, 0)]
 
 
 def _ancestry(task: Task) -> list[Task]:
