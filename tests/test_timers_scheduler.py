@@ -153,7 +153,8 @@ def test_two_scheduler_processes_fire_each_timer_exactly_once(empty_db, tmp_path
     assert set(Counter(e.task_id for e in fired_events(db)).values()) == {1}
     assert sorted(e.instance_id for e in fired_events(db)) == cases
     assert sorted(per_process[0] + per_process[1]) == cases  # each case fired by exactly one of them
-    assert all(per_process), "both schedulers should have shared the work"
+    if not db.is_sqlite:  # SQLite has one writer at a time, and its lock need not alternate
+        assert all(per_process), "both schedulers should have shared the work"
     assert all(process.returncode == 0 for process in processes)
 
 

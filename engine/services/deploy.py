@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import clock, compat, runtime
 from engine.errors import DeployError, NotFound
@@ -125,12 +125,12 @@ def require_latest(db: Database, session: Session, process_id: str) -> runtime.D
 
 
 def list_definitions(db: Database) -> list[DefinitionVersion]:
-    """The newest version of every deployed process."""
+    """The newest version of every deployed process (without its sources: listings need none)."""
     with db.unit_of_work() as session:
         newest = (select(DefinitionVersion.process_id, func.max(DefinitionVersion.version).label("v"))
                   .group_by(DefinitionVersion.process_id).subquery())
         return list(session.scalars(
-            select(DefinitionVersion).join(
+            select(DefinitionVersion).options(defer(DefinitionVersion.files)).join(
                 newest, (DefinitionVersion.process_id == newest.c.process_id)
                 & (DefinitionVersion.version == newest.c.v))
             .order_by(DefinitionVersion.process_id)))

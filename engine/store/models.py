@@ -101,7 +101,7 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_task_open_due", "state", "due_at"),
-        Index("ix_task_assignee", "assignee", "state"),
+        Index("ix_task_assignee", "assignee", "state", "due_at", "created_at"),  # "mine", sorted
         Index("ix_task_completed_by", "completed_by"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 02:30:37.223657
+Create Date: 2026-11-23 03:08:29.838777
 """
 from alembic import op
 import sqlalchemy as sa
@@ -159,7 +159,7 @@ def upgrade() -> None:
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_human_task_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_human_task_process_id'), ['process_id'], unique=False)
-        batch_op.create_index('ix_task_assignee', ['assignee', 'state'], unique=False)
+        batch_op.create_index('ix_task_assignee', ['assignee', 'state', 'due_at', 'created_at'], unique=False)
         batch_op.create_index('ix_task_completed_by', ['completed_by'], unique=False)
         batch_op.create_index('ix_task_open_due', ['state', 'due_at'], unique=False)
 
