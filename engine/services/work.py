@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, func, or_, select, union_all
+from sqlalchemy import Integer, Row, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -106,45 +106,68 @@ class TaskFilter:
 DUE_ORDER = func.coalesce(TASKS.c.due_at, NO_DUE_DATE)
 
 
-@functools.lru_cache(maxsize=None)
-def _sort_keys(scope: str, for_person: bool) -> Any:
-    """(id, due_order, created_at) of the tasks an inbox may show, as a reusable subquery.
+_KEYS = (TASKS.c.id, DUE_ORDER.label("due_order"), TASKS.c.created_at)
+_OFFER_KEYS = (CANDIDATES.c.task_id.label("id"), CANDIDATES.c.due_order, CANDIDATES.c.created_at)
+
+
+def _arms(scope: str, group_matches: list[Any]) -> list[tuple[tuple[Any, ...], list[Any]]]:
+    """The index look-ups (columns, conditions) whose union is what a person's inbox may show.
 
     Unclaimed work comes from the candidate index alone (it carries the sort key), claimed and
-    done work from the assignee/completed_by indexes; so a page costs the same with 100,000 open
-    tasks in other groups as with a thousand. Parameters: ``user`` and ``groups``. The statements
-    are built once per scope: building SQLAlchemy statements costs more than running them here.
+    done work from the assignee/completed_by indexes.
     """
-    keys = (TASKS.c.id, DUE_ORDER.label("due_order"), TASKS.c.created_at)
+    user = bindparam("user")
+    mine = (_KEYS, [TASKS.c.assignee == user, TASKS.c.state == "open"])
+    offered = [(_OFFER_KEYS, [CANDIDATES.c.kind == "group", match]) for match in group_matches]
+    offered.append((_OFFER_KEYS, [CANDIDATES.c.kind == "user", CANDIDATES.c.name == user]))
+    done = (_KEYS, [TASKS.c.completed_by == user])
+    return {"mine": [mine], "group": offered, "open": [mine, *offered], "done": [done],
+            "all": [mine, *offered, done]}[scope]
+
+
+def _union(selects: list[Any]) -> Any:
+    return union(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+
+
+def _all_keys(scope: str, for_person: bool) -> Any:
+    """(id, due_order, created_at) of every task an inbox may show: what its total counts."""
     if not for_person:
         state = {"open": [TASKS.c.state == "open"], "done": [TASKS.c.state == "completed"]}.get(scope, [])
-        return select(*keys).where(*state).subquery()
-    user, groups = bindparam("user"), bindparam("groups", expanding=True)
-    mine = select(*keys).where(TASKS.c.assignee == user, TASKS.c.state == "open")
-    offered = select(CANDIDATES.c.task_id.label("id"), CANDIDATES.c.due_order, CANDIDATES.c.created_at).where(
-        or_(and_(CANDIDATES.c.kind == "group", CANDIDATES.c.name.in_(groups)),
-            and_(CANDIDATES.c.kind == "user", CANDIDATES.c.name == user))).distinct()
-    done = select(*keys).where(TASKS.c.completed_by == user)
-    parts = {"mine": [mine], "group": [offered], "open": [mine, offered], "done": [done],
-             "all": [mine, offered, done]}[scope]
-    return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        return select(*_KEYS).where(*state).subquery()
+    in_my_groups = CANDIDATES.c.name.in_(bindparam("groups", expanding=True))
+    return _union([select(*columns).where(*where) for columns, where in _arms(scope, [in_my_groups])])
 
 
-def _page_queries(keys: Any, conditions: list[Any]) -> tuple[Any, Any]:
-    """(rows of one page, total count) over a sort-key subquery and row filters."""
+def _top_keys(scope: str, groups: int) -> Any:
+    """The first ``depth`` keys of each look-up, read in index order, then merged.
+
+    The page is among them, so a page costs the same whether a group has 5 or 5,000 tasks.
+    """
+    each_group = [CANDIDATES.c.name == bindparam(f"g{i}") for i in range(groups)]
+    depth = bindparam("depth", type_=Integer)
+    return _union([
+        select(select(*columns).where(*where).order_by(columns[1], columns[2], columns[0]).limit(depth).subquery())
+        for columns, where in _arms(scope, each_group)])
+
+
+def _page_queries(keys: Any, counted_keys: Any, conditions: list[Any]) -> tuple[Any, Any]:
+    """(rows of one page, total count) over sort-key subqueries and row filters."""
     chosen = select(keys.c.id)
-    counted = select(func.count()).select_from(keys)
+    counted = select(func.count()).select_from(counted_keys)
     if conditions:
         chosen = chosen.join(TASKS, TASKS.c.id == keys.c.id).where(*conditions)
-        counted = counted.join(TASKS, TASKS.c.id == keys.c.id).where(*conditions)
+        counted = counted.join(TASKS, TASKS.c.id == counted_keys.c.id).where(*conditions)
     page_ids = (chosen.order_by(keys.c.due_order, keys.c.created_at, keys.c.id)
                 .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     rows = select(TASKS).where(TASKS.c.id.in_(page_ids)).order_by(DUE_ORDER, TASKS.c.created_at, TASKS.c.id)
     return rows, counted
 
 
-_plain_page_queries = functools.lru_cache(maxsize=None)(
-    lambda scope, for_person: _page_queries(_sort_keys(scope, for_person), []))
+@functools.lru_cache(maxsize=None)
+def _plain_page_queries(scope: str, for_person: bool, groups: int) -> tuple[Any, Any]:
+    """Built once per shape: building SQLAlchemy statements costs more than running them here."""
+    every = _all_keys(scope, for_person)
+    return _page_queries(_top_keys(scope, groups) if for_person else every, every, [])
 
 
 def _conditions(flt: TaskFilter) -> list[Any]:
@@ -182,12 +205,16 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
         raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
     for_person = flt.user is not None
     conditions = _conditions(flt)
-    rows, counted = (_page_queries(_sort_keys(flt.scope, for_person), conditions) if conditions
-                     else _plain_page_queries(flt.scope, for_person))
     with db.unit_of_work() as session:
-        params: dict[str, Any] = {"limit": per_page, "offset": (page - 1) * per_page}
-        if for_person:
-            params.update(user=flt.user, groups=sorted(groups_of(session, flt.user)) or [""])
+        groups = sorted(groups_of(session, flt.user)) if for_person else []
+        if conditions:  # filtered views read the task rows; they are built per request
+            every = _all_keys(flt.scope, for_person)
+            rows, counted = _page_queries(every, every, conditions)
+        else:
+            rows, counted = _plain_page_queries(flt.scope, for_person, len(groups))
+        params: dict[str, Any] = {"limit": per_page, "offset": (page - 1) * per_page,
+                                  "depth": page * per_page, "user": flt.user, "groups": groups or [""],
+                                  **{f"g{i}": name for i, name in enumerate(groups)}}
         items = [_item(r) for r in session.execute(rows, params)]
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
