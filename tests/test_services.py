@@ -80,6 +80,10 @@ def test_complaint_walks_from_front_desk_to_the_department(db):
     assert view.labels.options["responsible_dept"]["engineering"] == "工程部"
     with pytest.raises(Forbidden):
         services.show_instance(db, instance_id, "gardener")
+    services.show_instance(db, instance_id, "auditor")
+    with db.unit_of_work() as session:
+        viewed = session.scalars(select(Event).where(Event.type == "audit_viewed")).all()
+        assert [(e.actor, e.payload["instance_id"]) for e in viewed] == [("auditor", instance_id)]
     kinds = [e.type for e in services.history(db, instance_id)]
     assert kinds[:4] == ["instance_started", "task_ready", "task_completed", "task_ready"]
     assert kinds[-1] == "task_claimed"

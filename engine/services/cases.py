@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine import forms, runtime
 from engine.errors import Forbidden, NotFound
+from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
 from engine.services.steps import new_case, open_case, running_diagram, save_case, translating_races
 from engine.services.users import ADMIN_GROUP, AUDITOR_GROUP, groups_of
@@ -112,8 +113,12 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
         instance, workflow, deployed = case.instance, case.workflow, case.deployed
         tasks = [_item(r) for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
-        if actor is not None and not _may_view(instance, tasks, actor, groups_of(session, actor)):
-            raise Forbidden(f"您无权查看案件 {instance_id}。")
+        if actor is not None:
+            groups = groups_of(session, actor)
+            if not _may_view(instance, tasks, actor, groups):
+                raise Forbidden(f"您无权查看案件 {instance_id}。")
+            if AUDITOR_GROUP in groups:  # what an auditor looks at is itself on the record
+                record(session, "audit_viewed", actor, payload={"view": "case", "instance_id": instance_id})
         return InstanceView(
             id=instance.id, process_id=instance.process_id, process_name=deployed.name,
             version=deployed.version, status=instance.status,
