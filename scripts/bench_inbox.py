@@ -15,7 +15,6 @@ an hour and would measure the engine, not the inbox. The last line of output is 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -26,7 +25,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator
+from typing import Any, Callable, ContextManager
 
 from sqlalchemy import insert, select
 
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import clock, services  # noqa: E402
 from engine.store import Database, DefinitionVersion, HumanTask, Instance, TaskCandidate  # noqa: E402
-from engine.store.scratch import scratch_postgres  # noqa: E402
+from engine.store.scratch import scratch_database  # noqa: E402
 from webui import create_app  # noqa: E402
 
 GROUPS = [f"group-{i:03d}" for i in range(200)]
@@ -134,15 +133,6 @@ def label(size: int) -> str:
     return f"{size // 1000}k"
 
 
-@contextlib.contextmanager
-def sqlite_db(folder: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{folder / 'bench.db'}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="timed requests per size (default 200)")
@@ -153,9 +143,9 @@ def main() -> None:
     sizes = (1_000, args.tasks)
     backends: list[tuple[str, Callable[[], ContextManager[Database]]]] = []
     with tempfile.TemporaryDirectory() as folder:
-        backends.append(("sqlite", lambda: sqlite_db(Path(folder))))
+        backends.append(("sqlite", lambda: scratch_database(None, Path(folder), "bench")))
         if not args.no_postgres:
-            backends.append(("postgresql", lambda: scratch_postgres(args.postgres)))
+            backends.append(("postgresql", lambda: scratch_database(args.postgres, Path(folder), "bench")))
         results: dict[str, Any] = {}
         with clock.frozen(NOW):
             for name, make in backends:

@@ -21,7 +21,6 @@ A PostgreSQL ``--db`` gets a throw-away schema, dropped afterwards. The last lin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -34,7 +33,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import services  # noqa: E402
 from engine.store import Database, Event, HumanTask, Instance, TaskCandidate, WaitingTimer  # noqa: E402
-from engine.store.scratch import scratch_postgres  # noqa: E402
+from engine.store.scratch import scratch_database  # noqa: E402
 
 PROCESS = ROOT / "tests" / "data" / "timers" / "pickup_reminder.bpmn"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -201,20 +200,6 @@ def burst(db: Database, template: Template, args: argparse.Namespace, cwd: Path)
             "scheduler_cpu_s": round(busy, 2)}
 
 
-@contextlib.contextmanager
-def database(url: str | None, workdir: Path) -> Iterator[Database]:
-    """The database to measure: a temporary SQLite file, or a throw-away PostgreSQL schema."""
-    if url is not None and not url.startswith("sqlite"):
-        with scratch_postgres(url, "bench") as db:
-            yield db
-        return
-    db = Database(url or f"sqlite:///{workdir / 'bench_timers.db'}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--waiting", type=int, default=100_000)
@@ -226,7 +211,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the burst")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        with database(args.db, Path(tmp)) as db:
+        with scratch_database(args.db, Path(tmp), "bench_timers") as db:
             db.upgrade_schema()
             services.deploy_paths(db, [PROCESS], "bench")
             template = Template(db, services.start_instance(db, "pickup_reminder", None, {}))

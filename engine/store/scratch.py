@@ -1,8 +1,9 @@
-"""A throw-away PostgreSQL schema, for tests and benchmarks that must run on the real server."""
+"""Throw-away databases for tests and benchmarks: a PostgreSQL schema or a SQLite file."""
 from __future__ import annotations
 
 import contextlib
 import uuid
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, text
@@ -25,3 +26,17 @@ def scratch_postgres(url: str, prefix: str = "scratch") -> Iterator[Database]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def scratch_database(url: str | None, folder: Path, prefix: str = "scratch") -> Iterator[Database]:
+    """A throw-away schema when ``url`` names a PostgreSQL server, else a SQLite file in ``folder``."""
+    if url is not None and not url.startswith("sqlite"):
+        with scratch_postgres(url, prefix) as db:
+            yield db
+        return
+    db = Database(url or f"sqlite:///{folder / f'{prefix}.db'}")
+    try:
+        yield db
+    finally:
+        db.dispose()
