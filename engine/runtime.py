@@ -18,7 +18,6 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
@@ -183,10 +182,6 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
             )
         )
     return sorted(timers, key=lambda timer: timer.due_at)
-
-
-def is_cycle(task: Task) -> bool:
-    return isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition)
 
 
 def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from engine import clock, services
 from engine.demo import DEMO_PASSWORD, DEMO_USERS
@@ -176,3 +176,11 @@ def complaint_desk(url: str) -> Database:
                 password = DEMO_PASSWORD if name in ("auditor", "frontdesk") else None
                 services.add_user(db, name, groups, password, display, actor="demo")
     return db
+
+
+def walked_desk(folder: Path, cases: int) -> Iterator[Database]:
+    """For a module fixture: ``cases`` complaints walked on a fresh database in ``folder``."""
+    db = complaint_desk(f"sqlite:///{folder / 'bpmdesk.db'}")
+    walk_complaints(db, cases)
+    yield db
+    db.dispose()

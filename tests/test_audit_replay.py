@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text, update
 
-from complaint_walks import complaint_desk, walk_complaints
+from complaint_walks import walked_desk
 from engine import services
 from engine.cli import main
 from engine.store import Database, Event, Instance
@@ -22,10 +22,7 @@ CASES = 24
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = complaint_desk(f"sqlite:///{tmp_path_factory.mktemp('replay') / 'bpmdesk.db'}")
-    walk_complaints(db, CASES)
-    yield db
-    db.dispose()
+    yield from walked_desk(tmp_path_factory.mktemp("replay"), CASES)
 
 
 def events_of(db: Database, case: int) -> list[Event]:

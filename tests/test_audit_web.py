@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from complaint_walks import complaint_desk, walk_complaints
+from complaint_walks import walked_desk
 from engine import clock, services
 from engine.store import Database, Event, Instance
 from webui import create_app
@@ -23,10 +23,7 @@ LATE = "2026-03-05T09:00:00"  # days after the walks: whatever is still open is 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = complaint_desk(f"sqlite:///{tmp_path_factory.mktemp('audit-web') / 'bpmdesk.db'}")
-    walk_complaints(db, CASES)
-    yield db
-    db.dispose()
+    yield from walked_desk(tmp_path_factory.mktemp("audit-web"), CASES)
 
 
 @pytest.fixture(scope="module")

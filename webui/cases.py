@@ -27,9 +27,8 @@ EVENT_LABELS = {
 def diagram_of(view: InstanceView) -> Markup | str:
     """The case's diagram as inline SVG (built and escaped by engine.diagram), or why there is none."""
     escalated = {t.element_id for t in view.all_tasks if t.escalated}
-    done_tasks = {t.element_id for t in view.all_tasks if t.state == "completed"}
     try:
-        return Markup(diagram.render_svg(view.bpmn, view.process_id, completed=view.completed_elements | done_tasks,
+        return Markup(diagram.render_svg(view.bpmn, view.process_id, completed=view.completed_elements,
                                          active=view.active_elements, escalated=escalated))
     except BpmdeskError as error:
         return str(error)
