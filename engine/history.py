@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.store import Event
 from engine.store.models import EventBlock
+from engine.store.prepared import Prepared
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -46,16 +47,18 @@ def event_hash(event: Event | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
 
 
-_CHAIN_HEAD = (select(Event.seq, Event.hash).where(Event.chain == bindparam("chain"))
-               .order_by(Event.seq.desc()).limit(1))
-_BLOCK_HEAD = select(EventBlock.seq, EventBlock.hash).order_by(EventBlock.seq.desc()).limit(1)
+_CHAIN_HEAD = Prepared(select(Event.seq, Event.hash).where(Event.chain == bindparam("chain"))
+                       .order_by(Event.seq.desc()).limit(1))
+_BLOCK_HEAD = Prepared(select(EventBlock.seq, EventBlock.hash).order_by(EventBlock.seq.desc()).limit(1))
+_INSERT_EVENTS = Prepared(insert(Event.__table__), columns=(*HASHED_FIELDS, "hash"))
+_INSERT_BLOCK = Prepared(insert(EventBlock.__table__), columns=("seq", "at", "events", "prev_hash", "hash"))
 
 
 def _chain_head(session: Session, chain: str) -> tuple[int, str]:
     """(seq, hash) of the newest event of a chain; cached per unit of work."""
     heads: dict[str, tuple[int, str]] = session.info.setdefault("chain_heads", {})
     if chain not in heads:
-        row = session.execute(_CHAIN_HEAD, {"chain": chain}).first()
+        row = _CHAIN_HEAD.first(session, chain=chain)
         heads[chain] = (row.seq, row.hash) if row else (0, GENESIS)
     return heads[chain]
 
@@ -100,15 +103,14 @@ def _seal(session: Session) -> None:
     if not pending:
         return
     session.flush()
-    session.connection().execute(insert(Event.__table__), pending)  # one round trip for all
+    _INSERT_EVENTS.run_many(session, pending)
     events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
     # row locks first, the global lock last: commits then cannot deadlock
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLOCK_LOCK})
-    head = session.execute(_BLOCK_HEAD).first()
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLOCK_LOCK})
+    head = _BLOCK_HEAD.first(session)
     block = EventBlock(seq=(head.seq + 1) if head else 1, at=clock.now(), events=events,
                        prev_hash=head.hash if head else GENESIS)
     block.hash = block_hash(block)
-    session.connection().execute(insert(EventBlock.__table__), [
-        {"seq": block.seq, "at": block.at, "events": block.events, "prev_hash": block.prev_hash,
-         "hash": block.hash}])
+    _INSERT_BLOCK.run(session, seq=block.seq, at=block.at, events=block.events, prev_hash=block.prev_hash,
+                      hash=block.hash)

@@ -160,35 +160,75 @@ def _watched_activity(task: Task) -> Task | None:
     return siblings[0] if siblings else None
 
 
+def _waiting_timer(task: Task) -> WaitingTimer | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    due = _timer_due(task)
+    if due is None:
+        return None
+    attached = _watched_activity(task)
+    return WaitingTimer(
+        task_id=str(task.id),
+        element_id=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name,
+        due_at=due,
+        attached_to=str(attached.id) if attached is not None else None,
+        interrupting=getattr(task.task_spec, "cancel_activity", True),
+    )
+
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_WALKED = TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK  # predicted branches are never stored rows
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the database derives from a workflow, read in one walk of its task tree.
+
+    Every save needs all of it; separate ``get_tasks`` calls would walk the tree once each.
+    """
+
+    ready: list[Task]  # READY human tasks (user and manual tasks), subprocesses included
+    timers: list[WaitingTimer]  # earliest first
+    completed: set[str]  # element ids having a COMPLETED task
+    active: set[str]  # element ids having a READY, WAITING or STARTED task
+
+
+def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    ready: list[Task] = []
+    timers: list[WaitingTimer] = []
+    completed: set[str] = set()
+    active: set[str] = set()
+    for task in workflow.get_tasks(state=_WALKED):
+        state, spec = task.state, task.task_spec
+        element = getattr(spec, "bpmn_id", None)
+        if state == TaskState.COMPLETED:
+            if element:
+                completed.add(element)
+            continue
+        if state & _ACTIVE and element:
+            active.add(element)
+        if state == TaskState.READY and spec.manual:
+            ready.append(task)
+        elif state == TaskState.WAITING and (timer := _waiting_timer(task)) is not None:
+            timers.append(timer)
+    return Snapshot(ready, sorted(timers, key=lambda timer: timer.due_at), completed, active)
+
+
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     """Every timer the instance waits on, with its due time, earliest first."""
-    timers = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(definition, TimerEventDefinition):
-            continue
-        due = _timer_due(task)
-        if due is None:
-            continue
-        attached = _watched_activity(task)
-        timers.append(
-            WaitingTimer(
-                task_id=str(task.id),
-                element_id=task.task_spec.bpmn_id,
-                name=task.task_spec.bpmn_name,
-                due_at=due,
-                attached_to=str(attached.id) if attached is not None else None,
-                interrupting=getattr(task.task_spec, "cancel_activity", True),
-            )
-        )
-    return sorted(timers, key=lambda timer: timer.due_at)
+    return snapshot(workflow).timers
 
 
-def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The data a person means by "the case so far": the newest task's data."""
+def case_data(workflow: BpmnWorkflow, ready: list[Task] | None = None) -> dict[str, Any]:
+    """The data a person means by "the case so far": the open tasks' data, else the newest task's.
+
+    ``ready``: the open human tasks, when the caller already has them.
+    """
     if workflow.is_completed():
         return dict(workflow.data)
-    ready = open_user_tasks(workflow)
+    ready = open_user_tasks(workflow) if ready is None else ready
     if ready:
         merged: dict[str, Any] = {}
         for task in ready:
@@ -244,15 +284,6 @@ def boundary_due(task: Task, timers: Iterable[WaitingTimer]) -> datetime | None:
     """Earliest timer attached to this task: its service level when no dueDate is set."""
     dues = [t.due_at for t in timers if t.attached_to == str(task.id)]
     return min(dues) if dues else None
-
-
-def elements_in_state(workflow: BpmnWorkflow, *states: str) -> set[str]:
-    """BPMN element ids having a task in one of the named states (for highlighting a diagram)."""
-    mask = 0
-    for name in states:
-        mask |= getattr(TaskState, name)
-    return {task.task_spec.bpmn_id for task in workflow.get_tasks(state=mask)
-            if getattr(task.task_spec, "bpmn_id", None)}
 
 
 @dataclass(frozen=True)

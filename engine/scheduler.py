@@ -3,8 +3,9 @@
 Idle, it costs one indexed read per poll (the earliest due time, the earliest start occurrence and
 the newest deployment: :func:`engine.services.timers.horizon`), whatever the number of waiting
 instances. One APScheduler date job is armed for the earliest due time and re-armed after every
-firing. A save in this process that makes something due earlier re-arms it at once (a session
-listener sees ``instance.next_due_at`` in the flush); saves by other processes are seen by the poll.
+firing. A save in this process that makes something due earlier re-arms it at once (each save
+notes its ``next_due_at`` on the session, announced after commit); saves by other processes are
+seen by the poll.
 
 Any number of schedulers may run against one database (each ``bpmdesk serve`` worker runs one,
 ``bpmdesk scheduler`` runs one alone): the row locks in :mod:`engine.services.timers` make each
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from engine import clock, notify
+from engine.services.steps import NEXT_DUE, note_next_due
 from engine.services import timers
 from engine.store import Database, Instance
 
@@ -160,7 +162,6 @@ class Scheduler:
 # --- seeing this process's saves -------------------------------------------------------------------
 
 _listeners: dict[Engine, list[Callable[[datetime], None]]] = {}
-_NEXT_DUE = "bpmdesk.next_due_at"
 
 
 def _watch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None:
@@ -177,15 +178,14 @@ def _unwatch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None
 def _note_due(session: Session, _context: Any) -> None:
     if session.bind not in _listeners:
         return
-    for obj in [*session.new, *session.dirty]:
+    for obj in [*session.new, *session.dirty]:  # ORM writes; the services' own saves note theirs
         if isinstance(obj, Instance) and obj.status == "running" and obj.next_due_at is not None:
-            earliest = session.info.get(_NEXT_DUE)
-            session.info[_NEXT_DUE] = min(earliest, obj.next_due_at) if earliest else obj.next_due_at
+            note_next_due(session, obj.next_due_at)
 
 
 @event.listens_for(Session, "after_commit")
 def _announce_due(session: Session) -> None:
-    due_at = session.info.pop(_NEXT_DUE, None)
+    due_at = session.info.pop(NEXT_DUE, None)
     if due_at is not None:
         for callback in list(_listeners.get(session.bind, [])):
             callback(due_at)
@@ -193,4 +193,4 @@ def _announce_due(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_due(session: Session) -> None:
-    session.info.pop(_NEXT_DUE, None)
+    session.info.pop(NEXT_DUE, None)

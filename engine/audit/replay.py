@@ -78,14 +78,14 @@ class ReplayResult:
 
 
 def snapshot_of(workflow: BpmnWorkflow, status: str, escalated: Collection[str] = ()) -> Snapshot:
+    seen = runtime.snapshot(workflow)
     return Snapshot(
         status=status,
-        open_tasks=tuple(sorted((t.task_spec.bpmn_id, t.task_spec.bpmn_name)
-                                for t in runtime.open_user_tasks(workflow))),
-        timers=tuple(sorted((t.element_id, t.due_at, t.name) for t in runtime.waiting_timers(workflow))),
-        data=runtime.case_data(workflow),
-        completed=frozenset(runtime.elements_in_state(workflow, "COMPLETED")),
-        active=frozenset(runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED")),
+        open_tasks=tuple(sorted((t.task_spec.bpmn_id, t.task_spec.bpmn_name) for t in seen.ready)),
+        timers=tuple(sorted((t.element_id, t.due_at, t.name) for t in seen.timers)),
+        data=runtime.case_data(workflow, seen.ready),
+        completed=frozenset(seen.completed),
+        active=frozenset(seen.active),
         escalated=frozenset(escalated),
     )
 

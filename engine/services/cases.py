@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import forms, runtime
+from engine import clock, forms, runtime
 from engine.errors import Forbidden, NotFound
 from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
@@ -65,7 +65,7 @@ def cancel_instance(db: Database, instance_id: int, actor: str | None, reason: s
             raise Forbidden(f"案件 {instance_id} 已{_STATUS_ZH.get(case.instance.status, case.instance.status)}，不能撤销。")
         case.workflow.cancel()
         case.instance.status = "cancelled"
-        case.instance.ended_at = case.instance.updated_at
+        case.instance.ended_at = clock.now()
         case.note("instance_cancelled", actor or "cli", reason=reason)
         save_case(case, actor or "cli")
 
@@ -111,6 +111,7 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
     with db.unit_of_work() as session:
         case = open_case(session, db, instance_id)
         instance, workflow, deployed = case.instance, case.workflow, case.deployed
+        seen = runtime.snapshot(workflow)
         tasks = [_item(r) for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
         if actor is not None:
@@ -123,11 +124,9 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
             id=instance.id, process_id=instance.process_id, process_name=deployed.name,
             version=deployed.version, status=instance.status,
             started_at=instance.started_at, started_by=instance.started_by, ended_at=instance.ended_at,
-            next_due_at=instance.next_due_at, data=runtime.case_data(workflow),
-            open_tasks=[t for t in tasks if t.state == "open"], all_tasks=tasks,
-            timers=runtime.waiting_timers(workflow),
-            completed_elements=set(instance.trail or ()) | runtime.elements_in_state(workflow, "COMPLETED"),
-            active_elements=runtime.elements_in_state(workflow, "READY", "WAITING", "STARTED"),
+            next_due_at=instance.next_due_at, data=runtime.case_data(workflow, seen.ready),
+            open_tasks=[t for t in tasks if t.state == "open"], all_tasks=tasks, timers=seen.timers,
+            completed_elements=set(instance.trail) | seen.completed, active_elements=seen.active,
             bpmn=deployed.bpmn, labels=runtime.form_labels(deployed.specs),
         )
 

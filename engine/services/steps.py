@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import Connection, bindparam, func
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,6 +26,7 @@ from engine import clock, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
+from engine.store.prepared import Prepared
 
 CUSTOMER_FIELDS = ("customer_name", "phone", "room")
 TASKS, CANDIDATES, TIMERS = HumanTask.__table__, TaskCandidate.__table__, WaitingTimer.__table__
@@ -45,12 +46,85 @@ def translating_races(func: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+INSTANCES = Instance.__table__
+
+
+@dataclass
+class InstanceRecord:
+    """The instance row as loaded for one unit of work; ``save_case`` writes it back.
+
+    A plain record (not an ORM object): this is the row every completion and firing reads and
+    writes, and a Core read and one version-checked update cost a fraction of the ORM's work.
+    """
+
+    id: int
+    definition_id: int
+    process_id: str
+    status: str
+    state: str
+    lock_version: int
+    next_due_at: datetime | None
+    started_at: datetime
+    started_by: str
+    updated_at: datetime
+    ended_at: datetime | None
+    customer_name: str | None
+    phone: str | None
+    room: str | None
+    fire_attempts: int
+    last_error: str | None
+    trail: list[str]
+
+
+_SAVED = ("status", "state", "next_due_at", "updated_at", "ended_at", *CUSTOMER_FIELDS,
+          "fire_attempts", "last_error", "trail")
+_LOAD_INSTANCE = Prepared(select(INSTANCES).where(INSTANCES.c.id == bindparam("id")))
+_INSERT_INSTANCE = Prepared(INSTANCES.insert().returning(INSTANCES.c.id),
+                            columns=[c.name for c in INSTANCES.columns if c.name != "id"])
+_SAVE_INSTANCE = Prepared(
+    INSTANCES.update()
+    .where(INSTANCES.c.id == bindparam("instance"), INSTANCES.c.lock_version == bindparam("expected"))
+    .values({**{name: bindparam(f"new_{name}") for name in _SAVED}, "lock_version": INSTANCES.c.lock_version + 1}))
+
+
+def load_instance(session: Session, instance_id: int) -> InstanceRecord | None:
+    row = _LOAD_INSTANCE.first(session, id=instance_id)
+    return instance_record(row) if row is not None else None
+
+
+def instance_record(row: Any) -> InstanceRecord:
+    """A record from a row of the instance table."""
+    instance = InstanceRecord(**row._asdict())
+    instance.trail = instance.trail or []
+    return instance
+
+
+def write_instance(session: Session, record: InstanceRecord) -> None:
+    """Write the record back if nobody else has since it was read (optimistic locking)."""
+    values = {f"new_{name}": getattr(record, name) for name in _SAVED}
+    if _SAVE_INSTANCE.run(session, instance=record.id, expected=record.lock_version, **values) != 1:
+        raise StaleDataError(f"instance {record.id} changed since version {record.lock_version}")
+    record.lock_version += 1
+    if record.status == "running" and record.next_due_at is not None:
+        note_next_due(session, record.next_due_at)
+
+
+NEXT_DUE = "bpmdesk.next_due_at"
+
+
+def note_next_due(session: Session, due_at: datetime) -> None:
+    """Remember the earliest due time this unit of work saved: a scheduler in this process
+    re-arms for it once the work commits (see :mod:`engine.scheduler`)."""
+    earliest = session.info.get(NEXT_DUE)
+    session.info[NEXT_DUE] = min(earliest, due_at) if earliest else due_at
+
+
 @dataclass
 class Case:
     """An instance loaded for one unit of work, with what it looked like when loaded."""
 
     session: Session
-    instance: Instance
+    instance: InstanceRecord
     deployed: runtime.Deployed
     workflow: BpmnWorkflow
     ready_before: set[str] = field(default_factory=set)
@@ -76,18 +150,16 @@ def running_diagram(case: Case) -> Iterator[None]:
         ) from exc
 
 
-def _ready_ids(workflow: BpmnWorkflow) -> set[str]:
-    return {str(task.id) for task in runtime.open_user_tasks(workflow)}
-
-
-def open_case(session: Session, db: Database, instance_id: int) -> Case:
-    instance = session.get(Instance, instance_id)
+def open_case(session: Session, db: Database, instance_id: int | InstanceRecord) -> Case:
+    """Load an instance (or take the record a caller already read, locked) and its workflow."""
+    instance = instance_id if isinstance(instance_id, InstanceRecord) else load_instance(session, instance_id)
     if instance is None:
         raise NotFound(f"案件 {instance_id} 不存在。")
     deployed = runtime.deployed(db, session, instance.definition_id)
     workflow = runtime.load_workflow(deployed.specs, instance.state)
-    return Case(session, instance, deployed, workflow, _ready_ids(workflow),
-                {t.task_id: t for t in runtime.waiting_timers(workflow)})
+    seen = runtime.snapshot(workflow)
+    return Case(session, instance, deployed, workflow, {str(task.id) for task in seen.ready},
+                {t.task_id: t for t in seen.timers})
 
 
 def new_case(session: Session, db: Database, definition_id: int, actor: str,
@@ -100,10 +172,12 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     now = clock.now()
-    instance = Instance(definition_id=deployed.id, process_id=deployed.process_id, status="running",
-                        state="", started_at=now, started_by=actor, updated_at=now)
-    session.add(instance)
-    session.flush()  # the id names the event chain
+    instance = InstanceRecord(
+        id=0, definition_id=deployed.id, process_id=deployed.process_id, status="running", state="",
+        lock_version=1, next_due_at=None, started_at=now, started_by=actor, updated_at=now, ended_at=None,
+        customer_name=None, phone=None, room=None, fire_attempts=0, last_error=None, trail=[])
+    values = {name: value for name, value in vars(instance).items() if name != "id"}
+    instance.id = _INSERT_INSTANCE.first(session, **values).id  # the id names the event chain
     case = Case(session, instance, deployed, workflow)
     case.note("instance_started", actor, process_id=deployed.process_id, version=deployed.version,
               data=data)
@@ -113,16 +187,15 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
 def save_case(case: Case, actor: str) -> None:
     """Derive rows and events from the workflow's new state, then write the instance."""
     now = clock.now()
-    timers = runtime.waiting_timers(case.workflow)
-    fired = _record_timers(case, timers, actor, now)
-    _sync_human_tasks(case, timers, actor, now)
-    _escalate(case, fired, actor, now)
-    _sync_timer_rows(case, timers)
-    data = runtime.case_data(case.workflow)
+    seen = runtime.snapshot(case.workflow)
+    fired = _record_timers(case, seen.timers, actor, now)
+    _sync_human_tasks(case, seen, actor, now)
+    _escalate(case, fired, seen, actor, now)
+    _sync_timer_rows(case, seen.timers)
+    data = runtime.case_data(case.workflow, seen.ready)
     instance = case.instance
-    trail = runtime.elements_in_state(case.workflow, "COMPLETED") - set(instance.trail or ())
-    if trail:  # what pruning will forget, the diagram still shows as done
-        instance.trail = sorted(set(instance.trail or ()) | trail)
+    if not seen.completed <= set(instance.trail):  # what pruning will forget, the diagram still shows as done
+        instance.trail = sorted(set(instance.trail) | seen.completed)
     if case.workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
@@ -130,11 +203,11 @@ def save_case(case: Case, actor: str) -> None:
     runtime.forget_finished_history(case.workflow)
     instance.state = runtime.dump_workflow(case.workflow)
     instance.updated_at = now
-    instance.next_due_at = timers[0].due_at if timers and instance.status == "running" else None
+    instance.next_due_at = seen.timers[0].due_at if seen.timers and instance.status == "running" else None
     for name in CUSTOMER_FIELDS:
         if data.get(name) not in (None, ""):
             setattr(instance, name, str(data[name])[:200])
-    case.session.flush()
+    write_instance(case.session, instance)
 
 
 def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,
@@ -160,21 +233,22 @@ def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,
     return fired_timers
 
 
-_ESCALATE = (TASKS.update().where(TASKS.c.id == bindparam("task_id"), TASKS.c.state == "open")
-             .values(escalated=True)
-             .returning(TASKS.c.name, TASKS.c.element_id, TASKS.c.assignee, TASKS.c.candidate_groups,
-                        TASKS.c.candidate_users, TASKS.c.due_at))
-_NOTIFY = notify.OUTBOX.insert()
+_ESCALATE = Prepared(TASKS.update().where(TASKS.c.id == bindparam("task_id"), TASKS.c.state == "open")
+                     .values(escalated=True)
+                     .returning(TASKS.c.name, TASKS.c.element_id, TASKS.c.assignee, TASKS.c.candidate_groups,
+                                TASKS.c.candidate_users, TASKS.c.due_at))
+_NOTIFY = Prepared(notify.OUTBOX.insert(),
+                   columns=("created_at", "instance_id", "recipient", "subject", "body", "attempts"))
 
 
-def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: datetime) -> None:
+def _escalate(case: Case, fired: list[runtime.WaitingTimer], seen: runtime.Snapshot, actor: str,
+              now: datetime) -> None:
     """A reminder (non-interrupting boundary timer) fired on an open human task: mark the task
     escalated, and notify its people and those of the escalation tasks the timer opened."""
     for timer in fired:
         if timer.interrupting or timer.attached_to not in case.ready_before:
             continue
-        connection = case.session.connection()
-        row = connection.execute(_ESCALATE, {"task_id": timer.attached_to}).first()
+        row = _ESCALATE.first(case.session, task_id=timer.attached_to)
         if row is None:
             continue
         escalation = notify.Escalation(
@@ -183,10 +257,9 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
             responsible=_recipients([row.assignee] if row.assignee else [], row.candidate_groups,
                                     row.candidate_users),
             escalated_to=[(t.task_spec.bpmn_name or t.task_spec.bpmn_id, _task_recipients(t))
-                          for t in _opened_by(case, timer)])
+                          for t in _opened_by(case, seen, timer)])
         notices = notify.escalation_notices(escalation, now)
-        if notices:
-            connection.execute(_NOTIFY, notices)
+        _NOTIFY.run_many(case.session, notices)
         record(case.session, "escalated", actor, instance_id=case.instance.id,
                definition_id=case.deployed.id, task_id=timer.attached_to, element_id=row.element_id,
                payload={"name": row.name, "timer": timer.element_id,
@@ -195,14 +268,13 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], actor: str, now: da
                         "notified": [n["recipient"] for n in notices]})
 
 
-def _opened_by(case: Case, timer: runtime.WaitingTimer) -> list[Task]:
+def _opened_by(case: Case, seen: runtime.Snapshot, timer: runtime.WaitingTimer) -> list[Task]:
     """Human tasks that became ready in this step on the path leaving the timer."""
     def descends(task: Task) -> bool:
         while task is not None and str(task.id) != timer.task_id:
             task = task.parent
         return task is not None
-    return [t for t in runtime.open_user_tasks(case.workflow)
-            if str(t.id) not in case.ready_before and descends(t)]
+    return [t for t in seen.ready if str(t.id) not in case.ready_before and descends(t)]
 
 
 def _task_recipients(task: Task) -> list[str]:
@@ -217,41 +289,43 @@ def _recipients(assignees: list[str], groups: list[str], users: list[str]) -> li
     return [f"group:{name}" for name in groups or []] + [f"user:{name}" for name in users or []]
 
 
+_FORGET_TIMERS = Prepared(TIMERS.delete().where(TIMERS.c.instance_id == bindparam("instance")))
+_INSERT_TIMERS = Prepared(TIMERS.insert(), columns=("task_id", "instance_id", "element_id", "name", "due_at",
+                                                    "interrupting", "attached_to"))
+
+
 def _sync_timer_rows(case: Case, timers: list[runtime.WaitingTimer]) -> None:
     if {t.task_id: t for t in timers} == case.timers_before:
         return
-    connection = case.session.connection()
-    connection.execute(TIMERS.delete().where(TIMERS.c.instance_id == case.instance.id))
-    if timers:
-        connection.execute(TIMERS.insert(), [
-            {"task_id": t.task_id, "instance_id": case.instance.id, "element_id": t.element_id,
-             "name": t.name, "due_at": t.due_at, "interrupting": t.interrupting,
-             "attached_to": t.attached_to} for t in timers])
+    _FORGET_TIMERS.run(case.session, instance=case.instance.id)
+    _INSERT_TIMERS.run_many(case.session, [
+        {"task_id": t.task_id, "instance_id": case.instance.id, "element_id": t.element_id,
+         "name": t.name, "due_at": t.due_at, "interrupting": t.interrupting,
+         "attached_to": t.attached_to} for t in timers])
 
 
-def _sync_human_tasks(case: Case, timers: list[runtime.WaitingTimer], actor: str, now: datetime) -> None:
-    ready = {str(task.id): task for task in runtime.open_user_tasks(case.workflow)}
+def _sync_human_tasks(case: Case, seen: runtime.Snapshot, actor: str, now: datetime) -> None:
+    ready = {str(task.id): task for task in seen.ready}
     closed = sorted(case.ready_before - set(ready))
     if closed:
         _close_rows(case, closed, actor, now)
     opened = [task for task_id, task in ready.items() if task_id not in case.ready_before]
     if opened:
-        _open_rows(case, opened, timers, actor, now)
+        _open_rows(case, opened, seen.timers, actor, now)
 
 
-_WITHDRAW_OFFERS = CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(bindparam("ids", expanding=True)))
-_CLOSE_TASK = (TASKS.update().where(TASKS.c.id == bindparam("task"), TASKS.c.state == "open")
-               .values(state=bindparam("new_state"), completed_at=bindparam("at"), completed_by=bindparam("by"),
-                       assignee=func.coalesce(TASKS.c.assignee, bindparam("by"))))
+WITHDRAW_OFFERS = Prepared(CANDIDATES.delete().where(CANDIDATES.c.task_id == bindparam("task")))
+_CLOSE_TASK = Prepared(TASKS.update().where(TASKS.c.id == bindparam("task"), TASKS.c.state == "open")
+                       .values(state=bindparam("new_state"), completed_at=bindparam("at"),
+                               completed_by=bindparam("by"), assignee=func.coalesce(TASKS.c.assignee, bindparam("by"))))
 
 
 def _close_rows(case: Case, task_ids: list[str], actor: str, now: datetime) -> None:
-    connection = case.session.connection()
-    connection.execute(_WITHDRAW_OFFERS, {"ids": task_ids})
+    WITHDRAW_OFFERS.run_many(case.session, [{"task": task_id} for task_id in task_ids])
     for task_id in task_ids:
         done_by = case.completed.get(task_id)
-        connection.execute(_CLOSE_TASK, {"task": task_id, "new_state": "completed" if done_by else "cancelled",
-                                         "at": now, "by": done_by})
+        _CLOSE_TASK.run(case.session, task=task_id, new_state="completed" if done_by else "cancelled",
+                        at=now, by=done_by)
         if done_by is None:
             task = runtime.find_task(case.workflow, task_id)
             record(case.session, "task_cancelled", actor, instance_id=case.instance.id,
@@ -279,24 +353,25 @@ def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: d
     }
 
 
-def offer_to_candidates(connection: Connection, rows: list[Any]) -> None:
-    """Put unclaimed tasks (mappings or rows of human_task) into their candidates' inboxes."""
-    entries = [
+_OFFER = Prepared(CANDIDATES.insert(), columns=("task_id", "kind", "name", "created_at", "due_order"))
+_INSERT_TASKS = Prepared(TASKS.insert(), columns=[c.name for c in TASKS.columns])
+
+
+def offer_to_candidates(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Put unclaimed tasks (human_task rows as mappings) into their candidates' inboxes."""
+    _OFFER.run_many(session, [
         {"task_id": row["id"], "kind": kind, "name": name, "created_at": row["created_at"],
          "due_order": row["due_at"] or NO_DUE_DATE}
         for row in rows
         for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
-        for name in names]
-    if entries:
-        connection.execute(CANDIDATES.insert(), entries)
+        for name in names])
 
 
 def _open_rows(case: Case, tasks: list[Task], timers: list[runtime.WaitingTimer], actor: str,
                now: datetime) -> None:
     rows = [_task_row(case, task, timers, now) for task in tasks]
-    connection = case.session.connection()
-    connection.execute(TASKS.insert(), rows)
-    offer_to_candidates(connection, [row for row in rows if row["assignee"] is None])
+    _INSERT_TASKS.run_many(case.session, rows)
+    offer_to_candidates(case.session, [row for row in rows if row["assignee"] is None])
     for task, row in zip(tasks, rows):
         case.note("task_ready", actor, task, name=row["name"], candidate_groups=row["candidate_groups"],
                   candidate_users=row["candidate_users"], assignee=row["assignee"],

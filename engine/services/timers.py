@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,7 +44,15 @@ from engine import clock, runtime
 from engine.errors import BpmdeskError, Conflict, Forbidden, NotFound, ProcessError
 from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
-from engine.services.steps import new_case, open_case, running_diagram, save_case
+from engine.services.steps import (
+    INSTANCES,
+    InstanceRecord,
+    instance_record,
+    new_case,
+    open_case,
+    running_diagram,
+    save_case,
+)
 from engine.services.users import ADMIN_GROUP, groups_of
 from engine.store import Database, DefinitionVersion, Instance, WaitingTimer
 from engine.store.models import StartSchedule
@@ -129,19 +137,20 @@ class _Claim:
     due_at: datetime
     lock_version: int
     attempts: int
+    record: InstanceRecord  # the row as claimed: opening the case reads it no more
+
+
+_CLAIM = (select(INSTANCES).where(INSTANCES.c.status == "running", INSTANCES.c.next_due_at < bindparam("now"))
+          .order_by(INSTANCES.c.next_due_at).limit(bindparam("limit", type_=Integer)).with_for_update(skip_locked=True))
+_CLAIM_ONE = _CLAIM.where(INSTANCES.c.id == bindparam("instance_id"))
 
 
 def _claim_instances(session: Session, now: datetime, limit: int,
                      instance_id: int | None = None) -> list[_Claim]:
-    """The most overdue instances no other scheduler is firing, locked until commit (and loaded:
-    the session keeps them, so opening them costs no further query)."""
-    query = (select(Instance).where(Instance.status == "running", Instance.next_due_at < now)
-             .order_by(Instance.next_due_at).limit(limit).with_for_update(skip_locked=True))
-    if instance_id is not None:
-        query = query.where(Instance.id == instance_id)
-    instances = session.info["claimed"] = list(session.scalars(query))  # the identity map is weak
-    return [_Claim(i.id, i.process_id, i.next_due_at, i.lock_version, i.fire_attempts)
-            for i in instances]
+    """The most overdue instances no other scheduler is firing, locked until commit."""
+    query, params = (_CLAIM, {}) if instance_id is None else (_CLAIM_ONE, {"instance_id": instance_id})
+    records = [instance_record(row) for row in session.connection().execute(query, {"now": now, "limit": limit, **params})]
+    return [_Claim(r.id, r.process_id, r.next_due_at, r.lock_version, r.fire_attempts, r) for r in records]
 
 
 class TimerStuck(ProcessError):
@@ -149,7 +158,7 @@ class TimerStuck(ProcessError):
 
 
 def _fire_instance(session: Session, db: Database, claim: _Claim, now: datetime) -> Firing:
-    case = open_case(session, db, claim.instance_id)
+    case = open_case(session, db, claim.record)
     due = [t for t in case.timers_before.values() if t.due_at < now]
     with running_diagram(case):
         case.workflow.refresh_timers()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Integer, Row, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from engine import clock, forms, runtime
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.steps import (
+    INSTANCES,
+    WITHDRAW_OFFERS,
     CANDIDATES,
     TASKS,
     offer_to_candidates,
@@ -27,7 +29,8 @@ from engine.services.steps import (
     translating_races,
 )
 from engine.services.users import AUDITOR_GROUP, groups_of, require_user
-from engine.store import NO_DUE_DATE, Database, HumanTask, Instance
+from engine.store import NO_DUE_DATE, Database, HumanTask
+from engine.store.prepared import Prepared
 
 SCOPES = ("open", "mine", "group", "done", "all")
 DUE_SOON = timedelta(hours=2)
@@ -129,12 +132,12 @@ def _union(selects: list[Any]) -> Any:
     return union(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
 
 
-def _all_keys(scope: str, for_person: bool) -> Any:
+def _all_keys(scope: str, for_person: bool, groups: int) -> Any:
     """(id, due_order, created_at) of every task an inbox may show: what its total counts."""
     if not for_person:
         state = {"open": [TASKS.c.state == "open"], "done": [TASKS.c.state == "completed"]}.get(scope, [])
         return select(*_KEYS).where(*state).subquery()
-    in_my_groups = CANDIDATES.c.name.in_(bindparam("groups", expanding=True))
+    in_my_groups = CANDIDATES.c.name.in_([bindparam(f"g{i}") for i in range(groups)])
     return _union([select(*columns).where(*where) for columns, where in _arms(scope, [in_my_groups])])
 
 
@@ -163,37 +166,55 @@ def _page_queries(keys: Any, counted_keys: Any, conditions: list[Any]) -> tuple[
     return rows, counted
 
 
-@functools.lru_cache(maxsize=None)
-def _plain_page_queries(scope: str, for_person: bool, groups: int) -> tuple[Any, Any]:
-    """Built once per shape: building SQLAlchemy statements costs more than running them here."""
-    every = _all_keys(scope, for_person)
-    return _page_queries(_top_keys(scope, groups) if for_person else every, every, [])
+# Filters that need the task row itself (a group's queue, case, procedure, due, search), each a
+# condition with bound values, so a view's statements are built once per combination of filters.
+_ROW_FILTERS: dict[str, Callable[[], list[Any]]] = {
+    "group": lambda: [TASKS.c.id.in_(select(CANDIDATES.c.task_id).where(  # what the group may pick up
+        CANDIDATES.c.kind == "group", CANDIDATES.c.name == bindparam("f_group")))],
+    "instance": lambda: [TASKS.c.instance_id == bindparam("f_instance")],
+    "process": lambda: [TASKS.c.process_id == bindparam("f_process")],
+    "overdue": lambda: [TASKS.c.state == "open", TASKS.c.due_at < bindparam("f_now")],
+    "due_today": lambda: [TASKS.c.state == "open", TASKS.c.due_at <= bindparam("f_end_of_day")],
+    "search": lambda: [TASKS.c.phone == bindparam("f_term")],
+    "search_number": lambda: [or_(TASKS.c.phone == bindparam("f_term"),
+                                  TASKS.c.instance_id == bindparam("f_number", type_=Integer))],
+}
 
 
-def _conditions(flt: TaskFilter) -> list[Any]:
-    """Filters that need the task row itself (procedure, case, due, search, a group's queue)."""
-    conditions = []
+def _row_filters(flt: TaskFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The names of the row filters a view uses, and their values."""
+    chosen: dict[str, Any] = {}
     now = clock.now()
-    if flt.group:  # the group's queue: what it may still pick up
-        conditions.append(TASKS.c.id.in_(select(CANDIDATES.c.task_id).where(
-            CANDIDATES.c.kind == "group", CANDIDATES.c.name == flt.group)))
+    if flt.group:
+        chosen["group"] = {"f_group": flt.group}
     if flt.instance_id is not None:
-        conditions.append(HumanTask.instance_id == flt.instance_id)
+        chosen["instance"] = {"f_instance": flt.instance_id}
     if flt.process_id:
-        conditions.append(HumanTask.process_id == flt.process_id)
+        chosen["process"] = {"f_process": flt.process_id}
     if flt.overdue:
-        conditions.extend([HumanTask.state == "open", HumanTask.due_at < now])
+        chosen["overdue"] = {"f_now": now}
     if flt.due_today:
         local = now.astimezone(clock.local_tz())
-        end_of_day = local.replace(hour=23, minute=59, second=59, microsecond=999999)
-        conditions.extend([HumanTask.state == "open", HumanTask.due_at <= end_of_day])
-    if flt.search:
-        term = flt.search.strip()
-        matches = [HumanTask.phone == term]
-        if term.isdigit():
-            matches.append(HumanTask.instance_id == int(term))
-        conditions.append(or_(*matches))
-    return conditions
+        chosen["due_today"] = {"f_end_of_day": local.replace(hour=23, minute=59, second=59, microsecond=999999)}
+    term = (flt.search or "").strip()
+    if term.isdigit():
+        chosen["search_number"] = {"f_term": term, "f_number": int(term)}
+    elif term:
+        chosen["search"] = {"f_term": term}
+    return tuple(chosen), {name: value for values in chosen.values() for name, value in values.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def _view_queries(scope: str, for_person: bool, groups: int, filters: tuple[str, ...]) -> tuple[Prepared, Prepared]:
+    """(page rows, total) statements of one shape of view, built once: building SQLAlchemy
+    statements costs more than running them here. Unfiltered inboxes read each look-up's first
+    keys in index order; filtered views read the rows the filters pick."""
+    every = _all_keys(scope, for_person, groups)
+    if filters:
+        rows, counted = _page_queries(every, every, [c for name in filters for c in _ROW_FILTERS[name]()])
+    else:
+        rows, counted = _page_queries(_top_keys(scope, groups) if for_person else every, every, [])
+    return Prepared(rows), Prepared(counted)
 
 
 def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> TaskPage:
@@ -204,29 +225,25 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
     if flt.scope not in SCOPES:
         raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
     for_person = flt.user is not None
-    conditions = _conditions(flt)
+    filters, values = _row_filters(flt)
     with db.unit_of_work() as session:
         groups = sorted(groups_of(session, flt.user)) if for_person else []
-        if conditions:  # filtered views read the task rows; they are built per request
-            every = _all_keys(flt.scope, for_person)
-            rows, counted = _page_queries(every, every, conditions)
-        else:
-            rows, counted = _plain_page_queries(flt.scope, for_person, len(groups))
-        params: dict[str, Any] = {"limit": per_page, "offset": (page - 1) * per_page,
-                                  "depth": page * per_page, "user": flt.user, "groups": groups or [""],
+        rows, counted = _view_queries(flt.scope, for_person, len(groups), filters)
+        params: dict[str, Any] = {**values, "limit": per_page, "offset": (page - 1) * per_page,
+                                  "depth": page * per_page, "user": flt.user,
                                   **{f"g{i}": name for i, name in enumerate(groups)}}
-        items = [_item(r) for r in session.execute(rows, params)]
+        items = [_item(r) for r in rows.all(session, **params)]
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
-        return TaskPage(items, session.scalar(counted, params) or 0, page, per_page)
+        return TaskPage(items, counted.first(session, **params)[0] or 0, page, per_page)
 
 
-_TASK_BY_ID = select(TASKS).where(TASKS.c.id == bindparam("id"))
+_TASK_BY_ID = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))
 
 
 def _require_task(session: Session, task_id: str) -> Row:
     """The task's row (a plain row: tasks are read on every action, so no ORM identity here)."""
-    row = session.execute(_TASK_BY_ID, {"id": task_id}).first()
+    row = _TASK_BY_ID.first(session, id=task_id)
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在。")
     return row
@@ -296,10 +313,13 @@ def get_task(db: Database, task_id: str, actor: str) -> TaskView:
         )
 
 
+_TOUCH_INSTANCE = Prepared(INSTANCES.update().where(INSTANCES.c.id == bindparam("id"))
+                           .values(updated_at=bindparam("at"), lock_version=INSTANCES.c.lock_version + 1))
+
+
 def _touch_instance(session: Session, row: Row) -> None:
     """Claims change no workflow state, but bumping the instance orders them against completions."""
-    instance = session.get(Instance, row.instance_id)
-    instance.updated_at = clock.now()
+    _TOUCH_INSTANCE.run(session, id=row.instance_id, at=clock.now())
 
 
 @translating_races
@@ -319,17 +339,16 @@ def _set_assignee(session: Session, row: Row, expected: str | None, assignee: st
                   owner: str | None = None) -> Row:
     """Compare-and-set, so two people claiming at once cannot both win; the updated row."""
     condition = TASKS.c.assignee.is_(None) if expected is None else TASKS.c.assignee == expected
-    result = session.execute(
+    result = session.connection().execute(
         TASKS.update().where(TASKS.c.id == row.id, TASKS.c.state == "open", condition)
         .values(assignee=assignee, owner=owner))
     if result.rowcount != 1:
         raise Conflict(f"任务「{row.name}」刚被其他人处理，请刷新后重试。")
     _touch_instance(session, row)
     updated = _require_task(session, row.id)
-    connection = session.connection()
-    connection.execute(CANDIDATES.delete().where(CANDIDATES.c.task_id == row.id))
+    WITHDRAW_OFFERS.run(session, task=row.id)
     if assignee is None:  # back in the queue of its groups
-        offer_to_candidates(connection, [updated._mapping])
+        offer_to_candidates(session, [updated._asdict()])
     return updated
 
 
