@@ -89,10 +89,11 @@ def record(
     return event
 
 
-def block_hash(block: EventBlock) -> str:
-    """The hash of a block's listed events, its time and its predecessor's hash."""
-    content = {"seq": block.seq, "at": block.at.isoformat(), "events": block.events,
-               "prev_hash": block.prev_hash}
+def block_hash(block: EventBlock | Mapping[str, Any]) -> str:
+    """The hash of a block's listed events, its time and its predecessor's hash (a row or a mapping)."""
+    get = block.get if isinstance(block, Mapping) else functools.partial(getattr, block)
+    content = {"seq": get("seq"), "at": get("at").isoformat(), "events": get("events"),
+               "prev_hash": get("prev_hash")}
     return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
 
 
@@ -102,15 +103,14 @@ def _seal(session: Session) -> None:
     pending = session.info.pop("unsealed", None)
     if not pending:
         return
-    session.flush()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # ORM rows first: events may refer to them
     _INSERT_EVENTS.run_many(session, pending)
     events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
     # row locks first, the global lock last: commits then cannot deadlock
     if session.get_bind().dialect.name == "postgresql":
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLOCK_LOCK})
     head = _BLOCK_HEAD.first(session)
-    block = EventBlock(seq=(head.seq + 1) if head else 1, at=clock.now(), events=events,
-                       prev_hash=head.hash if head else GENESIS)
-    block.hash = block_hash(block)
-    _INSERT_BLOCK.run(session, seq=block.seq, at=block.at, events=block.events, prev_hash=block.prev_hash,
-                      hash=block.hash)
+    block = {"seq": (head.seq + 1) if head else 1, "at": clock.now(), "events": events,
+             "prev_hash": head.hash if head else GENESIS}
+    _INSERT_BLOCK.run(session, **block, hash=block_hash(block))

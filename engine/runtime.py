@@ -6,6 +6,9 @@ deployed version (cached in the Database) and the stored state holds only the ru
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -118,6 +121,44 @@ def dump_workflow(workflow: BpmnWorkflow) -> str:
     dct = _REGISTRY.convert(workflow)
     dct["serializer_version"] = STATE_VERSION
     return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+
+
+class WorkflowCache:
+    """Workflows as this process last committed them (with what the caller derived from them),
+    so the next step on a case need not deserialise its state again (a case is usually worked
+    step after step).
+
+    An entry serves only the instance version it was committed at: any other writer (another
+    worker, a claim) moves the version on and the entry is ignored. A workflow is taken out while
+    a unit of work uses it and comes back only after that work commits, so a failed or rolled-back
+    step never leaves a half-run workflow behind, and two threads never share one.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, version: int) -> Any | None:
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def put(self, instance_id: int, version: int, entry: Any) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[instance_id] = (version, entry)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def workflow_cache(db: Database) -> WorkflowCache:
+    """The Database's cache; ``BPMDESK_WORKFLOW_CACHE`` workflows (default 512, 0 = none)."""
+    if db.workflow_cache is None:
+        db.workflow_cache = WorkflowCache(int(os.environ.get("BPMDESK_WORKFLOW_CACHE", "512")))
+    return db.workflow_cache
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:

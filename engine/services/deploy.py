@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 
 from engine import clock, compat, runtime
@@ -13,6 +13,7 @@ from engine.errors import DeployError, NotFound
 from engine.history import record
 from engine.services.steps import translating_races
 from engine.store import Database, DefinitionVersion
+from engine.store.prepared import Prepared
 
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -114,14 +115,16 @@ def latest_version(session: Session, process_id: str) -> DefinitionVersion | Non
     ).first()
 
 
+_LATEST_ID = Prepared(select(DefinitionVersion.id).where(DefinitionVersion.process_id == bindparam("process"))
+                      .order_by(DefinitionVersion.version.desc()).limit(1))
+
+
 def require_latest(db: Database, session: Session, process_id: str) -> runtime.Deployed:
     """The newest version of a process, from the cache once parsed."""
-    definition_id = session.scalar(
-        select(DefinitionVersion.id).where(DefinitionVersion.process_id == process_id)
-        .order_by(DefinitionVersion.version.desc()).limit(1))
-    if definition_id is None:
+    latest = _LATEST_ID.first(session, process=process_id)
+    if latest is None:
         raise NotFound(f"流程 {process_id} 未部署。")
-    return runtime.deployed(db, session, definition_id)
+    return runtime.deployed(db, session, latest.id)
 
 
 def list_definitions(db: Database) -> list[DefinitionVersion]:

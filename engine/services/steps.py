@@ -26,6 +26,7 @@ from engine import clock, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
+from engine.store.database import AFTER_COMMIT
 from engine.store.prepared import Prepared
 
 CUSTOMER_FIELDS = ("customer_name", "phone", "room")
@@ -121,7 +122,8 @@ def note_next_due(session: Session, due_at: datetime) -> None:
 
 @dataclass
 class Case:
-    """An instance loaded for one unit of work, with what it looked like when loaded."""
+    """An instance loaded for one unit of work, with what it looked like when loaded (after a
+    save: as saved, which is where whatever comes next starts from)."""
 
     session: Session
     instance: InstanceRecord
@@ -151,15 +153,30 @@ def running_diagram(case: Case) -> Iterator[None]:
 
 
 def open_case(session: Session, db: Database, instance_id: int | InstanceRecord) -> Case:
-    """Load an instance (or take the record a caller already read, locked) and its workflow."""
+    """Load an instance (or take the record a caller already read, locked) and its workflow.
+
+    The workflow comes from this process's cache when it holds the version just read; once the
+    unit of work commits, it goes back to the cache as saved (or, if not saved, as it was).
+    """
     instance = instance_id if isinstance(instance_id, InstanceRecord) else load_instance(session, instance_id)
     if instance is None:
         raise NotFound(f"案件 {instance_id} 不存在。")
     deployed = runtime.deployed(db, session, instance.definition_id)
-    workflow = runtime.load_workflow(deployed.specs, instance.state)
-    seen = runtime.snapshot(workflow)
-    return Case(session, instance, deployed, workflow, {str(task.id) for task in seen.ready},
-                {t.task_id: t for t in seen.timers})
+    cached = runtime.workflow_cache(db).take(instance.id, instance.lock_version)
+    if cached is not None:
+        workflow, ready, timers = cached
+    else:
+        workflow = runtime.load_workflow(deployed.specs, instance.state)
+        seen = runtime.snapshot(workflow)
+        ready, timers = {str(task.id) for task in seen.ready}, {t.task_id: t for t in seen.timers}
+    return _cache_when_committed(db, Case(session, instance, deployed, workflow, ready, timers))
+
+
+def _cache_when_committed(db: Database, case: Case) -> Case:
+    cache = runtime.workflow_cache(db)
+    case.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(
+        case.instance.id, case.instance.lock_version, (case.workflow, case.ready_before, case.timers_before)))
+    return case
 
 
 def new_case(session: Session, db: Database, definition_id: int, actor: str,
@@ -178,7 +195,7 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
         customer_name=None, phone=None, room=None, fire_attempts=0, last_error=None, trail=[])
     values = {name: value for name, value in vars(instance).items() if name != "id"}
     instance.id = _INSERT_INSTANCE.first(session, **values).id  # the id names the event chain
-    case = Case(session, instance, deployed, workflow)
+    case = _cache_when_committed(db, Case(session, instance, deployed, workflow))
     case.note("instance_started", actor, process_id=deployed.process_id, version=deployed.version,
               data=data)
     return case
@@ -208,6 +225,8 @@ def save_case(case: Case, actor: str) -> None:
         if data.get(name) not in (None, ""):
             setattr(instance, name, str(data[name])[:200])
     write_instance(case.session, instance)
+    case.ready_before = {str(task.id) for task in seen.ready}
+    case.timers_before = {t.task_id: t for t in seen.timers}
 
 
 def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,

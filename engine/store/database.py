@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+AFTER_COMMIT = "bpmdesk.after_commit"
 
 
 def default_url() -> str:
@@ -39,7 +40,7 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # straight to the driver: every unit of work
 
 
 class Database:
@@ -56,14 +57,20 @@ class Database:
             _tune_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.spec_cache: dict[int, Any] = {}
+        self.workflow_cache: Any = None  # engine.runtime.WorkflowCache, made on first use
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        Callables in ``session.info[AFTER_COMMIT]`` run once the work has committed (and only then).
+        """
         session = self._sessions()
         try:
             yield session
             session.commit()
+            for callback in session.info.pop(AFTER_COMMIT, ()):
+                callback()
         except BaseException:
             session.rollback()
             raise

@@ -13,39 +13,56 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Iterable, Sequence
 
+from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-_CURSOR = "prepared_cursor"
+_CURSOR = "bpmdesk.prepared_cursor"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_cursor(session: Session, transaction: Any) -> None:
+    """The cursor belongs to the transaction's connection, which goes back to the pool with it."""
+    if transaction.parent is None:
+        session.info.pop(_CURSOR, None)
+
+
+_MISSING = object()
 
 
 class _Compiled:
-    """One statement compiled for one dialect, with its parameter order and type processors."""
+    """One statement compiled for one dialect: its SQL, and a plan for its parameters (which
+    value goes where, through which type processor) and result columns, worked out once."""
 
     def __init__(self, statement: Any, dialect: Dialect, columns: Sequence[str] | None):
         compiled = statement.compile(dialect=dialect, column_keys=columns)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("expanding (IN list) parameters cannot be prepared")
-        self.compiled = compiled
         self.sql = compiled.string
-        self.order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
-        self.binds = [(name, processor) for name, bind in compiled.binds.items()
-                      if (processor := bind.type._cached_bind_processor(dialect)) is not None]
-        columns = getattr(statement, "selected_columns", None)
-        if columns is None and getattr(statement, "_returning", None):
-            columns = statement._returning
-        self.results = [(column.type._cached_result_processor(dialect, None)) for column in columns or ()]
+        escaped = compiled.escaped_bind_names
+        plan = {}
+        for bind, name in compiled.bind_names.items():
+            literal = _MISSING if bind.required else bind.effective_value
+            plan[escaped.get(name, name)] = (bind.key, literal, bind.type._cached_bind_processor(dialect))
+        order = compiled.positiontup if compiled.positional else list(plan)
+        self.positional = compiled.positional
+        self.plan = [(name, *plan[name]) for name in order]
+        columns_read = getattr(statement, "selected_columns", None)
+        if columns_read is None and getattr(statement, "_returning", None):
+            columns_read = statement._returning
+        self.results = [column.type._cached_result_processor(dialect, None) for column in columns_read or ()]
         self.row_type: Any = None
 
     def parameters(self, values: dict[str, Any]) -> Any:
-        params = self.compiled.construct_params(values, _check=False)
-        for name, processor in self.binds:
-            value = params.get(name)
-            if value is not None:
-                params[name] = processor(value)
-        return [params[name] for name in self.order] if self.order is not None else params
+        bound = []
+        for _name, key, literal, processor in self.plan:
+            value = values.get(key, literal)
+            if value is _MISSING:
+                raise KeyError(f"a value is required for {key!r} in: {self.sql}")
+            bound.append(value if processor is None or value is None else processor(value))
+        return bound if self.positional else {entry[0]: value for entry, value in zip(self.plan, bound)}
 
     def rows(self, cursor: Any) -> list[Any]:
         fetched = cursor.fetchall()
@@ -72,15 +89,14 @@ class Prepared:
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _for(self, session: Session) -> tuple[_Compiled, Any]:
-        connection = session.connection()
-        dialect = connection.dialect
+        cursor = session.info.get(_CURSOR)
+        if cursor is None:  # the first statement of this transaction
+            connection = session.connection()
+            cursor = session.info[_CURSOR] = (connection.dialect, connection.connection.driver_connection.cursor())
+        dialect, cursor = cursor
         compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
             compiled = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect, self.columns)
-        cursor = session.info.get(_CURSOR)
-        if cursor is None or session.info.get("prepared_connection") is not connection:
-            cursor = session.info[_CURSOR] = connection.connection.driver_connection.cursor()
-            session.info["prepared_connection"] = connection
         return compiled, cursor
 
     def all(self, session: Session, **values: Any) -> list[Any]:
