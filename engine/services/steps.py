@@ -75,6 +75,7 @@ class InstanceRecord:
     fire_attempts: int
     last_error: str | None
     trail: list[str]
+    stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the saved columns as in the row
 
 
 _SAVED = ("status", "state", "next_due_at", "updated_at", "ended_at", *CUSTOMER_FIELDS,
@@ -82,10 +83,17 @@ _SAVED = ("status", "state", "next_due_at", "updated_at", "ended_at", *CUSTOMER_
 _LOAD_INSTANCE = Prepared(select(INSTANCES).where(INSTANCES.c.id == bindparam("id")))
 _INSERT_INSTANCE = Prepared(INSTANCES.insert().returning(INSTANCES.c.id),
                             columns=[c.name for c in INSTANCES.columns if c.name != "id"])
-_SAVE_INSTANCE = Prepared(
-    INSTANCES.update()
-    .where(INSTANCES.c.id == bindparam("instance"), INSTANCES.c.lock_version == bindparam("expected"))
-    .values({**{name: bindparam(f"new_{name}") for name in _SAVED}, "lock_version": INSTANCES.c.lock_version + 1}))
+
+
+@functools.lru_cache(maxsize=None)
+def _save_instance(columns: tuple[str, ...]) -> Prepared:
+    """The version-checked update of these columns. Only changed columns are written: SQLite
+    rewrites an index page for every indexed column named in SET, changed or not."""
+    return Prepared(
+        INSTANCES.update()
+        .where(INSTANCES.c.id == bindparam("instance"), INSTANCES.c.lock_version == bindparam("expected"))
+        .values({**{name: bindparam(f"new_{name}") for name in columns},
+                 "lock_version": INSTANCES.c.lock_version + 1}))
 
 
 def load_instance(session: Session, instance_id: int) -> InstanceRecord | None:
@@ -97,15 +105,19 @@ def instance_record(row: Any) -> InstanceRecord:
     """A record from a row of the instance table."""
     instance = InstanceRecord(**row._asdict())
     instance.trail = instance.trail or []
+    instance.stored = {name: getattr(instance, name) for name in _SAVED}
     return instance
 
 
 def write_instance(session: Session, record: InstanceRecord) -> None:
     """Write the record back if nobody else has since it was read (optimistic locking)."""
-    values = {f"new_{name}": getattr(record, name) for name in _SAVED}
-    if _SAVE_INSTANCE.run(session, instance=record.id, expected=record.lock_version, **values) != 1:
+    now = {name: getattr(record, name) for name in _SAVED}
+    changed = tuple(name for name in _SAVED if now[name] != record.stored.get(name, now))
+    values = {f"new_{name}": now[name] for name in changed}
+    if _save_instance(changed).run(session, instance=record.id, expected=record.lock_version, **values) != 1:
         raise StaleDataError(f"instance {record.id} changed since version {record.lock_version}")
     record.lock_version += 1
+    record.stored = now
     if record.status == "running" and record.next_due_at is not None:
         note_next_due(session, record.next_due_at)
 
@@ -193,8 +205,9 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
         id=0, definition_id=deployed.id, process_id=deployed.process_id, status="running", state="",
         lock_version=1, next_due_at=None, started_at=now, started_by=actor, updated_at=now, ended_at=None,
         customer_name=None, phone=None, room=None, fire_attempts=0, last_error=None, trail=[])
-    values = {name: value for name, value in vars(instance).items() if name != "id"}
+    values = {name: value for name, value in vars(instance).items() if name not in ("id", "stored")}
     instance.id = _INSERT_INSTANCE.first(session, **values).id  # the id names the event chain
+    instance.stored = {name: values[name] for name in _SAVED}
     case = _cache_when_committed(db, Case(session, instance, deployed, workflow))
     case.note("instance_started", actor, process_id=deployed.process_id, version=deployed.version,
               data=data)
