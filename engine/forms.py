@@ -18,6 +18,7 @@ refuse the diagram instead of a clerk meeting the problem at the counter.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -83,8 +84,12 @@ def fields_from_form(form: Any) -> list[FormField]:
     Raises :class:`DeployError` listing every problem of the form, not just the first, so an
     analyst fixes the diagram in one round.
     """
-    if form is None:
-        return []
+    return [] if form is None else list(_typed_fields(form))
+
+
+@functools.lru_cache(maxsize=4096)
+def _typed_fields(form: Any) -> tuple[FormField, ...]:
+    """Forms belong to parsed specs, which never change once deployed: typed once per form."""
     problems: list[str] = []
     fields = [_field_from(spiff_field, problems) for spiff_field in form.fields]
     seen: set[str] = set()
@@ -94,7 +99,7 @@ def fields_from_form(form: Any) -> list[FormField]:
         seen.add(form_field.id)
     if problems:
         raise DeployError(problems)
-    return fields
+    return tuple(fields)
 
 
 def defaults(fields: Sequence[FormField]) -> dict[str, object]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import uuid
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -39,12 +40,24 @@ HASHED_FIELDS = ("chain", "seq", "instance_id", "definition_id", "type", "actor"
                  "element_id", "payload", "prev_hash")
 
 
-def event_hash(event: Event | Mapping[str, Any]) -> str:
-    """The hash of an event's content and its predecessor's hash (a row or a mapping)."""
+def event_hash(event: Event | Mapping[str, Any], payload_text: str | None = None) -> str:
+    """The hash of an event's content and its predecessor's hash (a row or a mapping).
+
+    ``payload_text``: the payload's canonical JSON when the caller has it; it is spliced into
+    the content's canonical JSON (the same text as encoding the payload again, without the work).
+    """
     get = event.get if isinstance(event, Mapping) else functools.partial(getattr, event)
     content = {name: get(name) for name in HASHED_FIELDS}
     content["at"] = content["at"].isoformat()
-    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+    if payload_text is None:
+        text = canonical(content)
+    else:
+        content["payload"] = _PAYLOAD_SLOT
+        text = canonical(content).replace(f'"{_PAYLOAD_SLOT}"', payload_text, 1)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_PAYLOAD_SLOT = f"payload-{uuid.uuid4().hex}"
 
 
 _CHAIN_HEAD = Prepared(select(Event.seq, Event.hash).where(Event.chain == bindparam("chain"))
@@ -81,9 +94,10 @@ def record(
     event = {
         "chain": chain, "seq": seq + 1, "instance_id": instance_id, "definition_id": definition_id,
         "type": type, "actor": actor, "at": at or clock.now(), "task_id": task_id,
-        "element_id": element_id, "payload": json.loads(canonical(payload or {})), "prev_hash": prev_hash,
+        "element_id": element_id, "payload": json.loads(payload_text := canonical(payload or {})),
+        "prev_hash": prev_hash,
     }
-    event["hash"] = event_hash(event)
+    event["hash"] = event_hash(event, payload_text)
     session.info["chain_heads"][chain] = (event["seq"], event["hash"])
     session.info.setdefault("unsealed", []).append(event)
     return event

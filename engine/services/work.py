@@ -226,7 +226,7 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
         raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
     for_person = flt.user is not None
     filters, values = _row_filters(flt)
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         groups = sorted(groups_of(session, flt.user)) if for_person else []
         rows, counted = _view_queries(flt.scope, for_person, len(groups), filters)
         params: dict[str, Any] = {**values, "limit": per_page, "offset": (page - 1) * per_page,

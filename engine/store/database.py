@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 AFTER_COMMIT = "bpmdesk.after_commit"
+READ_ONLY = "bpmdesk_read_only"
 
 
 def default_url() -> str:
@@ -39,8 +40,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # straight to the driver: every unit of work
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking;
+        # a reading unit of work takes no lock and never waits for writers (WAL snapshot)
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -60,12 +63,15 @@ class Database:
         self.workflow_cache: Any = None  # engine.runtime.WorkflowCache, made on first use
 
     @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
+    def unit_of_work(self, read_only: bool = False) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error.
 
         Callables in ``session.info[AFTER_COMMIT]`` run once the work has committed (and only then).
+        ``read_only``: the work only reads (an inbox page); on SQLite it then queues behind no writer.
         """
         session = self._sessions()
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
         try:
             yield session
             session.commit()
