@@ -68,9 +68,10 @@ def test_complaint_walks_from_front_desk_to_the_department(db):
         services.complete(db, classify.id, "frontdesk", {
             "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
         dispatch = only_task(db, user="frontdesk")
-        services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+        done = services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
         pickup = only_task(db, user="engineer")
         assert pickup.candidate_groups == ("engineering",)
+        assert done.instance_id == instance_id and done.next_tasks == (pickup,)  # what comes next, as listed
         assert services.list_tasks(db, user="cleaner").items == []
         services.claim(db, pickup.id, "engineer")
         assert only_task(db, user="engineer", scope="mine").assignee == "engineer"

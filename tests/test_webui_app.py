@@ -246,6 +246,9 @@ def test_claim_then_complete_moves_the_case_on(app: Flask, site_db: Database) ->
     assert services.get_task(site_db, pickup.id, "engineer").task.state == "completed"
     done = text(client.get("/?scope=done"))
     assert pickup.id in done
+    following = services.list_tasks(site_db, TaskFilter(instance_id=case, scope="open")).items
+    assert len(following) == 2  # the reply and its check
+    assert f"案件 {case} 的任务已完成。下一步：" in done and all(f"「{t.name}」" in done for t in following)
 
 
 def test_a_form_error_is_shown_next_to_its_field_with_the_input_kept(app: Flask, site_db: Database) -> None:
@@ -416,7 +419,9 @@ def test_api_claims_and_completes_with_the_same_rules(app: Flask, site_db: Datab
     bad = client.post(f"/api/tasks/{pickup.id}/complete", json={"data": {}}, headers=headers)
     assert bad.status_code == 400 and "receiver" in bad.get_json()["field_errors"]
     done = client.post(f"/api/tasks/{pickup.id}/complete", json={"data": {"receiver": "赵强"}}, headers=headers)
-    assert done.get_json() == {"instance_id": case}
+    following = services.list_tasks(site_db, TaskFilter(instance_id=case, scope="open")).items
+    assert done.get_json()["instance_id"] == case
+    assert sorted(t["id"] for t in done.get_json()["next_tasks"]) == sorted(t.id for t in following)
     other, other_headers = api_client(app, "cleaner")
     assert other.get(f"/api/cases/{case}").status_code == 403
 

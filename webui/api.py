@@ -145,7 +145,10 @@ def complete(task_id: str):
     data = body().get("data", {})
     if not isinstance(data, dict):
         raise InvalidInput("data 必须是 JSON 对象。")
-    return jsonify(instance_id=services.complete(db(), task_id, actor(), data))
+    done = services.complete(db(), task_id, actor(), data)
+    return jsonify(instance_id=done.instance_id,
+                   next_tasks=[{"id": t.id, "name": t.name, "candidate_groups": list(t.candidate_groups),
+                                "assignee": t.assignee} for t in done.next_tasks])
 
 
 @bp.get("/procedures")

@@ -88,12 +88,13 @@ def hand_back(task_id: str):
 def complete(task_id: str):
     submitted = submitted_values(request.form)
     try:
-        instance_id = services.complete(db(), task_id, actor(), submitted)
+        done = services.complete(db(), task_id, actor(), submitted)
     except InvalidInput as error:
         view = services.get_task(db(), task_id, actor())
         kept = {**view.values, **_unticked_booleans(view), **submitted}
         return render_task(view, kept, error.field_errors or {"": str(error)}, status=400)
-    flash(f"案件 {instance_id} 的任务已完成。", "ok")
+    following = "、".join(f"「{t.name}」" for t in done.next_tasks)
+    flash(f"案件 {done.instance_id} 的任务已完成。" + (f"下一步：{following}。" if following else ""), "ok")
     return redirect(url_for("inbox.index"))
 
 

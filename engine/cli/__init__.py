@@ -195,8 +195,8 @@ def delegate(task_id: str, actor: str, to_user: str) -> None:
 @click.option("--data", help="form values as a JSON object")
 def complete(task_id: str, actor: str, data: str | None) -> None:
     """Complete a task with its form values."""
-    instance_id = services.complete(_db(), task_id, actor, _parse_data(data))
-    click.echo(f"completed {task_id} (case {instance_id})")
+    done = services.complete(_db(), task_id, actor, _parse_data(data))
+    click.echo(f"completed {task_id} (case {done.instance_id})")
 
 
 @main.command()

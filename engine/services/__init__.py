@@ -26,6 +26,7 @@ from engine.services.users import (
     set_password,
 )
 from engine.services.work import (
+    Completion,
     TaskFilter,
     TaskItem,
     TaskPage,
@@ -39,7 +40,7 @@ from engine.services.work import (
 )
 
 __all__ = [
-    "DeployReport", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
+    "Completion", "DeployReport", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "fire_due_timers", "get_task", "get_user", "history", "list_definitions",
     "list_tasks", "list_timers", "list_users", "may_start", "set_active", "set_groups",

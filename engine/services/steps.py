@@ -144,6 +144,7 @@ class Case:
     ready_before: set[str] = field(default_factory=set)
     timers_before: dict[str, runtime.WaitingTimer] = field(default_factory=dict)
     completed: dict[str, str] = field(default_factory=dict)  # task id → who completed it
+    opened: list[dict[str, Any]] = field(default_factory=list)  # human_task rows this work opened
 
     def note(self, type: str, actor: str, task: Task | None = None, **payload: Any) -> None:
         """Record an event of this instance (optionally about one of its tasks)."""
@@ -402,6 +403,7 @@ def offer_to_candidates(session: Session, rows: list[dict[str, Any]]) -> None:
 def _open_rows(case: Case, tasks: list[Task], timers: list[runtime.WaitingTimer], actor: str,
                now: datetime) -> None:
     rows = [_task_row(case, task, timers, now) for task in tasks]
+    case.opened.extend(rows)
     _INSERT_TASKS.run_many(case.session, rows)
     offer_to_candidates(case.session, [row for row in rows if row["assignee"] is None])
     for task, row in zip(tasks, rows):

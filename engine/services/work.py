@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import Integer, Row, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
@@ -75,11 +75,20 @@ class TaskItem:
 _ITEM_FIELDS = [f.name for f in fields(TaskItem)]
 
 
-def _item(row: HumanTask | Row) -> TaskItem:
-    values = {name: getattr(row, name) for name in _ITEM_FIELDS}
-    values["candidate_groups"] = tuple(row.candidate_groups or ())
-    values["candidate_users"] = tuple(row.candidate_users or ())
+def _item(row: HumanTask | Row | Mapping[str, Any]) -> TaskItem:
+    get = row.get if isinstance(row, Mapping) else functools.partial(getattr, row)
+    values = {name: get(name) for name in _ITEM_FIELDS}
+    values["candidate_groups"] = tuple(values["candidate_groups"] or ())
+    values["candidate_users"] = tuple(values["candidate_users"] or ())
     return TaskItem(**values)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What completing a task did: the case, and the tasks the step opened (what comes next)."""
+
+    instance_id: int
+    next_tasks: tuple[TaskItem, ...]
 
 
 @dataclass(frozen=True)
@@ -384,8 +393,8 @@ def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
 
 
 @translating_races
-def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None = None) -> int:
-    """Validate the form, complete the task, run the engine to the next wait; returns the instance id."""
+def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None = None) -> Completion:
+    """Validate the form, complete the task, run the engine to the next wait."""
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
         _require_actor(session, row, actor)
@@ -402,4 +411,4 @@ def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None
             case.workflow.do_engine_steps()
         case.completed[task_id] = actor
         save_case(case, actor)
-        return row.instance_id
+        return Completion(row.instance_id, tuple(_item(opened) for opened in case.opened))
