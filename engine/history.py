@@ -67,8 +67,19 @@ _INSERT_EVENTS = Prepared(insert(Event.__table__), columns=(*HASHED_FIELDS, "has
 _INSERT_BLOCK = Prepared(insert(EventBlock.__table__), columns=("seq", "at", "events", "prev_hash", "hash"))
 
 
+def known_head(session: Session, chain: str) -> tuple[int, str] | None:
+    """(seq, hash) of a chain's newest event, if this unit of work has read or written it."""
+    return session.info.get("chain_heads", {}).get(chain)
+
+
+def assume_head(session: Session, chain: str, head: tuple[int, str]) -> None:
+    """Take a chain's head as known (from a cache) instead of reading it. If it is stale, the next
+    event's ``seq`` collides with the one written since, and the unique (chain, seq) key refuses it."""
+    session.info.setdefault("chain_heads", {})[chain] = head
+
+
 def _chain_head(session: Session, chain: str) -> tuple[int, str]:
-    """(seq, hash) of the newest event of a chain; cached per unit of work."""
+    """(seq, hash) of the newest event of a chain; read once per unit of work."""
     heads: dict[str, tuple[int, str]] = session.info.setdefault("chain_heads", {})
     if chain not in heads:
         row = _CHAIN_HEAD.first(session, chain=chain)

@@ -7,6 +7,10 @@ firing. A save in this process that makes something due earlier re-arms it at on
 notes its ``next_due_at`` on the session, announced after commit); saves by other processes are
 seen by the poll.
 
+While it waits for a due time, it parses the cases falling due within ``timers.AHEAD`` into the
+workflow cache (:func:`engine.services.timers.parse_ahead`), stopping when they fall due: a
+burst then starts firing with that part of the work already done.
+
 Any number of schedulers may run against one database (each ``bpmdesk serve`` worker runs one,
 ``bpmdesk scheduler`` runs one alone): the row locks in :mod:`engine.services.timers` make each
 timer fire exactly once. Started after downtime, the first poll finds everything that fell due
@@ -24,7 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from engine import clock, notify
+from engine import clock, notify, runtime
 from engine.services.steps import NEXT_DUE, note_next_due
 from engine.services import timers
 from engine.store import Database, Instance
@@ -53,6 +57,9 @@ class Scheduler:
         self._firing = threading.Lock()
         self._stopping = threading.Event()
         self._latest_definition: int | None = None
+        cache = runtime.workflow_cache(db)
+        if cache.size > 0:  # room for the cases parsed ahead (0: the cache is switched off)
+            cache.size = max(cache.size, timers.AHEAD_MAX)
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -122,10 +129,23 @@ class Scheduler:
                 self._aps.remove_job("fire")
             return
         delay = max(timedelta(0), due_at - clock.now())
-        run_at = datetime.now(timezone.utc) + delay
+        now = datetime.now(timezone.utc)
+        run_at = now + delay
         self._aps.add_job(self._fire, "date", run_date=run_at, id="fire", replace_existing=True)
+        if delay > timedelta(0):  # time to wait: spend it on what will fall due
+            self._aps.add_job(self._parse_ahead, "date", run_date=max(now, run_at - timers.AHEAD), id="ahead",
+                              replace_existing=True, args=(due_at + timers.AHEAD, run_at))
 
     # -- work -----------------------------------------------------------------------------------------
+
+    def _parse_ahead(self, until: datetime, fire_at: datetime) -> None:
+        """Until the fire job is due (or runs), parse what falls due before ``until``."""
+        try:
+            timers.parse_ahead(self.db, until, keep_going=lambda: (
+                not self._stopping.is_set() and not self._firing.locked()
+                and datetime.now(timezone.utc) < fire_at))
+        except Exception:  # noqa: BLE001 - only a head start is lost: the firing reads the case itself
+            log.exception("parsing cases ahead of their due time failed")
 
     def _fire(self) -> None:
         if not self._firing.acquire(blocking=False):

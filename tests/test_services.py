@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from engine import clock, services
 from engine.errors import Conflict, DeployError, Forbidden, InvalidInput, NotFound
-from engine.store import Event, HumanTask, Instance
+from engine.history import record
+from engine.store import Database, Event, HumanTask, Instance
 
 DATA = Path(__file__).with_name("data")
 COMPLAINT = {
@@ -57,6 +58,37 @@ def test_a_bad_file_in_a_deployment_deploys_nothing(empty_db, tmp_path):
         services.deploy_paths(empty_db, [tmp_path])
     assert "bad.bpmn:1" in str(error.value)
     assert services.list_definitions(empty_db) == []
+
+
+@pytest.mark.postgres
+def test_a_case_changed_by_another_worker_is_reloaded_never_overwritten(db):
+    """Each worker keeps the workflows it committed; a change made elsewhere must win over them."""
+    elsewhere = Database(db.url)  # a second worker: its own cache
+    try:
+        with clock.frozen(NOW):
+            instance_id = start_complaint(db)
+            classify = only_task(db, user="frontdesk")
+            services.complete(db, classify.id, "frontdesk", {
+                "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
+            dispatch = only_task(db, user="frontdesk")
+            services.claim(elsewhere, dispatch.id, "frontdesk2")  # the case moves on elsewhere
+            with pytest.raises(Conflict, match="已被 frontdesk2 认领"):
+                services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+            services.complete(elsewhere, dispatch.id, "frontdesk2", {"responsible_dept": "engineering"})
+            pickup = only_task(db, user="engineer")
+            services.claim(db, pickup.id, "engineer")
+            services.complete(db, pickup.id, "engineer", {"receiver": "赵强"})  # this worker holds the case again
+            with elsewhere.unit_of_work() as session:  # an event of the case this worker never saw
+                record(session, "note_added", "supervisor", instance_id=instance_id, payload={"text": "已回电"})
+            reaction = only_task(db, user="engineer")
+            with pytest.raises(Conflict):  # its event chain moved on: the stale head is refused
+                services.complete(db, reaction.id, "engineer", {"reaction_note": "已调整电梯"})
+            services.complete(db, reaction.id, "engineer", {"reaction_note": "已调整电梯"})  # reloaded: done
+    finally:
+        elsewhere.dispose()
+    kinds = [e.type for e in services.history(db, instance_id)]
+    assert kinds.count("task_completed") == 4 and "note_added" in kinds
+    assert services.verify_history(db).ok
 
 
 @pytest.mark.postgres

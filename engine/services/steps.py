@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, notify, runtime
+from engine import clock, history, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
@@ -177,7 +177,9 @@ def open_case(session: Session, db: Database, instance_id: int | InstanceRecord)
     deployed = runtime.deployed(db, session, instance.definition_id)
     cached = runtime.workflow_cache(db).take(instance.id, instance.lock_version)
     if cached is not None:
-        workflow, ready, timers = cached
+        workflow, ready, timers, head = cached
+        if head is not None:
+            history.assume_head(session, history.chain_of(instance.id), head)
     else:
         workflow = runtime.load_workflow(deployed.specs, instance.state)
         seen = runtime.snapshot(workflow)
@@ -186,9 +188,13 @@ def open_case(session: Session, db: Database, instance_id: int | InstanceRecord)
 
 
 def _cache_when_committed(db: Database, case: Case) -> Case:
+    """Once committed, the workflow goes to the cache with what the next step needs of it: its open
+    tasks, its timers and the head of its event chain."""
     cache = runtime.workflow_cache(db)
     case.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(
-        case.instance.id, case.instance.lock_version, (case.workflow, case.ready_before, case.timers_before)))
+        case.instance.id, case.instance.lock_version,
+        (case.workflow, case.ready_before, case.timers_before,
+         history.known_head(case.session, history.chain_of(case.instance.id)))))
     return case
 
 
