@@ -194,9 +194,14 @@ def _unwatch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None
         callbacks.remove(callback)
 
 
+def _engine_of(session: Session) -> Engine:
+    """A unit of work's session is bound to a connection of its Database's engine."""
+    return session.get_bind().engine
+
+
 @event.listens_for(Session, "after_flush")
 def _note_due(session: Session, _context: Any) -> None:
-    if session.bind not in _listeners:
+    if _engine_of(session) not in _listeners:
         return
     for obj in [*session.new, *session.dirty]:  # ORM writes; the services' own saves note theirs
         if isinstance(obj, Instance) and obj.status == "running" and obj.next_due_at is not None:
@@ -207,7 +212,7 @@ def _note_due(session: Session, _context: Any) -> None:
 def _announce_due(session: Session) -> None:
     due_at = session.info.pop(NEXT_DUE, None)
     if due_at is not None:
-        for callback in list(_listeners.get(session.bind, [])):
+        for callback in list(_listeners.get(_engine_of(session), [])):
             callback(due_at)
 
 

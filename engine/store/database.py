@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 AFTER_COMMIT = "bpmdesk.after_commit"
@@ -42,7 +43,7 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking;
         # a reading unit of work takes no lock and never waits for writers (WAL snapshot)
-        reading = conn.get_execution_options().get(READ_ONLY, False)
+        reading = conn.info.get(READ_ONLY, False)
         conn.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
@@ -58,7 +59,7 @@ class Database:
         self.engine = create_engine(self.url, **options)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._held = threading.local()
         self.spec_cache: dict[int, Any] = {}
         self.workflow_cache: Any = None  # engine.runtime.WorkflowCache, made on first use
 
@@ -69,9 +70,9 @@ class Database:
         Callables in ``session.info[AFTER_COMMIT]`` run once the work has committed (and only then).
         ``read_only``: the work only reads (an inbox page); on SQLite it then queues behind no writer.
         """
-        session = self._sessions()
-        if read_only:
-            session.connection(execution_options={READ_ONLY: True})
+        connection, own = self._connection()
+        connection.info[READ_ONLY] = read_only
+        session = Session(bind=connection, expire_on_commit=False)
         try:
             yield session
             session.commit()
@@ -82,6 +83,22 @@ class Database:
             raise
         finally:
             session.close()
+            if own:
+                connection.close()
+
+    def _connection(self) -> tuple[Connection, bool]:
+        """This thread's connection, held between its units of work: taking one from the pool and
+        giving it back costs more than most statements of a step. A unit of work started inside
+        another one gets its own (``True``: close it after)."""
+        held: _Held | None = getattr(self._held, "it", None)
+        if held is not None and held.usable():
+            if not held.connection.in_transaction():
+                return held.connection, False
+            return self.engine.connect(), True
+        if held is not None:
+            held.close()
+        self._held.it = _Held(self.engine.connect())
+        return self._held.it.connection, False
 
     def upgrade_schema(self) -> None:
         """Create or upgrade the schema to the newest migration (idempotent)."""
@@ -100,4 +117,26 @@ class Database:
             command.upgrade(config, "head")
 
     def dispose(self) -> None:
+        held: _Held | None = getattr(self._held, "it", None)
+        if held is not None:
+            held.close()
+            self._held.it = None
         self.engine.dispose()
+
+
+class _Held:
+    """A thread's connection; given back to the pool when the thread (or the Database) is gone."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def usable(self) -> bool:
+        return not self.connection.closed and not self.connection.invalidated
+
+    def close(self) -> None:
+        if not self.connection.closed:
+            self.connection.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
