@@ -214,6 +214,7 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
         customer_name=None, phone=None, room=None, fire_attempts=0, last_error=None, trail=[])
     values = {name: value for name, value in vars(instance).items() if name not in ("id", "stored")}
     instance.id = _INSERT_INSTANCE.first(session, **values).id  # the id names the event chain
+    history.assume_head(session, history.chain_of(instance.id), (0, history.GENESIS))  # a new chain
     instance.stored = {name: values[name] for name in _SAVED}
     case = _cache_when_committed(db, Case(session, instance, deployed, workflow))
     case.note("instance_started", actor, process_id=deployed.process_id, version=deployed.version,

@@ -41,6 +41,17 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, straight to the text SQLAlchemy's DateTime stores there (same format, so
+        stored values compare and sort alike): half the cost, on a column every step writes."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else self.process_bind_param(value, dialect).isoformat(" ", "microseconds")
+
+        return process
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
