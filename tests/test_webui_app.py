@@ -447,3 +447,19 @@ def test_a_run_of_checkboxes_is_laid_out_as_one_checklist() -> None:
             FormField("note", "备注", "string"), FormField("paid", "已收费", "boolean")]
     assert [(kind, [f.id for f in run]) for kind, run in field_groups(form)] == [
         ("field", ["name"]), ("checklist", ["doc0", "doc1", "doc2"]), ("field", ["note"]), ("field", ["paid"])]
+
+
+def test_the_starter_cancels_a_case_from_its_page_with_a_reason(app: Flask, site_db: Database) -> None:
+    case = start_complaint(site_db)
+    client = client_for(app, "frontdesk")
+    page = text(client.get(f"/cases/{case}"))
+    assert "撤销案件" in page and 'name="reason"' in page
+    response = post(client, f"/cases/{case}/cancel", {"reason": "  "}, via=f"/cases/{case}")
+    assert response.status_code == 302
+    assert "请填写撤销原因。" in text(client.get(f"/cases/{case}"))
+    assert services.show_instance(site_db, case).status == "running"
+    post(client, f"/cases/{case}/cancel", {"reason": "业户撤回投诉"}, via=f"/cases/{case}")
+    page = text(client.get(f"/cases/{case}"))
+    assert f"案件 {case} 已撤销。" in page and "原因：业户撤回投诉" in page
+    assert "撤销案件</h2>" not in page  # nothing left to cancel
+    assert services.show_instance(site_db, case).open_tasks == []

@@ -39,6 +39,8 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("POST", "/tasks/<task_id>/handback", "/tasks/{task}/handback"): (None, "delegated", "302 409 302 403 403 403"),
     ("POST", "/tasks/<task_id>/complete", "/tasks/{task}/complete"): (CLASSIFY, "claimed", "302 302 409 403 403 403"),
     ("GET", "/cases/<int:instance_id>", "/cases/{case}"): (None, "open", "302 200 200 403 200 403"),
+    ("POST", "/cases/<int:instance_id>/cancel", "/cases/{case}/cancel"):
+        ({"reason": "业户撤回投诉"}, "open", "302 302 403 403 403 302"),
     ("GET", "/start", ""): (None, "open", "302 200 200 200 200 200"),
     ("GET", "/start/<process_id>", "/start/complaint_handling"): (None, "open", "302 200 200 403 403 403"),
     ("POST", "/start/<process_id>", "/start/complaint_handling"): (START, "open", "302 302 302 403 403 403"),
@@ -68,6 +70,8 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("POST", "/api/cases", ""): ({"process_id": "complaint_handling", "data": START}, "open",
                                  "401 201 201 403 403 403"),
     ("GET", "/api/cases/<int:instance_id>", "/api/cases/{case}"): (None, "open", "401 200 200 403 200 403"),
+    ("POST", "/api/cases/<int:instance_id>/cancel", "/api/cases/{case}/cancel"):
+        ({"reason": "业户撤回投诉"}, "open", "401 200 403 403 403 200"),
     ("GET", "/audit/", ""): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/cases/<int:instance_id>", "/audit/cases/{case}"): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/export", "/audit/export?format=csv"): (None, "open", "302 403 403 403 200 403"),

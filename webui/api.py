@@ -170,6 +170,13 @@ def start():
     return jsonify(id=services.start_instance(db(), process_id, actor(), values)), 201
 
 
+@bp.post("/cases/<int:instance_id>/cancel")
+@login_required
+def cancel(instance_id: int):
+    services.cancel_instance(db(), instance_id, actor(), str(body().get("reason") or ""))
+    return jsonify(id=instance_id, status="cancelled")
+
+
 @bp.get("/cases/<int:instance_id>")
 @login_required
 def case(instance_id: int):

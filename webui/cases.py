@@ -58,6 +58,18 @@ def show(instance_id: int):
                            event_labels=EVENT_LABELS, event_text=event_text)
 
 
+@bp.post("/cases/<int:instance_id>/cancel")
+@login_required
+def cancel(instance_id: int):
+    try:
+        services.cancel_instance(db(), instance_id, actor(), request.form.get("reason", ""))
+    except InvalidInput as error:
+        flash(str(error), "error")
+    else:
+        flash(f"案件 {instance_id} 已撤销。", "ok")
+    return redirect(url_for("cases.show", instance_id=instance_id))
+
+
 @bp.get("/start")
 @login_required
 def start_list():

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import clock, forms, runtime
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
 from engine.services.steps import new_case, open_case, running_diagram, save_case, translating_races
@@ -17,6 +17,7 @@ from engine.services.work import TaskItem, _item
 from engine.store import Database, DefinitionVersion, Event, HumanTask
 
 CANCEL_GROUPS = {ADMIN_GROUP, "cs-manager", "cs-supervisor"}
+MAX_REASON = 500
 
 
 def may_start(definition: DefinitionVersion | runtime.Deployed, groups: set[str]) -> bool:
@@ -56,10 +57,14 @@ def start_instance(db: Database, process_id: str, actor: str | None = None,
 
 @translating_races
 def cancel_instance(db: Database, instance_id: int, actor: str | None, reason: str) -> None:
+    """Stop a running case for good: its open tasks close, its timers stop; the reason is recorded."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        message = "请填写撤销原因。" if not reason else f"撤销原因不能超过 {MAX_REASON} 个字。"
+        raise InvalidInput(message, {"reason": message})
     with db.unit_of_work() as session:
         case = open_case(session, db, instance_id)
-        if actor is not None and not (groups_of(session, actor) & CANCEL_GROUPS
-                                      or case.instance.started_by == actor):
+        if not _may_cancel(case.instance, actor, groups_of(session, actor) if actor else set()):
             raise Forbidden("只有发起人、客服主管、客服经理或管理员可以撤销案件。")
         if case.instance.status != "running":
             raise Forbidden(f"案件 {instance_id} 已{_STATUS_ZH.get(case.instance.status, case.instance.status)}，不能撤销。")
@@ -92,10 +97,16 @@ class InstanceView:
     active_elements: set[str]
     bpmn: bytes
     labels: runtime.FormLabels
+    can_cancel: bool  # whether the one asking may cancel the case now
 
     @property
     def status_zh(self) -> str:
         return _STATUS_ZH.get(self.status, self.status)
+
+
+def _may_cancel(instance: Any, user: str | None, groups: set[str]) -> bool:
+    """The person who started the case, customer-service supervisors and managers, administrators."""
+    return user is None or bool(groups & CANCEL_GROUPS) or instance.started_by == user
 
 
 def _may_view(instance: Any, tasks: list[TaskItem], user: str, groups: set[str]) -> bool:
@@ -114,8 +125,8 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
         seen = runtime.snapshot(workflow)
         tasks = [_item(r) for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
+        groups = groups_of(session, actor) if actor is not None else set()
         if actor is not None:
-            groups = groups_of(session, actor)
             if not _may_view(instance, tasks, actor, groups):
                 raise Forbidden(f"您无权查看案件 {instance_id}。")
             if AUDITOR_GROUP in groups:  # what an auditor looks at is itself on the record
@@ -128,6 +139,7 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
             open_tasks=[t for t in tasks if t.state == "open"], all_tasks=tasks, timers=seen.timers,
             completed_elements=set(instance.trail) | seen.completed, active_elements=seen.active,
             bpmn=deployed.bpmn, labels=runtime.form_labels(deployed.specs),
+            can_cancel=instance.status == "running" and _may_cancel(instance, actor, groups),
         )
 
 
