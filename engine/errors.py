@@ -35,6 +35,12 @@ class Conflict(BpmdeskError):
     http_status = 409
 
 
+class TooManyAttempts(BpmdeskError):
+    """Refused for now: too many failed attempts (sign-in); says when to try again."""
+
+    http_status = 429
+
+
 class InvalidInput(BpmdeskError):
     """Submitted data is wrong; ``field_errors`` maps a form field id to its message."""
 

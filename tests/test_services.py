@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock, services
-from engine.errors import Conflict, DeployError, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, DeployError, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from engine.history import record
 from engine.store import Database, Event, HumanTask, Instance
 
@@ -269,3 +269,25 @@ def test_the_inbox_puts_the_soonest_due_first_and_undated_tasks_last(db):
         assert page.total == 1 and page.items[0].due_at is not None
         frontdesk = services.list_tasks(db, user="frontdesk", per_page=1, page=2)
     assert frontdesk.total == 2 and frontdesk.items[0].due_at is None
+
+
+def test_five_failed_sign_ins_lock_the_account_for_fifteen_minutes(db):
+    with clock.frozen("2026-11-23T09:00:00+08:00"):
+        assert services.authenticate(db, "frontdesk", "demo") is not None
+        for _ in range(4):
+            assert services.authenticate(db, "frontdesk", "wrong") is None
+        assert services.authenticate(db, "frontdesk", "demo") is not None  # a success starts the count again
+        for _ in range(5):
+            assert services.authenticate(db, "frontdesk", "guess") is None
+        with pytest.raises(TooManyAttempts, match="请 15 分钟后再试"):
+            services.authenticate(db, "frontdesk", "demo")  # even the right password
+    with clock.frozen("2026-11-23T09:14:00+08:00"):
+        with pytest.raises(TooManyAttempts, match="请 1 分钟后再试"):
+            services.authenticate(db, "frontdesk", "demo")
+        assert services.authenticate(db, "frontdesk2", "demo") is not None  # other accounts are not affected
+    with clock.frozen("2026-11-23T09:15:01+08:00"):
+        assert services.authenticate(db, "frontdesk", "demo").name == "frontdesk"
+    with db.unit_of_work() as session:  # every attempt is on the record for the auditors
+        attempts = session.scalars(select(Event.type).where(Event.actor == "frontdesk",
+                                                            Event.type.in_(("signed_in", "sign_in_failed")))).all()
+    assert attempts.count("sign_in_failed") == 9 and attempts.count("signed_in") == 3

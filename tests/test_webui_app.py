@@ -463,3 +463,17 @@ def test_the_starter_cancels_a_case_from_its_page_with_a_reason(app: Flask, site
     assert f"案件 {case} 已撤销。" in page and "原因：业户撤回投诉" in page
     assert "撤销案件</h2>" not in page  # nothing left to cancel
     assert services.show_instance(site_db, case).open_tasks == []
+
+
+def test_the_sign_in_page_says_when_an_account_is_locked_after_failed_attempts(app: Flask, site_db: Database) -> None:
+    services.add_user(site_db, "night-shift", ["cleaning"], "demo")
+    client = app.test_client()
+    for _ in range(5):
+        page = client.get("/login").get_data(as_text=True)
+        response = client.post("/login", data={"username": "night-shift", "password": "guess",
+                                                "csrf_token": token_of(page)})
+        assert response.status_code == 401 and "用户名或密码不正确。" in text(response)
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": "night-shift", "password": "demo", "csrf_token": token_of(page)})
+    assert response.status_code == 429
+    assert "已暂时锁定，请 15 分钟后再试。" in text(response) and 'name="username"' in text(response)

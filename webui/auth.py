@@ -10,6 +10,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine import services
+from engine.errors import TooManyAttempts
 from engine.services import UserInfo
 from webui.views import db
 
@@ -58,16 +59,20 @@ class LoginForm(FlaskForm):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
-        info = services.authenticate(db(), form.username.data.strip(), form.password.data)
+        try:
+            info = services.authenticate(db(), form.username.data.strip(), form.password.data)
+        except TooManyAttempts as refused:
+            return render_template("login.html", form=form, error=str(refused)), 429
         if info is not None:
             target = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session for the new identity (no fixation)
             login_user(StaffUser(info))
             return redirect(target)
         error = "用户名或密码不正确。"
-    status = 401 if request.method == "POST" else 200
+    if request.method == "POST":
+        status = 401
     return render_template("login.html", form=form, error=error), status
 
 

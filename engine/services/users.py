@@ -1,19 +1,22 @@
 """Staff accounts and groups. Groups are the candidate groups diagrams name."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import clock
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.history import record
-from engine.store import AppUser, Database, Membership
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
+from engine.history import SYSTEM_CHAIN, record
+from engine.store import AppUser, Database, Event, Membership
 from engine.store.prepared import Prepared
+
 
 def _hash(password: str) -> str:
     """A salted slow hash; ``BPMDESK_PASSWORD_HASH`` (a werkzeug method) may make it cheaper for tests."""
@@ -130,12 +133,39 @@ def list_users(db: Database) -> list[UserInfo]:
         return [_info(u) for u in session.scalars(select(AppUser).order_by(AppUser.name))]
 
 
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
 def authenticate(db: Database, name: str, password: str) -> UserInfo | None:
-    """The user if the password matches an active account; None otherwise (no hint which part)."""
+    """The user if the password matches an active account; None otherwise (no hint which part).
+
+    Every attempt on an account is recorded (``signed_in`` / ``sign_in_failed``). After
+    ``MAX_FAILED_SIGN_INS`` failures in a row within ``LOCKOUT`` the account refuses every attempt,
+    the right password included, until the oldest of them is ``LOCKOUT`` old: guessing a password
+    then takes years, not minutes. Kept in the database, so every worker counts the same attempts.
+    """
     with db.unit_of_work() as session:
         user = session.get(AppUser, name)
-        if user is None or not user.active or not user.password_hash:
+        if user is None:
             return None
-        if not check_password_hash(user.password_hash, password):
-            return None
-        return _info(user)
+        now = clock.now()
+        failures = _failures_in_a_row(session, name, now - LOCKOUT)
+        if len(failures) >= MAX_FAILED_SIGN_INS:
+            wait = max(1, math.ceil((failures[-MAX_FAILED_SIGN_INS] + LOCKOUT - now).total_seconds() / 60))
+            raise TooManyAttempts(f"该账号连续登录失败 {len(failures)} 次，已暂时锁定，请 {wait} 分钟后再试。")
+        ok = user.active and user.password_hash and check_password_hash(user.password_hash, password)
+        record(session, "signed_in" if ok else "sign_in_failed", name, payload={})
+        return _info(user) if ok else None
+
+
+def _failures_in_a_row(session: Session, name: str, since: datetime) -> list[datetime]:
+    """When this account's sign-ins failed since ``since`` and since its last success, oldest first."""
+    attempts = session.execute(
+        select(Event.type, Event.at).where(Event.chain == SYSTEM_CHAIN, Event.actor == name,
+                                           Event.type.in_(("signed_in", "sign_in_failed")), Event.at >= since)
+        .order_by(Event.seq)).all()
+    failures: list[datetime] = []
+    for kind, at in attempts:
+        failures = [*failures, at] if kind == "sign_in_failed" else []
+    return failures
