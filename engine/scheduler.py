@@ -72,8 +72,13 @@ class Scheduler:
         self._aps.start()
 
     def stop(self) -> None:
-        """Stop after the firing in progress (if any) has committed."""
-        self._stopping.set()
+        """Stop after the firing in progress (if any) has committed.
+
+        APScheduler's shutdown holds its job store lock while it waits for running jobs, so a job
+        touching the job store after that would hang it: jobs touch it only under ``_lock`` and
+        only while not stopping, and stopping is declared under ``_lock``."""
+        with self._lock:
+            self._stopping.set()
         _unwatch_saves(self.db.engine, self.nudge)
         self._aps.shutdown(wait=True)
 
@@ -98,9 +103,10 @@ class Scheduler:
         try:
             self._watch()
         finally:
-            if not self._stopping.is_set():
-                next_poll = datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds)
-                self._aps.add_job(self._poll, "date", id="poll", replace_existing=True, run_date=next_poll)
+            with self._lock:
+                if not self._stopping.is_set():
+                    next_poll = datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds)
+                    self._aps.add_job(self._poll, "date", id="poll", replace_existing=True, run_date=next_poll)
 
     def _watch(self) -> None:
         """The periodic cheap read: follow new deployments and re-arm for the earliest due time."""
@@ -114,6 +120,8 @@ class Scheduler:
             log.exception("reading the next due time failed; trying again at the next poll")
             return
         with self._lock:
+            if self._stopping.is_set():
+                return
             lost = seen.wake_at is not None and self._aps.get_job("fire") is None
             if not self._firing.locked() and (seen.wake_at != self._armed or lost):
                 self._arm(seen.wake_at)
@@ -153,7 +161,7 @@ class Scheduler:
         try:
             with self._lock:
                 self._armed = None
-            timers.fire_due(self.db, on_firing=self._report,
+            timers.fire_due(self.db, on_firing=self._report, sync=False,  # _watch syncs on new deployments
                             keep_going=lambda: not self._stopping.is_set())
         except Exception:  # noqa: BLE001 - logged; the next poll tries again
             log.exception("firing due timers failed; trying again shortly")

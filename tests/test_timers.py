@@ -140,6 +140,24 @@ def test_reminder_timer_escalates_the_open_task_and_writes_notices(tdb):
     assert "「取单」已超时" in notice.subject and "09:15" in notice.body and notice.sent_at is None
 
 
+@pytest.mark.postgres
+def test_cases_read_ahead_of_their_due_time_fire_as_they_are_when_due(tdb):
+    web = Database(tdb.url)  # another process: the scheduler's cache does not see its work
+    untouched, picked_up = start(web, "pickup_reminder"), start(web, "pickup_reminder")
+    with clock.frozen(at("09:14:58")):  # a scheduler waiting for 09:15 reads both ahead
+        assert timers.parse_ahead(tdb, clock.now() + timers.AHEAD) == 2
+    task = next(t for t in inbox(web, "frontdesk", at("09:14:59")) if t.instance_id == picked_up)
+    with clock.frozen(at("09:14:59")):
+        services.claim(web, task.id, "frontdesk")
+        services.complete(web, task.id, "frontdesk")  # picked up just in time: no reminder
+    web.dispose()
+
+    assert [f.instance_id for f in fire(tdb, at("09:15:01"))] == [untouched]
+    assert [e.instance_id for e in events(tdb, "escalated")] == [untouched]
+    assert [t.instance_id for t in inbox(tdb, "supervisor", at("09:15:01"))] == [untouched]
+    assert events(tdb, "timer_fired", picked_up) == []
+
+
 def test_cycle_reminder_fires_each_repetition_then_stops(tdb):
     case = start(tdb, "hourly_nudge")  # R2/PT1H: at 10:00 and 11:00
     assert fire(tdb, at("09:59:59")) == []

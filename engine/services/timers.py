@@ -30,7 +30,7 @@ from typing import Callable
 
 from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
@@ -42,7 +42,7 @@ from SpiffWorkflow.task import Task
 
 from engine import clock, runtime
 from engine.errors import BpmdeskError, Conflict, Forbidden, NotFound, ProcessError
-from engine.history import record
+from engine.history import GENESIS, assume_head, chain_of, record
 from engine.services.deploy import list_definitions, require_latest
 from engine.services.steps import (
     INSTANCES,
@@ -54,7 +54,7 @@ from engine.services.steps import (
     save_case,
 )
 from engine.services.users import ADMIN_GROUP, groups_of
-from engine.store import Database, DefinitionVersion, Instance, WaitingTimer
+from engine.store import Database, DefinitionVersion, Event, Instance, WaitingTimer
 from engine.store.models import StartSchedule
 
 log = logging.getLogger("bpmdesk.timers")
@@ -196,16 +196,22 @@ def fire_next_due(db: Database, now: datetime | None = None,
 
 _UPCOMING = (select(INSTANCES).where(INSTANCES.c.status == "running", INSTANCES.c.next_due_at < bindparam("until"))
              .order_by(INSTANCES.c.next_due_at).limit(bindparam("limit", type_=Integer)))
+_NEWER = aliased(Event)
+_HEADS = select(Event.chain, Event.seq, Event.hash).where(
+    Event.chain.in_(bindparam("chains", expanding=True)),
+    Event.seq == select(func.max(_NEWER.seq)).where(_NEWER.chain == Event.chain).scalar_subquery())
 
 
 def parse_ahead(db: Database, until: datetime, keep_going: Callable[[], bool] = lambda: True) -> int:
     """Parse the cases falling due before ``until`` into this process's workflow cache, earliest
     first, while ``keep_going`` says so (a scheduler stops when they fall due); return how many.
 
-    Deserialising a case is a fifth of a firing. Done while a scheduler would only wait for the due
-    time, it is off the path from due to fired: the firing finds the workflow cached. The cache
-    serves an entry only at the version it was read, so a case changed meanwhile (a task completed,
-    another scheduler fired it) is simply read again when it fires. Nothing is locked.
+    Deserialising a case and reading the head of its event chain are a fifth of a firing. Done
+    while a scheduler would only wait for the due time, they are off the path from due to fired:
+    the firing finds both cached. The cache serves an entry only at the version it was read, so a
+    case changed meanwhile is simply read again when it fires (and a chain head that moved on
+    without it makes the unique (chain, seq) key refuse the batch, which is then fired case by
+    case). Nothing is locked.
     """
     cache = runtime.workflow_cache(db)
     if not keep_going():
@@ -216,10 +222,14 @@ def parse_ahead(db: Database, until: datetime, keep_going: Callable[[], bool] = 
     parsed = 0
     for start in range(0, len(rows), 64):
         with db.unit_of_work(read_only=True) as session:  # its commit hands the workflows to the cache
-            for row in rows[start:start + 64]:
+            records = [instance_record(row) for row in rows[start:start + 64]]
+            chains = [chain_of(record.id) for record in records]
+            heads = {chain: (seq, hash_) for chain, seq, hash_ in session.execute(_HEADS, {"chains": chains})}
+            for record, chain in zip(records, chains):
                 if not keep_going():
                     return parsed
-                open_case(session, db, instance_record(row))
+                assume_head(session, chain, heads.get(chain, (0, GENESIS)))
+                open_case(session, db, record)
                 parsed += 1
     return parsed
 
@@ -527,11 +537,14 @@ def _record_start_failure(db: Database, claimed: tuple[str, datetime, int], exc:
 # --- everything due ---------------------------------------------------------------------------------
 
 def fire_due(db: Database, *, on_firing: Callable[[Firing], None] | None = None,
-             keep_going: Callable[[], bool] = lambda: True) -> list[Firing]:
+             keep_going: Callable[[], bool] = lambda: True, sync: bool = True) -> list[Firing]:
     """Fire every timer and start every occurrence due now (``BPMDESK_NOW`` respected), each in
     due order; the time is read afresh for each batch, so a long backlog never fires early.
-    ``keep_going`` is asked between batches (a scheduler that is stopping says no)."""
-    sync_start_schedules(db)
+    ``keep_going`` is asked between batches (a scheduler that is stopping says no). ``sync=False``:
+    the caller keeps the start schedules in step itself (a scheduler does, on each new deployment),
+    so the first firing does not wait for that read (several ms on PostgreSQL)."""
+    if sync:
+        sync_start_schedules(db)
     done: list[Firing] = []
     for step in (fire_due_batch, _starts, fire_due_batch):  # a started case may be due at once
         while keep_going():
