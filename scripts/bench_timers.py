@@ -157,6 +157,12 @@ def cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
+def total_cpu_seconds(pid: int) -> float:
+    """CPU time of a process including its threads that have ended (clock ticks: for seconds)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def idle_cpu(url: str, cwd: Path, seconds: float) -> float:
     """A scheduler's CPU seconds per wall second while nothing falls due."""
     process = scheduler_process(url, cwd)
@@ -218,7 +224,7 @@ def burst(db: Database, template: Template, args: argparse.Namespace, cwd: Path)
         deadline = time.monotonic() + 4 + args.spread + args.timeout
         while (count := fired_count(reader)) < args.due and time.monotonic() < deadline:
             time.sleep(0.25)
-        busy = sum(cpu_seconds(p.pid) for p in processes)
+        busy = sum(total_cpu_seconds(p.pid) for p in processes)
     finally:
         for process in processes:
             stop(process)
