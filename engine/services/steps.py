@@ -222,8 +222,9 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
     return case
 
 
-def save_case(case: Case, actor: str) -> None:
-    """Derive rows and events from the workflow's new state, then write the instance."""
+def save_case(case: Case, actor: str) -> runtime.Snapshot:
+    """Derive rows and events from the workflow's new state, then write the instance; returns
+    what the state was read as (open tasks, timers), so a caller need not walk the tree again."""
     now = clock.now()
     seen = runtime.snapshot(case.workflow)
     fired = _record_timers(case, seen.timers, actor, now)
@@ -248,6 +249,7 @@ def save_case(case: Case, actor: str) -> None:
     write_instance(case.session, instance)
     case.ready_before = {str(task.id) for task in seen.ready}
     case.timers_before = {t.task_id: t for t in seen.timers}
+    return seen
 
 
 def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,

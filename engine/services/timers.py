@@ -165,14 +165,13 @@ def _fire_instance(session: Session, db: Database, claim: _Claim, now: datetime)
     with running_diagram(case):
         case.workflow.refresh_timers()
         case.workflow.do_engine_steps()
-    still = {t.task_id: t.due_at for t in runtime.waiting_timers(case.workflow)}
-    stuck = [t for t in due if still.get(t.task_id) == t.due_at]
-    if stuck:
-        raise TimerStuck(f"定时器 {stuck[0].element_id} 已于 {stuck[0].due_at.isoformat()} 到期，"
-                         "但流程引擎没有触发它。请检查该定时器的设置。")
     if case.instance.fire_attempts:
         case.instance.fire_attempts, case.instance.last_error = 0, None
-    save_case(case, SCHEDULER)
+    still = {t.task_id: t.due_at for t in save_case(case, SCHEDULER).timers}
+    stuck = [t for t in due if still.get(t.task_id) == t.due_at]
+    if stuck:  # raised after the save, so the whole unit of work rolls back
+        raise TimerStuck(f"定时器 {stuck[0].element_id} 已于 {stuck[0].due_at.isoformat()} 到期，"
+                         "但流程引擎没有触发它。请检查该定时器的设置。")
     return Firing("fired", claim.process_id, claim.instance_id, tuple(t.element_id for t in due),
                   claim.due_at, now)
 

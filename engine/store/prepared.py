@@ -116,7 +116,9 @@ class Prepared:
     def run_many(self, session: Session, rows: Iterable[dict[str, Any]]) -> None:
         compiled, cursor = self._for(session)
         parameters = [compiled.parameters(row) for row in rows]
-        if parameters:
+        if len(parameters) == 1:  # a driver's executemany of one row costs twice its execute
+            self._execute(session, cursor.execute, compiled.sql, parameters[0])
+        elif parameters:
             self._execute(session, cursor.executemany, compiled.sql, parameters)
 
     @staticmethod
