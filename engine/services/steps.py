@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -101,9 +101,13 @@ def load_instance(session: Session, instance_id: int) -> InstanceRecord | None:
     return instance_record(row) if row is not None else None
 
 
-def instance_record(row: Any) -> InstanceRecord:
-    """A record from a row of the instance table."""
-    instance = InstanceRecord(**row._asdict())
+_RECORD_FIELDS = [f.name for f in fields(InstanceRecord) if f.name != "stored"]
+
+
+def instance_record(row: Any, prefix: str = "") -> InstanceRecord:
+    """A record from a row of the instance table (columns named ``prefix`` + column name)."""
+    values = row._asdict()
+    instance = InstanceRecord(**{name: values[prefix + name] for name in _RECORD_FIELDS})
     instance.trail = instance.trail or []
     instance.stored = {name: getattr(instance, name) for name in _SAVED}
     return instance

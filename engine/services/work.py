@@ -20,6 +20,7 @@ from engine.history import record
 from engine.services.steps import (
     INSTANCES,
     WITHDRAW_OFFERS,
+    instance_record,
     CANDIDATES,
     TASKS,
     offer_to_candidates,
@@ -248,11 +249,15 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
 
 
 _TASK_BY_ID = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))
+_TASK_AND_CASE = Prepared(  # a completion needs both: one round trip
+    select(TASKS, *[column.label(f"case_{column.name}") for column in INSTANCES.columns])
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id).where(TASKS.c.id == bindparam("id")))
 
 
-def _require_task(session: Session, task_id: str) -> Row:
-    """The task's row (a plain row: tasks are read on every action, so no ORM identity here)."""
-    row = _TASK_BY_ID.first(session, id=task_id)
+def _require_task(session: Session, task_id: str, with_case: bool = False) -> Row:
+    """The task's row (a plain row: tasks are read on every action, so no ORM identity here);
+    ``with_case``: its instance's columns too, named ``case_<column>``."""
+    row = (_TASK_AND_CASE if with_case else _TASK_BY_ID).first(session, id=task_id)
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在。")
     return row
@@ -396,9 +401,9 @@ def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
 def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None = None) -> Completion:
     """Validate the form, complete the task, run the engine to the next wait."""
     with db.unit_of_work() as session:
-        row = _require_task(session, task_id)
+        row = _require_task(session, task_id, with_case=True)
         _require_actor(session, row, actor)
-        case = open_case(session, db, row.instance_id)
+        case = open_case(session, db, instance_record(row, prefix="case_"))
         task = runtime.find_task(case.workflow, task_id)
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"任务「{row.name}」当前不可提交（流程状态已变化），请刷新。")
