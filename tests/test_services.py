@@ -291,3 +291,17 @@ def test_five_failed_sign_ins_lock_the_account_for_fifteen_minutes(db):
         attempts = session.scalars(select(Event.type).where(Event.actor == "frontdesk",
                                                             Event.type.in_(("signed_in", "sign_in_failed")))).all()
     assert attempts.count("sign_in_failed") == 9 and attempts.count("signed_in") == 3
+
+
+def test_an_inbox_counts_its_tasks_up_to_a_cap_then_says_more(db, monkeypatch):
+    from engine.services import work
+    monkeypatch.setattr(work, "COUNT_CAP", 3)  # the rule, at a size a test can afford
+    with clock.frozen(NOW):
+        for _ in range(5):
+            start_complaint(db)
+        first = services.list_tasks(db, user="frontdesk", per_page=2)
+        assert (len(first.items), first.total, first.more) == (2, 3, True)
+        third = services.list_tasks(db, user="frontdesk", per_page=2, page=3)
+        assert (len(third.items), third.total, third.more) == (1, 5, False)  # counted past the cap
+        every = services.list_tasks(db, user="frontdesk", per_page=4, page=2)
+        assert (len(every.items), every.total, every.more) == (1, 5, False)

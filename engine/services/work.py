@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import Integer, Row, bindparam, func, or_, select, union
+from sqlalchemy import Integer, Row, bindparam, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -34,6 +34,7 @@ from engine.store import NO_DUE_DATE, Database, HumanTask
 from engine.store.prepared import Prepared
 
 SCOPES = ("open", "mine", "group", "done", "all")
+COUNT_CAP = 500  # an inbox counts its tasks up to here, then says "500+"
 DUE_SOON = timedelta(hours=2)
 
 
@@ -95,9 +96,10 @@ class Completion:
 @dataclass(frozen=True)
 class TaskPage:
     items: list[TaskItem]
-    total: int
+    total: int  # all of them, or COUNT_CAP (or the tasks up to this page) when ``more``
     page: int
     per_page: int
+    more: bool = False  # there are more than ``total``
 
 
 @dataclass
@@ -138,17 +140,21 @@ def _arms(scope: str, group_matches: list[Any]) -> list[tuple[tuple[Any, ...], l
             "all": [mine, *offered, done]}[scope]
 
 
-def _union(selects: list[Any]) -> Any:
-    return union(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+def _union(selects: list[Any], keep_duplicates: bool = False) -> Any:
+    if len(selects) == 1:
+        return selects[0].subquery()
+    return (union_all if keep_duplicates else union)(*selects).subquery()
 
 
-def _all_keys(scope: str, for_person: bool, groups: int) -> Any:
-    """(id, due_order, created_at) of every task an inbox may show: what its total counts."""
+def _all_keys(scope: str, for_person: bool, groups: int, only_ids: bool = False) -> Any:
+    """(id, due_order, created_at) of every task an inbox may show. ``only_ids``: just the ids,
+    duplicates kept (a task offered to two of one's groups), for a count that can stop early."""
     if not for_person:
         state = {"open": [TASKS.c.state == "open"], "done": [TASKS.c.state == "completed"]}.get(scope, [])
-        return select(*_KEYS).where(*state).subquery()
+        return select(*_KEYS[:1] if only_ids else _KEYS).where(*state).subquery()
     in_my_groups = CANDIDATES.c.name.in_([bindparam(f"g{i}") for i in range(groups)])
-    return _union([select(*columns).where(*where) for columns, where in _arms(scope, [in_my_groups])])
+    return _union([select(*columns[:1] if only_ids else columns).where(*where)
+                   for columns, where in _arms(scope, [in_my_groups])], keep_duplicates=only_ids)
 
 
 def _top_keys(scope: str, groups: int) -> Any:
@@ -163,13 +169,19 @@ def _top_keys(scope: str, groups: int) -> Any:
         for columns, where in _arms(scope, each_group)])
 
 
-def _page_queries(keys: Any, counted_keys: Any, conditions: list[Any]) -> tuple[Any, Any]:
-    """(rows of one page, total count) over sort-key subqueries and row filters."""
+def _page_queries(keys: Any, counted_ids: Any, conditions: list[Any]) -> tuple[Any, Any]:
+    """(rows of one page, total count up to ``cap``) over sort-key subqueries and row filters.
+
+    The count stops at ``cap`` distinct tasks: past a few hundred, "how many exactly" is not worth
+    reading a whole group's queue on every page view (the inbox shows "500+").
+    """
     chosen = select(keys.c.id)
-    counted = select(func.count()).select_from(counted_keys)
+    distinct_ids = select(counted_ids.c.id).distinct()
     if conditions:
         chosen = chosen.join(TASKS, TASKS.c.id == keys.c.id).where(*conditions)
-        counted = counted.join(TASKS, TASKS.c.id == counted_keys.c.id).where(*conditions)
+        distinct_ids = distinct_ids.join(TASKS, TASKS.c.id == counted_ids.c.id).where(*conditions)
+    counted = select(func.count()).select_from(
+        distinct_ids.limit(bindparam("cap", type_=Integer)).subquery())
     page_ids = (chosen.order_by(keys.c.due_order, keys.c.created_at, keys.c.id)
                 .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     rows = select(TASKS).where(TASKS.c.id.in_(page_ids)).order_by(DUE_ORDER, TASKS.c.created_at, TASKS.c.id)
@@ -219,11 +231,11 @@ def _view_queries(scope: str, for_person: bool, groups: int, filters: tuple[str,
     """(page rows, total) statements of one shape of view, built once: building SQLAlchemy
     statements costs more than running them here. Unfiltered inboxes read each look-up's first
     keys in index order; filtered views read the rows the filters pick."""
-    every = _all_keys(scope, for_person, groups)
+    every, ids = _all_keys(scope, for_person, groups), _all_keys(scope, for_person, groups, only_ids=True)
     if filters:
-        rows, counted = _page_queries(every, every, [c for name in filters for c in _ROW_FILTERS[name]()])
+        rows, counted = _page_queries(every, ids, [c for name in filters for c in _ROW_FILTERS[name]()])
     else:
-        rows, counted = _page_queries(_top_keys(scope, groups) if for_person else every, every, [])
+        rows, counted = _page_queries(_top_keys(scope, groups) if for_person else every, ids, [])
     return Prepared(rows), Prepared(counted)
 
 
@@ -245,7 +257,9 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
         items = [_item(r) for r in rows.all(session, **params)]
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
-        return TaskPage(items, counted.first(session, **params)[0] or 0, page, per_page)
+        total = counted.first(session, **params, cap=max(COUNT_CAP, page * per_page) + 1)[0] or 0
+        cap = max(COUNT_CAP, page * per_page)
+        return TaskPage(items, min(total, cap), page, per_page, more=total > cap)
 
 
 _TASK_BY_ID = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))
