@@ -118,7 +118,7 @@ class HumanTask(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
-    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
     process_name: Mapped[str | None] = mapped_column(String(400))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(400))
@@ -172,9 +172,9 @@ class Event(Base):
     seq: Mapped[int]
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
     definition_id: Mapped[int | None] = mapped_column(ForeignKey("definition_version.id"))
-    type: Mapped[str] = mapped_column(String(40), index=True)
-    actor: Mapped[str] = mapped_column(String(100), index=True)
-    at: Mapped[datetime] = mapped_column(index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100), index=True)  # sign-in attempts, audit search
+    at: Mapped[datetime]
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]]
