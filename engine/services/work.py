@@ -257,8 +257,8 @@ def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> 
         items = [_item(r) for r in rows.all(session, **params)]
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
-        total = counted.first(session, **params, cap=max(COUNT_CAP, page * per_page) + 1)[0] or 0
         cap = max(COUNT_CAP, page * per_page)
+        total = counted.first(session, **params, cap=cap + 1)[0] or 0
         return TaskPage(items, min(total, cap), page, per_page, more=total > cap)
 
 

@@ -24,7 +24,7 @@ _CURSOR = "bpmdesk.prepared_cursor"
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_cursor(session: Session, transaction: Any) -> None:
-    """The cursor belongs to the transaction's connection, which goes back to the pool with it."""
+    """A cursor serves one transaction: the next unit of work may run on another connection."""
     if transaction.parent is None:
         session.info.pop(_CURSOR, None)
 
