@@ -321,6 +321,43 @@ def task_time(task: Task, key: str, created: datetime) -> datetime | None:
     return clock.parse_time(text)
 
 
+_DUE_DATE = "bpmdesk_due_date"  # a human task's dueDate as evaluated when it opened
+_DUE_NOTICED = "bpmdesk_due_noticed"  # its passing has been noticed (task escalated, people told)
+
+
+def keep_due_date(task: Task, created: datetime) -> datetime | None:
+    """Evaluate ``camunda:dueDate`` once, when the task opens, and keep it with the task: a
+    relative due date (``PT1H``) read again later would move, and the scheduler must know when
+    it passes without re-reading the inbox table."""
+    due = task_time(task, "dueDate", created)
+    if due is not None:
+        task.internal_data[_DUE_DATE] = due.isoformat()
+    return due
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """An open human task's dueDate not yet noticed. A task with a boundary timer has none: the
+    diagram itself says what happens when its time is up."""
+
+    task: Task
+    due_at: datetime
+
+
+def due_dates(ready: Iterable[Task], timers: Iterable[WaitingTimer]) -> list[DueDate]:
+    """The dueDates of these open tasks still to notice, earliest first."""
+    watched = {timer.attached_to for timer in timers}
+    found = [DueDate(task, datetime.fromisoformat(task.internal_data[_DUE_DATE])) for task in ready
+             if _DUE_DATE in task.internal_data and not task.internal_data.get(_DUE_NOTICED)
+             and str(task.id) not in watched]
+    return sorted(found, key=lambda due: due.due_at)
+
+
+def notice_due_date(task: Task) -> None:
+    """The task's dueDate has passed and been acted on: once is enough."""
+    task.internal_data[_DUE_NOTICED] = True
+
+
 def boundary_due(task: Task, timers: Iterable[WaitingTimer]) -> datetime | None:
     """Earliest timer attached to this task: its service level when no dueDate is set."""
     dues = [t.due_at for t in timers if t.attached_to == str(task.id)]

@@ -98,7 +98,8 @@ def test_duration_timer_fires_once_two_hours_have_passed(tdb):
     [fired] = events(tdb, "timer_fired", case)
     assert fired.payload["due_at"] == "2026-03-02T03:00:00+00:00"
     assert fired.payload["fired_at"] == "2026-03-02T03:00:01+00:00"
-    assert fire(tdb, at("13:00:00")) == [] and timers.list_timers(tdb) == []
+    assert timers.list_timers(tdb) == []  # fired once: what 13:00 finds due is the task's dueDate
+    assert [f.elements for f in fire(tdb, at("13:00:00"))] == [("Task_CallBack",)]
 
 
 def test_date_timer_without_offset_fires_at_that_shanghai_time(tdb):
@@ -138,6 +139,33 @@ def test_reminder_timer_escalates_the_open_task_and_writes_notices(tdb):
     assert set(notices) == {"group:front-desk", "group:cs-supervisor"}
     notice = notices["group:cs-supervisor"]
     assert "「取单」已超时" in notice.subject and "09:15" in notice.body and notice.sent_at is None
+
+
+def test_passed_due_date_without_a_timer_notifies_whoever_holds_the_task_once(tdb):
+    """回访客户 has camunda:dueDate="PT1H" and no boundary timer: nobody would hear of it otherwise."""
+    case = start(tdb, "wait_duration")
+    fire(tdb, at("11:00:01"))  # the task opens, due 12:00:01
+    [task] = inbox(tdb, "frontdesk", at("11:00:01"))
+    with clock.frozen(at("11:10:00")):
+        services.claim(tdb, task.id, "frontdesk")
+
+    assert fire(tdb, at("12:00:01")) == []  # not before it has passed
+    [firing] = fire(tdb, at("12:00:02"))
+    assert (firing.outcome, firing.instance_id, firing.elements) == ("fired", case, ("Task_CallBack",))
+    [task] = inbox(tdb, "frontdesk", at("12:00:02"))
+    assert (task.escalated, task.overdue) == (True, True)
+    [escalated] = events(tdb, "escalated", case)
+    assert (escalated.element_id, escalated.payload["timer"]) == ("Task_CallBack", None)
+    assert escalated.payload["notified"] == ["user:frontdesk"]  # the one who claimed it
+    with tdb.unit_of_work() as session:
+        [notice] = session.scalars(select(Outbox))
+    assert "「回访客户」已超时" in notice.subject and "12:00" in notice.body
+
+    assert [f for f in fire(tdb, at("13:00:00")) if f.instance_id == case] == []  # once
+    with clock.frozen(at("13:00:00")):
+        services.complete(tdb, task.id, "frontdesk", {})
+    assert services.show_instance(tdb, case).status == "completed"
+    assert len(events(tdb, "escalated", case)) == 1
 
 
 @pytest.mark.postgres

@@ -11,7 +11,7 @@ import contextlib
 import functools
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -149,6 +149,7 @@ class Case:
     timers_before: dict[str, runtime.WaitingTimer] = field(default_factory=dict)
     completed: dict[str, str] = field(default_factory=dict)  # task id → who completed it
     opened: list[dict[str, Any]] = field(default_factory=list)  # human_task rows this work opened
+    overdue: list[str] = field(default_factory=list)  # elements whose passed dueDate this work noticed
 
     def note(self, type: str, actor: str, task: Task | None = None, **payload: Any) -> None:
         """Record an event of this instance (optionally about one of its tasks)."""
@@ -234,6 +235,7 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     fired = _record_timers(case, seen.timers, actor, now)
     _sync_human_tasks(case, seen, actor, now)
     _escalate(case, fired, seen, actor, now)
+    pending = _notice_passed_due_dates(case, seen, actor, now)
     _sync_timer_rows(case, seen.timers)
     data = runtime.case_data(case.workflow, seen.ready)
     instance = case.instance
@@ -246,7 +248,7 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     runtime.forget_finished_history(case.workflow)
     instance.state = runtime.dump_workflow(case.workflow)
     instance.updated_at = now
-    instance.next_due_at = seen.timers[0].due_at if seen.timers and instance.status == "running" else None
+    instance.next_due_at = _next_due(seen.timers, pending) if instance.status == "running" else None
     for name in CUSTOMER_FIELDS:
         if data.get(name) not in (None, ""):
             setattr(instance, name, str(data[name])[:200])
@@ -254,6 +256,11 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     case.ready_before = {str(task.id) for task in seen.ready}
     case.timers_before = {t.task_id: t for t in seen.timers}
     return seen
+
+
+def _next_due(timers: list[runtime.WaitingTimer], due_dates: list[runtime.DueDate]) -> datetime | None:
+    """When the scheduler must next look at the case: its earliest timer or unnoticed dueDate."""
+    return min([*(t.due_at for t in timers[:1]), *(d.due_at for d in due_dates[:1])], default=None)
 
 
 def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,
@@ -292,26 +299,47 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], seen: runtime.Snaps
     """A reminder (non-interrupting boundary timer) fired on an open human task: mark the task
     escalated, and notify its people and those of the escalation tasks the timer opened."""
     for timer in fired:
-        if timer.interrupting or timer.attached_to not in case.ready_before:
+        if not timer.interrupting and timer.attached_to in case.ready_before:
+            _escalate_task(case, timer.attached_to, timer.due_at, actor, now,
+                           timer=timer.element_id, opened=_opened_by(case, seen, timer))
+
+
+def _notice_passed_due_dates(case: Case, seen: runtime.Snapshot, actor: str,
+                             now: datetime) -> list[runtime.DueDate]:
+    """An open task whose ``camunda:dueDate`` has passed and that no boundary timer watches is
+    escalated like a reminder would (marked, its people notified), once; returns the dueDates
+    still to come."""
+    pending = []
+    for due in runtime.due_dates(seen.ready, seen.timers):
+        if due.due_at >= now:  # due once passed, as a timer is
+            pending.append(due)
             continue
-        row = _ESCALATE.first(case.session, task_id=timer.attached_to)
-        if row is None:
-            continue
-        escalation = notify.Escalation(
-            instance_id=case.instance.id, process_name=case.deployed.name or case.deployed.process_id,
-            task_name=row.name, due_at=row.due_at or timer.due_at,
-            responsible=_recipients([row.assignee] if row.assignee else [], row.candidate_groups,
-                                    row.candidate_users),
-            escalated_to=[(t.task_spec.bpmn_name or t.task_spec.bpmn_id, _task_recipients(t))
-                          for t in _opened_by(case, seen, timer)])
-        notices = notify.escalation_notices(escalation, now)
-        _NOTIFY.run_many(case.session, notices)
-        record(case.session, "escalated", actor, instance_id=case.instance.id,
-               definition_id=case.deployed.id, task_id=timer.attached_to, element_id=row.element_id,
-               payload={"name": row.name, "timer": timer.element_id,
-                        "due_at": escalation.due_at.isoformat(),
-                        "escalated_to": [name for name, _ in escalation.escalated_to],
-                        "notified": [n["recipient"] for n in notices]})
+        runtime.notice_due_date(due.task)
+        case.overdue.append(due.task.task_spec.bpmn_id)
+        _escalate_task(case, str(due.task.id), due.due_at, actor, now)
+    return pending
+
+
+def _escalate_task(case: Case, task_id: str, due_at: datetime, actor: str, now: datetime, *,
+                   timer: str | None = None, opened: Sequence[Task] = ()) -> None:
+    """Mark an open task escalated, notify its people and those of the escalation tasks
+    ``opened`` for it, and record who was told (``timer``: the reminder that fired, if any)."""
+    row = _ESCALATE.first(case.session, task_id=task_id)
+    if row is None:
+        return
+    escalation = notify.Escalation(
+        instance_id=case.instance.id, process_name=case.deployed.name or case.deployed.process_id,
+        task_name=row.name, due_at=row.due_at or due_at,
+        responsible=_recipients([row.assignee] if row.assignee else [], row.candidate_groups,
+                                row.candidate_users),
+        escalated_to=[(t.task_spec.bpmn_name or t.task_spec.bpmn_id, _task_recipients(t)) for t in opened])
+    notices = notify.escalation_notices(escalation, now)
+    _NOTIFY.run_many(case.session, notices)
+    record(case.session, "escalated", actor, instance_id=case.instance.id,
+           definition_id=case.deployed.id, task_id=task_id, element_id=row.element_id,
+           payload={"name": row.name, "timer": timer, "due_at": escalation.due_at.isoformat(),
+                    "escalated_to": [name for name, _ in escalation.escalated_to],
+                    "notified": [n["recipient"] for n in notices]})
 
 
 def _opened_by(case: Case, seen: runtime.Snapshot, timer: runtime.WaitingTimer) -> list[Task]:
@@ -391,7 +419,7 @@ def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: d
         "assignee": next(iter(runtime.assignment(task, "assignee")), None), "owner": None,
         "priority": int(priority) if str(priority or "").isdigit() else None,
         "created_at": now,
-        "due_at": runtime.task_time(task, "dueDate", now) or runtime.boundary_due(task, timers),
+        "due_at": runtime.keep_due_date(task, now) or runtime.boundary_due(task, timers),
         "follow_up_at": runtime.task_time(task, "followUpDate", now),
         "escalated": False, "completed_at": None, "completed_by": None,
         **{name: (str(task.data[name])[:200] if task.data.get(name) not in (None, "") else None)

@@ -54,7 +54,7 @@ from engine.services.steps import (
     save_case,
 )
 from engine.services.users import ADMIN_GROUP, groups_of
-from engine.store import Database, DefinitionVersion, Event, Instance, WaitingTimer
+from engine.store import Database, DefinitionVersion, Event, HumanTask, Instance, WaitingTimer
 from engine.store.models import StartSchedule
 
 log = logging.getLogger("bpmdesk.timers")
@@ -172,8 +172,8 @@ def _fire_instance(session: Session, db: Database, claim: _Claim, now: datetime)
     if stuck:  # raised after the save, so the whole unit of work rolls back
         raise TimerStuck(f"定时器 {stuck[0].element_id} 已于 {stuck[0].due_at.isoformat()} 到期，"
                          "但流程引擎没有触发它。请检查该定时器的设置。")
-    return Firing("fired", claim.process_id, claim.instance_id, tuple(t.element_id for t in due),
-                  claim.due_at, now)
+    return Firing("fired", claim.process_id, claim.instance_id,
+                  (*(t.element_id for t in due), *case.overdue), claim.due_at, now)
 
 
 def fire_next_due(db: Database, now: datetime | None = None,
@@ -309,8 +309,10 @@ def retry_incident(db: Database, instance_id: int, actor: str | None = None) -> 
         record(session, "incident_resolved", actor or "cli", instance_id=instance_id,
                definition_id=instance.definition_id, payload={"message": instance.last_error})
         instance.status, instance.fire_attempts, instance.last_error = "running", 0, None
-        instance.next_due_at = session.scalar(
-            select(func.min(WaitingTimer.due_at)).where(WaitingTimer.instance_id == instance_id))
+        timer = select(func.min(WaitingTimer.due_at)).where(WaitingTimer.instance_id == instance_id)
+        due_date = select(func.min(HumanTask.due_at)).where(  # a passed dueDate not yet noticed
+            HumanTask.instance_id == instance_id, HumanTask.state == "open", HumanTask.escalated.is_(False))
+        instance.next_due_at = min(filter(None, (session.scalar(timer), session.scalar(due_date))), default=None)
 
 
 # --- starting timer-started processes ---------------------------------------------------------------
