@@ -98,7 +98,9 @@ def test_duration_timer_fires_once_two_hours_have_passed(tdb):
     [fired] = events(tdb, "timer_fired", case)
     assert fired.payload["due_at"] == "2026-03-02T03:00:00+00:00"
     assert fired.payload["fired_at"] == "2026-03-02T03:00:01+00:00"
-    assert timers.list_timers(tdb) == []  # fired once: what 13:00 finds due is the task's dueDate
+    # the timer fired once; what is left to wake for is the task's dueDate
+    assert [(t.kind, t.element_id, local(t.due_at)) for t in timers.list_timers(tdb)] == [
+        ("dueDate", "Task_CallBack", "03-02 12:00:01")]
     assert [f.elements for f in fire(tdb, at("13:00:00"))] == [("Task_CallBack",)]
 
 
@@ -162,6 +164,7 @@ def test_passed_due_date_without_a_timer_notifies_whoever_holds_the_task_once(td
     assert "「回访客户」已超时" in notice.subject and "12:00" in notice.body
 
     assert [f for f in fire(tdb, at("13:00:00")) if f.instance_id == case] == []  # once
+    assert [t for t in timers.list_timers(tdb) if t.instance_id == case] == []
     with clock.frozen(at("13:00:00")):
         services.complete(tdb, task.id, "frontdesk", {})
     assert services.show_instance(tdb, case).status == "completed"

@@ -41,7 +41,7 @@ def timers(ctx: click.Context, as_json: bool) -> None:
         _emit_json([dataclasses.asdict(t) for t in items])
         return
     _table([(t.instance_id, t.process_id, t.element_id, t.name, _when(t.due_at),
-             "interrupting" if t.interrupting else "reminder", t.status) for t in items],
+             t.kind, t.status) for t in items],
            ["CASE", "PROCESS", "ELEMENT", "NAME", "DUE", "KIND", "STATUS"])
 
 

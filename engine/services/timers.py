@@ -77,6 +77,7 @@ class TimerItem:
     due_at: datetime
     interrupting: bool
     status: str  # running | incident
+    kind: str  # interrupting | reminder | dueDate (an open task's, watched by no timer)
 
 
 @dataclass(frozen=True)
@@ -119,15 +120,27 @@ def horizon(db: Database) -> Horizon:
         return Horizon(*session.execute(select(due, start, latest)).one())
 
 
+_WAITING = Instance.status.in_(("running", "incident"))
+
+
 def list_timers(db: Database) -> list[TimerItem]:
-    """Every timer a running case (or one stopped by an incident) waits on, earliest first."""
+    """Every timer a running case (or one stopped by an incident) waits on, and every open task's
+    dueDate still to be noticed (the scheduler wakes for those too), earliest first."""
+    watched = select(WaitingTimer.attached_to).where(WaitingTimer.attached_to == HumanTask.id).exists()
     with db.unit_of_work() as session:
-        rows = session.execute(
+        timer_rows = session.execute(
             select(WaitingTimer, Instance.process_id, Instance.status)
-            .join(Instance, Instance.id == WaitingTimer.instance_id)
-            .where(Instance.status.in_(("running", "incident"))).order_by(WaitingTimer.due_at))
-        return [TimerItem(t.instance_id, pid, t.element_id, t.name, t.due_at, t.interrupting, status)
-                for t, pid, status in rows]
+            .join(Instance, Instance.id == WaitingTimer.instance_id).where(_WAITING))
+        items = [TimerItem(t.instance_id, pid, t.element_id, t.name, t.due_at, t.interrupting, status,
+                           "interrupting" if t.interrupting else "reminder")
+                 for t, pid, status in timer_rows]
+        task_rows = session.execute(
+            select(HumanTask, Instance.status).join(Instance, Instance.id == HumanTask.instance_id)
+            .where(_WAITING, HumanTask.state == "open", HumanTask.escalated.is_(False),
+                   HumanTask.due_at.is_not(None), ~watched))
+        items += [TimerItem(t.instance_id, t.process_id, t.element_id, t.name, t.due_at, False, status,
+                            "dueDate") for t, status in task_rows]
+    return sorted(items, key=lambda item: item.due_at)
 
 
 # --- firing the timers of waiting instances --------------------------------------------------------
