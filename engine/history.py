@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -64,6 +64,7 @@ _CHAIN_HEAD = Prepared(select(Event.seq, Event.hash).where(Event.chain == bindpa
                        .order_by(Event.seq.desc()).limit(1))
 _BLOCK_HEAD = Prepared(select(EventBlock.seq, EventBlock.hash).order_by(EventBlock.seq.desc()).limit(1))
 _INSERT_EVENTS = Prepared(insert(Event.__table__), columns=(*HASHED_FIELDS, "hash"))
+_LOCK_BLOCKS = Prepared(select(func.pg_advisory_xact_lock(BLOCK_LOCK)))
 _INSERT_BLOCK = Prepared(insert(EventBlock.__table__), columns=("seq", "at", "events", "prev_hash", "hash"))
 
 
@@ -134,7 +135,7 @@ def _seal(session: Session) -> None:
     events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
     # row locks first, the global lock last: commits then cannot deadlock
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLOCK_LOCK})
+        _LOCK_BLOCKS.run(session)  # queued behind the events on a pipeline: no round trip of its own
     head = _BLOCK_HEAD.first(session)
     block = {"seq": (head.seq + 1) if head else 1, "at": clock.now(), "events": events,
              "prev_hash": head.hash if head else GENESIS}

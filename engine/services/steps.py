@@ -114,12 +114,14 @@ def instance_record(row: Any, prefix: str = "") -> InstanceRecord:
 
 
 def write_instance(session: Session, record: InstanceRecord) -> None:
-    """Write the record back if nobody else has since it was read (optimistic locking)."""
+    """Write the record back if nobody else has since it was read (optimistic locking). On a
+    pipelined engine the version check is settled later, but always before the work commits."""
     now = {name: getattr(record, name) for name in _SAVED}
     changed = tuple(name for name in _SAVED if now[name] != record.stored.get(name, now))
     values = {f"new_{name}": now[name] for name in changed}
-    if _save_instance(changed).run(session, instance=record.id, expected=record.lock_version, **values) != 1:
-        raise StaleDataError(f"instance {record.id} changed since version {record.lock_version}")
+    stale = StaleDataError(f"instance {record.id} changed since version {record.lock_version}")
+    _save_instance(changed).run_expecting(session, 1, stale, instance=record.id, expected=record.lock_version,
+                                          **values)
     record.lock_version += 1
     record.stored = now
     if record.status == "running" and record.next_due_at is not None:

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from engine.store.prepared import pipeline_writes
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 AFTER_COMMIT = "bpmdesk.after_commit"
 READ_ONLY = "bpmdesk_read_only"
@@ -59,6 +61,8 @@ class Database:
         self.engine = create_engine(self.url, **options)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        else:
+            pipeline_writes(self.engine)
         self._held = threading.local()
         self.spec_cache: dict[int, Any] = {}
         self.workflow_cache: Any = None  # engine.runtime.WorkflowCache, made on first use

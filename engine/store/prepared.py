@@ -1,4 +1,4 @@
-"""Statements compiled once per dialect and run on the unit of work's own DBAPI cursor.
+"""Statements compiled once per dialect and run on the unit of work's own DBAPI connection.
 
 Every completion and every timer firing runs about a dozen statements. Through SQLAlchemy's
 execution machinery (execution context, events, result objects) each costs ~40 µs, several times
@@ -7,26 +7,177 @@ what SQLite itself takes, and together they outweighed SpiffWorkflow's own work 
 compiled by SQLAlchemy for the dialect (quoting, casts, RETURNING), and values still pass through
 the column types' own bind and result processors, so what is written and read here is exactly
 what the ORM writes and reads. It runs inside the Session's transaction, on the same connection.
+
+On PostgreSQL (psycopg, for an engine given to :func:`pipeline_writes`) the writes of a
+transaction do not wait for the server: they queue in a psycopg pipeline, the server works through
+them while Python goes on, and a firing waits for the server once (at its first read) instead of
+at each of its half-dozen statements, each a round trip of 60-300 µs. The queue is synced (every
+result waited for, the first error raised) before any read needs it, before any statement
+SQLAlchemy runs on the connection, and before commit; a row count that must match
+(:meth:`Prepared.run_expecting`, the version-checked instance update) is checked then, so a
+conflict is still raised before the transaction commits. An error may therefore surface on a later
+statement of the same transaction than the one that caused it; the transaction fails all the same.
 """
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections import namedtuple
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-_CURSOR = "bpmdesk.prepared_cursor"
+_CHANNEL = "bpmdesk.prepared_channel"
+_PIPELINED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def pipeline_writes(engine: Engine) -> None:
+    """Let Prepared writes on this engine's connections queue in a pipeline (psycopg only; other
+    drivers, or a libpq without pipeline mode, run each statement at once). Listeners sync the
+    pipeline before SQLAlchemy runs a statement or commits, and drop it before a rollback."""
+    dialect = engine.dialect
+    supported = dialect.driver == "psycopg" and dialect.loaded_dbapi.Pipeline.is_supported()
+    if engine in _PIPELINED or not supported:
+        return
+    _PIPELINED.add(engine)
+    event.listen(engine, "before_cursor_execute", _sync_before_execute)
+    event.listen(engine, "commit", _sync_before_commit)
+    event.listen(engine, "rollback", _drop_before_rollback)
+
+
+def _sync_before_execute(conn: Connection, *_args: Any) -> None:
+    """SQLAlchemy reads results at once, and its statement may depend on the queued ones."""
+    channel = conn.info.get(_CHANNEL)
+    if channel is not None:
+        channel.sync()
+
+
+def _sync_before_commit(conn: Connection) -> None:
+    """Queued writes fail, or a checked row count does not match, before COMMIT is sent."""
+    channel = conn.info.pop(_CHANNEL, None)
+    if channel is not None:
+        channel.settle()
+
+
+def _drop_before_rollback(conn: Connection) -> None:
+    channel = conn.info.pop(_CHANNEL, None)
+    if channel is not None:
+        channel.drop()
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_cursor(session: Session, transaction: Any) -> None:
-    """A cursor serves one transaction: the next unit of work may run on another connection."""
+def _forget_channel(session: Session, transaction: Any) -> None:
+    """A channel serves one transaction: the next unit of work may run on another connection."""
     if transaction.parent is None:
-        session.info.pop(_CURSOR, None)
+        session.info.pop(_CHANNEL, None)
+
+
+class _Channel:
+    """One transaction's way to its DBAPI connection: a cursor for statements whose results are
+    not read, and on a pipelined engine the pipeline that writes queue in."""
+
+    def __init__(self, connection: Connection):
+        self.dialect: Dialect = connection.dialect
+        self.error: type[Exception] = self.dialect.loaded_dbapi.Error
+        self.driver = connection.connection.driver_connection
+        self.cursor = self.driver.cursor()
+        self.pipelined = connection.engine in _PIPELINED
+        self.pipeline: contextlib.ExitStack | None = None  # open while statements are queued
+        self.checks: list[tuple[Any, int, Exception]] = []
+        if self.pipelined:
+            connection.info[_CHANNEL] = self
+
+    def writer(self, own_cursor: bool = False) -> Any:
+        """The cursor for a write, queued in the pipeline (opened now if need be). ``own_cursor``:
+        for a write whose row count is read later (in a pipeline, results land on their cursor
+        as they arrive, so a shared one would hold another statement's)."""
+        if not self.pipelined:
+            return self.cursor
+        if self.pipeline is None:
+            self.pipeline = contextlib.ExitStack()
+            self.pipeline.enter_context(self.driver.pipeline())
+        return self.driver.cursor() if own_cursor else self.cursor
+
+    def reader(self) -> Any:
+        """The cursor for a statement whose result is read: in a pipeline one of its own (see
+        ``writer``); reading it waits for the statements queued before it."""
+        return self.cursor if self.pipeline is None else self.driver.cursor()
+
+    def read(self, compiled: _Compiled, parameters: Any) -> list[Any]:
+        cursor = self.reader()
+        try:
+            cursor.execute(compiled.sql, parameters)
+            return compiled.rows(cursor)  # in a pipeline, also where a statement queued before fails
+        except self.error as exc:
+            raise self._translated(exc, compiled.sql, parameters) from exc
+
+    def write(self, sql: str, parameters: Any, many: bool = False) -> None:
+        cursor = self.writer()
+        try:
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+        except self.error as exc:
+            raise self._translated(exc, sql, parameters) from exc
+
+    def write_expecting(self, sql: str, parameters: Any, rows: int, error: Exception) -> None:
+        """A write that must change ``rows`` rows, else ``error`` is raised: now, or when the
+        pipeline it waits in is synced."""
+        cursor = self.writer(own_cursor=True)
+        try:
+            cursor.execute(sql, parameters)
+        except self.error as exc:
+            raise self._translated(exc, sql, parameters) from exc
+        if self.pipeline is not None:
+            self.checks.append((cursor, rows, error))
+        elif cursor.rowcount != rows:
+            raise error
+
+    def _translated(self, exc: Exception, sql: str, parameters: Any) -> DBAPIError:
+        """The driver's error as SQLAlchemy's (IntegrityError, OperationalError …), as callers
+        expect from any other statement. In a pipeline it may come from a statement queued before."""
+        return DBAPIError.instance(sql, parameters, exc, self.error)
+
+    def _close_pipeline(self, pipeline: contextlib.ExitStack) -> None:
+        """Send a sync, wait for every result, leave pipeline mode; the first error is raised."""
+        try:
+            pipeline.close()
+        except self.error as exc:
+            raise self._translated(exc, "(statements queued in a pipeline)", None) from exc
+
+    def sync(self) -> None:
+        """Wait for every queued statement and leave pipeline mode; raise the first error, then the
+        error of any row count that did not match."""
+        if self.pipeline is None:
+            return
+        pipeline, self.pipeline = self.pipeline, None
+        checks, self.checks = self.checks, []
+        self._close_pipeline(pipeline)
+        for cursor, rows, error in checks:
+            if cursor.rowcount != rows:
+                raise error
+
+    def settle(self) -> None:
+        """``sync`` before commit; if that fails, roll back here: SQLAlchemy rolls back no
+        transaction whose commit failed (a failed COMMIT has ended it on the server), so this
+        one would stay open, its writes to be committed by the next unit of work."""
+        try:
+            self.sync()
+        except BaseException:
+            self.driver.rollback()
+            raise
+
+    def drop(self) -> None:
+        """Leave pipeline mode, whatever the queued statements did: the transaction rolls back."""
+        pipeline, self.pipeline, self.checks = self.pipeline, None, []
+        if pipeline is not None:
+            with contextlib.suppress(DBAPIError):
+                self._close_pipeline(pipeline)
 
 
 _MISSING = object()
@@ -37,7 +188,9 @@ class _Compiled:
     value goes where, through which type processor) and result columns, worked out once."""
 
     def __init__(self, statement: Any, dialect: Dialect, columns: Sequence[str] | None):
-        compiled = statement.compile(dialect=dialect, column_keys=columns)
+        # as for executemany: an insert then returns only what it names in RETURNING, not also the
+        # new primary key, which PostgreSQL would otherwise send back for every row
+        compiled = statement.compile(dialect=dialect, column_keys=columns, for_executemany=True)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("expanding (IN list) parameters cannot be prepared")
         self.sql = compiled.string
@@ -78,8 +231,9 @@ class _Compiled:
 class Prepared:
     """A Core statement (select, insert, update, delete) for the hot path.
 
-    ``all``/``first`` return named tuples (``row.name``, ``row._asdict()``); ``run`` returns the
-    number of rows changed; ``run_many`` executes once per parameter set. An insert names the
+    ``all``/``first`` return named tuples (``row.name``, ``row._asdict()``); ``run`` changes rows
+    (queued, on a pipelined engine); ``run_expecting`` too, and raises if the rows it changed are
+    not as many as expected; ``run_many`` executes once per parameter set. An insert names the
     ``columns`` it sets (the others take their defaults, an id its next value).
     """
 
@@ -88,45 +242,38 @@ class Prepared:
         self.columns = list(columns) if columns is not None else None
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _for(self, session: Session) -> tuple[_Compiled, Any]:
-        cursor = session.info.get(_CURSOR)
-        if cursor is None:  # the first statement of this transaction
-            connection = session.connection()
-            cursor = session.info[_CURSOR] = (connection.dialect, connection.connection.driver_connection.cursor())
-        dialect, cursor = cursor
-        compiled = self._by_dialect.get(dialect.name)
+    def _for(self, session: Session) -> tuple[_Compiled, _Channel]:
+        channel = session.info.get(_CHANNEL)
+        if channel is None:  # the first statement of this transaction
+            channel = session.info[_CHANNEL] = _Channel(session.connection())
+        compiled = self._by_dialect.get(channel.dialect.name)
         if compiled is None:
-            compiled = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect, self.columns)
-        return compiled, cursor
+            compiled = self._by_dialect[channel.dialect.name] = _Compiled(self.statement, channel.dialect,
+                                                                          self.columns)
+        return compiled, channel
 
     def all(self, session: Session, **values: Any) -> list[Any]:
-        compiled, cursor = self._for(session)
-        self._execute(session, cursor.execute, compiled.sql, compiled.parameters(values))
-        return compiled.rows(cursor)
+        compiled, channel = self._for(session)
+        return channel.read(compiled, compiled.parameters(values))
 
     def first(self, session: Session, **values: Any) -> Any | None:
         rows = self.all(session, **values)
         return rows[0] if rows else None
 
-    def run(self, session: Session, **values: Any) -> int:
-        compiled, cursor = self._for(session)
-        self._execute(session, cursor.execute, compiled.sql, compiled.parameters(values))
-        return cursor.rowcount
+    def run(self, session: Session, **values: Any) -> None:
+        compiled, channel = self._for(session)
+        channel.write(compiled.sql, compiled.parameters(values))
+
+    def run_expecting(self, session: Session, rows: int, error: Exception, **values: Any) -> None:
+        """Run, and raise ``error`` unless exactly ``rows`` rows changed: at once, or (queued)
+        when the pipeline is synced, at the latest before the transaction commits."""
+        compiled, channel = self._for(session)
+        channel.write_expecting(compiled.sql, compiled.parameters(values), rows, error)
 
     def run_many(self, session: Session, rows: Iterable[dict[str, Any]]) -> None:
-        compiled, cursor = self._for(session)
+        compiled, channel = self._for(session)
         parameters = [compiled.parameters(row) for row in rows]
         if len(parameters) == 1:  # a driver's executemany of one row costs twice its execute
-            self._execute(session, cursor.execute, compiled.sql, parameters[0])
+            channel.write(compiled.sql, parameters[0])
         elif parameters:
-            self._execute(session, cursor.executemany, compiled.sql, parameters)
-
-    @staticmethod
-    def _execute(session: Session, method: Any, sql: str, parameters: Any) -> None:
-        """Run on the driver; its errors become SQLAlchemy's (IntegrityError, OperationalError …),
-        as callers expect from any other statement."""
-        dbapi = session.get_bind().dialect.loaded_dbapi
-        try:
-            method(sql, parameters)
-        except dbapi.Error as exc:
-            raise DBAPIError.instance(sql, parameters, exc, dbapi.Error) from exc
+            channel.write(compiled.sql, parameters, many=True)
