@@ -235,8 +235,8 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     now = clock.now()
     seen = runtime.snapshot(case.workflow)
     fired = _record_timers(case, seen.timers, actor, now)
+    _escalate(case, fired, seen, actor, now)  # first: its read then waits for none of this step's writes
     _sync_human_tasks(case, seen, actor, now)
-    _escalate(case, fired, seen, actor, now)
     pending = _notice_passed_due_dates(case, seen, actor, now)
     _sync_timer_rows(case, seen.timers)
     data = runtime.case_data(case.workflow, seen.ready)
@@ -300,8 +300,9 @@ def _escalate(case: Case, fired: list[runtime.WaitingTimer], seen: runtime.Snaps
               now: datetime) -> None:
     """A reminder (non-interrupting boundary timer) fired on an open human task: mark the task
     escalated, and notify its people and those of the escalation tasks the timer opened."""
+    still_open = {str(task.id) for task in seen.ready} & case.ready_before
     for timer in fired:
-        if not timer.interrupting and timer.attached_to in case.ready_before:
+        if not timer.interrupting and timer.attached_to in still_open:
             _escalate_task(case, timer.attached_to, timer.due_at, actor, now,
                            timer=timer.element_id, opened=_opened_by(case, seen, timer))
 
