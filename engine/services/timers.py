@@ -323,7 +323,7 @@ def retry_incident(db: Database, instance_id: int, actor: str | None = None) -> 
                definition_id=instance.definition_id, payload={"message": instance.last_error})
         instance.status, instance.fire_attempts, instance.last_error = "running", 0, None
         timer = select(func.min(WaitingTimer.due_at)).where(WaitingTimer.instance_id == instance_id)
-        due_date = select(func.min(HumanTask.due_at)).where(  # a passed dueDate not yet noticed
+        due_date = select(func.min(HumanTask.due_at)).where(  # a dueDate may not be noticed yet
             HumanTask.instance_id == instance_id, HumanTask.state == "open", HumanTask.escalated.is_(False))
         instance.next_due_at = min(filter(None, (session.scalar(timer), session.scalar(due_date))), default=None)
 

@@ -115,24 +115,19 @@ class _Channel:
         except self.error as exc:
             raise self._translated(exc, compiled.sql, parameters) from exc
 
-    def write(self, sql: str, parameters: Any, many: bool = False) -> None:
-        cursor = self.writer()
+    def write(self, sql: str, parameters: Any, many: bool = False, own_cursor: bool = False) -> Any:
+        """Send a write (queued, in a pipeline); returns the cursor its result lands on."""
+        cursor = self.writer(own_cursor)
         try:
-            if many:
-                cursor.executemany(sql, parameters)
-            else:
-                cursor.execute(sql, parameters)
+            (cursor.executemany if many else cursor.execute)(sql, parameters)
         except self.error as exc:
             raise self._translated(exc, sql, parameters) from exc
+        return cursor
 
     def write_expecting(self, sql: str, parameters: Any, rows: int, error: Exception) -> None:
         """A write that must change ``rows`` rows, else ``error`` is raised: now, or when the
         pipeline it waits in is synced."""
-        cursor = self.writer(own_cursor=True)
-        try:
-            cursor.execute(sql, parameters)
-        except self.error as exc:
-            raise self._translated(exc, sql, parameters) from exc
+        cursor = self.write(sql, parameters, own_cursor=True)
         if self.pipeline is not None:
             self.checks.append((cursor, rows, error))
         elif cursor.rowcount != rows:
