@@ -88,6 +88,12 @@ def _chain_head(session: Session, chain: str) -> tuple[int, str]:
     return heads[chain]
 
 
+def is_shared(chain: str) -> bool:
+    """A chain many units of work append to at once (``system``: sign-ins, audit views, users).
+    An instance chain has one writer at a time: its instance's version check refuses the other."""
+    return not chain.startswith("i:")
+
+
 def record(
     session: Session,
     type: str,
@@ -100,19 +106,41 @@ def record(
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Append one event to its chain; written with the rest of the unit of work at commit."""
+    """Append one event to its chain; written with the rest of the unit of work at commit.
+
+    An instance chain's event is linked to its head now; a shared chain's only at commit, under
+    the global chain's lock (:func:`_seal`): read earlier, two sign-ins would take the same seq.
+    """
     chain = chain_of(instance_id)
-    seq, prev_hash = _chain_head(session, chain)
     event = {
-        "chain": chain, "seq": seq + 1, "instance_id": instance_id, "definition_id": definition_id,
+        "chain": chain, "instance_id": instance_id, "definition_id": definition_id,
         "type": type, "actor": actor, "at": at or clock.now(), "task_id": task_id,
         "element_id": element_id, "payload": json.loads(payload_text := canonical(payload or {})),
-        "prev_hash": prev_hash,
     }
-    event["hash"] = event_hash(event, payload_text)
-    session.info["chain_heads"][chain] = (event["seq"], event["hash"])
+    if is_shared(chain):
+        session.info.setdefault("unlinked", []).append((event, payload_text))
+    else:
+        session.info["chain_heads"][chain] = _link(event, _chain_head(session, chain), payload_text)
     session.info.setdefault("unsealed", []).append(event)
     return event
+
+
+def _link(event: dict[str, Any], head: tuple[int, str], payload_text: str) -> tuple[int, str]:
+    """Give an event the place after ``head`` and its hash; returns the chain's new head."""
+    event["seq"], event["prev_hash"] = head[0] + 1, head[1]
+    event["hash"] = event_hash(event, payload_text)
+    return event["seq"], event["hash"]
+
+
+def _link_shared(session: Session, unlinked: list[tuple[dict[str, Any], str]]) -> None:
+    """Link shared chains' events to their heads as committed now (the caller holds the lock)."""
+    heads: dict[str, tuple[int, str]] = {}
+    for event, payload_text in unlinked:
+        chain = event["chain"]
+        if chain not in heads:
+            row = _CHAIN_HEAD.first(session, chain=chain)
+            heads[chain] = (row.seq, row.hash) if row else (0, GENESIS)
+        heads[chain] = _link(event, heads[chain], payload_text)
 
 
 def block_hash(block: EventBlock | Mapping[str, Any]) -> str:
@@ -127,15 +155,19 @@ def block_hash(block: EventBlock | Mapping[str, Any]) -> str:
 def _seal(session: Session) -> None:
     """List this unit of work's events in the next block of the global chain."""
     pending = session.info.pop("unsealed", None)
+    unlinked = session.info.pop("unlinked", [])
     if not pending:
         return
     if session.new or session.dirty or session.deleted:
         session.flush()  # ORM rows first: events may refer to them
-    _INSERT_EVENTS.run_many(session, pending)
-    events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
+    _INSERT_EVENTS.run_many(session, [e for e in pending if "hash" in e])
     # row locks first, the global lock last: commits then cannot deadlock
     if session.get_bind().dialect.name == "postgresql":
         _LOCK_BLOCKS.run(session)  # queued behind the events on a pipeline: no round trip of its own
+    if unlinked:  # under the lock (SQLite: the write lock), so no other commit appends meanwhile
+        _link_shared(session, unlinked)
+        _INSERT_EVENTS.run_many(session, [e for e, _ in unlinked])
+    events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
     head = _BLOCK_HEAD.first(session)
     block = {"seq": (head.seq + 1) if head else 1, "at": clock.now(), "events": events,
              "prev_hash": head.hash if head else GENESIS}
