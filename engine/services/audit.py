@@ -1,8 +1,10 @@
 """Auditing: verify the history, replay a case, search cases, export event logs.
 
 Read-only for cases. Whatever an auditor (``viewer``) looks at is itself recorded as an
-``audit_viewed`` event in the system chain, in the same unit of work. The operator's CLI passes
-no viewer: whoever runs it already holds the database.
+``audit_viewed`` event in the system chain, in a short unit of work of its own once the read has
+succeeded (and before anything is shown): the read itself then takes no write lock on SQLite, so a
+long replay never holds up the desk. The operator's CLI passes no viewer: whoever runs it
+already holds the database.
 """
 from __future__ import annotations
 
@@ -28,10 +30,15 @@ def _require_auditor(session: Session, viewer: str) -> None:
         raise Forbidden("只有审计组成员可以查看审计信息。")
 
 
-def _log_view(session: Session, viewer: str | None, view: str, **details: Any) -> None:
+def _may_view(session: Session, viewer: str | None) -> None:
     if viewer is not None:
         _require_auditor(session, viewer)
-        record(session, "audit_viewed", viewer, payload={"view": view, **details})
+
+
+def _log_view(db: Database, viewer: str | None, view: str, **details: Any) -> None:
+    if viewer is not None:
+        with db.unit_of_work() as session:
+            record(session, "audit_viewed", viewer, payload={"view": view, **details})
 
 
 def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
@@ -57,7 +64,7 @@ def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, d
 def verify_history(db: Database, noted_head: str | None = None) -> audit.VerifyReport:
     """Check every chain and the global chain (`bpmdesk audit verify`); ``noted_head``: a head
     printed by an earlier run, which must still be in the chain."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         return audit.verify(session, noted_head)
 
 
@@ -66,11 +73,11 @@ def replay(db: Database, instance_id: int, *, event: int | None = None, at: date
     """Rebuild a case from its events; compared with the stored state unless stopped early."""
     if event is not None and at is not None:
         raise InvalidInput("只能指定事件序号或时刻之一。")
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
+        _may_view(session, viewer)
         result = audit.replay_instance(db, session, instance_id, until_seq=event, until_at=at)
-        _log_view(session, viewer, "replay", instance_id=instance_id, event=event,
-                  at=at.isoformat() if at else None)
-        return result
+    _log_view(db, viewer, "replay", instance_id=instance_id, event=event, at=at.isoformat() if at else None)
+    return result
 
 
 def export_log(db: Database, fmt: str, out: BinaryIO, *, process_id: str | None = None,
@@ -79,10 +86,12 @@ def export_log(db: Database, fmt: str, out: BinaryIO, *, process_id: str | None 
     """Write an XES or CSV event log of the chosen cases to ``out``."""
     if fmt not in audit.FORMATS:
         raise InvalidInput(f"未知的导出格式 {fmt}（可选：{', '.join(audit.FORMATS)}）。")
-    with db.unit_of_work() as session:
-        _log_view(session, viewer, "export", format=fmt, process_id=process_id,
-                  started_from=started_from.isoformat() if started_from else None,
-                  started_to=started_to.isoformat() if started_to else None)
+    with db.unit_of_work(read_only=True) as session:
+        _may_view(session, viewer)
+    _log_view(db, viewer, "export", format=fmt, process_id=process_id,
+              started_from=started_from.isoformat() if started_from else None,
+              started_to=started_to.isoformat() if started_to else None)
+    with db.unit_of_work(read_only=True) as session:
         return audit.export_log(session, fmt, out, audit.LogFilter(process_id, started_from, started_to))
 
 
@@ -152,9 +161,8 @@ def search_cases(db: Database, query: CaseQuery, viewer: str | None = None) -> C
     """Cases by procedure, start date, anyone who acted on them, status, overdue; newest first."""
     conditions = _case_conditions(query)
     page, per_page = max(query.page, 1), min(max(query.per_page, 1), 500)
-    with db.unit_of_work() as session:
-        _log_view(session, viewer, "search", **{k: (v.isoformat() if isinstance(v, datetime) else v)
-                                                 for k, v in vars(query).items()})
+    with db.unit_of_work(read_only=True) as session:
+        _may_view(session, viewer)
         total = session.scalar(select(func.count(Instance.id)).where(*conditions))
         rows = session.execute(
             select(Instance, DefinitionVersion.name, DefinitionVersion.version,
@@ -162,8 +170,11 @@ def search_cases(db: Database, query: CaseQuery, viewer: str | None = None) -> C
             .join(DefinitionVersion, DefinitionVersion.id == Instance.definition_id)
             .where(*conditions).order_by(Instance.started_at.desc(), Instance.id.desc())
             .limit(per_page).offset((page - 1) * per_page))
-        return CasePage([_summary(i, name, version, overdue) for i, name, version, overdue in rows],
-                        total or 0, page, per_page)
+        found = CasePage([_summary(i, name, version, overdue) for i, name, version, overdue in rows],
+                         total or 0, page, per_page)
+    _log_view(db, viewer, "search", **{k: (v.isoformat() if isinstance(v, datetime) else v)
+                                       for k, v in vars(query).items()})
+    return found
 
 
 def _summary(instance: Instance, name: str | None, version: int, overdue: bool) -> CaseSummary:
@@ -213,7 +224,8 @@ class AuditCase:
 def audit_case(db: Database, instance_id: int, viewer: str | None = None,
                as_of: int | None = None) -> AuditCase:
     """Timeline plus the replayed state as of event ``as_of`` (default: the newest event)."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
+        _may_view(session, viewer)
         events = list(session.scalars(
             select(Event).where(Event.chain == chain_of(instance_id)).order_by(Event.seq)))
         instance = session.get(Instance, instance_id)
@@ -221,10 +233,11 @@ def audit_case(db: Database, instance_id: int, viewer: str | None = None,
             raise NotFound(f"案件 {instance_id} 不存在。")
         last = events[-1].seq
         seq = last if as_of is None else min(max(as_of, 1), last)
-        _log_view(session, viewer, "case", instance_id=instance_id, as_of=seq)
         result = audit.replay_instance(db, session, instance_id, until_seq=None if seq == last else seq)
         deployed = runtime.deployed(db, session, instance.definition_id)
         overdue = session.scalar(select(_overdue_now()).where(Instance.id == instance_id))
-        return AuditCase(_summary(instance, deployed.name, deployed.version, overdue),
-                         [timeline_entry(e) for e in events], seq, result, deployed.bpmn,
-                         runtime.form_labels(deployed.specs))
+        found = AuditCase(_summary(instance, deployed.name, deployed.version, overdue),
+                          [timeline_entry(e) for e in events], seq, result, deployed.bpmn,
+                          runtime.form_labels(deployed.specs))
+    _log_view(db, viewer, "case", instance_id=instance_id, as_of=seq)
+    return found

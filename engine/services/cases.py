@@ -27,13 +27,13 @@ def may_start(definition: DefinitionVersion | runtime.Deployed, groups: set[str]
 
 def start_form(db: Database, process_id: str) -> list[forms.FormField]:
     """The start event's form fields, for the "start a case" page."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         return runtime.start_fields(require_latest(db, session, process_id).specs)
 
 
 def startable(db: Database, actor: str) -> list[DefinitionVersion]:
     """Processes this person may start by hand (timer-started ones start themselves)."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         groups = groups_of(session, actor)
     return [d for d in list_definitions(db) if may_start(d, groups) and not d.timer_start]
 
@@ -119,19 +119,16 @@ def _may_view(instance: Any, tasks: list[TaskItem], user: str, groups: set[str])
 
 def show_instance(db: Database, instance_id: int, actor: str | None = None) -> InstanceView:
     """Status, data, tasks and waiting timers of one case; ``actor`` must have a part in it."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         case = open_case(session, db, instance_id)
         instance, workflow, deployed = case.instance, case.workflow, case.deployed
         seen = runtime.snapshot(workflow)
         tasks = [_item(r) for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at))]
         groups = groups_of(session, actor) if actor is not None else set()
-        if actor is not None:
-            if not _may_view(instance, tasks, actor, groups):
-                raise Forbidden(f"您无权查看案件 {instance_id}。")
-            if AUDITOR_GROUP in groups:  # what an auditor looks at is itself on the record
-                record(session, "audit_viewed", actor, payload={"view": "case", "instance_id": instance_id})
-        return InstanceView(
+        if actor is not None and not _may_view(instance, tasks, actor, groups):
+            raise Forbidden(f"您无权查看案件 {instance_id}。")
+        view = InstanceView(
             id=instance.id, process_id=instance.process_id, process_name=deployed.name,
             version=deployed.version, status=instance.status,
             started_at=instance.started_at, started_by=instance.started_by, ended_at=instance.ended_at,
@@ -141,11 +138,15 @@ def show_instance(db: Database, instance_id: int, actor: str | None = None) -> I
             bpmn=deployed.bpmn, labels=runtime.form_labels(deployed.specs),
             can_cancel=instance.status == "running" and _may_cancel(instance, actor, groups),
         )
+    if AUDITOR_GROUP in groups:  # what an auditor looks at is itself on the record (the read took no write lock)
+        with db.unit_of_work() as session:
+            record(session, "audit_viewed", actor, payload={"view": "case", "instance_id": instance_id})
+    return view
 
 
 def history(db: Database, instance_id: int) -> list[Event]:
     """The instance's events in order (who, when, what)."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         events = list(session.scalars(
             select(Event).where(Event.chain == f"i:{instance_id}").order_by(Event.seq)))
         if not events:

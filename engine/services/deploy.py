@@ -129,7 +129,7 @@ def require_latest(db: Database, session: Session, process_id: str) -> runtime.D
 
 def list_definitions(db: Database) -> list[DefinitionVersion]:
     """The newest version of every deployed process (without its sources: listings need none)."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         newest = (select(DefinitionVersion.process_id, func.max(DefinitionVersion.version).label("v"))
                   .group_by(DefinitionVersion.process_id).subquery())
         return list(session.scalars(

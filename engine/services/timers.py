@@ -116,7 +116,7 @@ def horizon(db: Database) -> Horizon:
     start = select(func.min(func.coalesce(StartSchedule.retry_at, StartSchedule.next_start_at),
                             type_=StartSchedule.next_start_at.type)).scalar_subquery()
     latest = select(func.max(DefinitionVersion.id)).scalar_subquery()
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         return Horizon(*session.execute(select(due, start, latest)).one())
 
 
@@ -127,7 +127,7 @@ def list_timers(db: Database) -> list[TimerItem]:
     """Every timer a running case (or one stopped by an incident) waits on, and every open task's
     dueDate still to be noticed (the scheduler wakes for those too), earliest first."""
     watched = select(WaitingTimer.attached_to).where(WaitingTimer.attached_to == HumanTask.id).exists()
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         timer_rows = session.execute(
             select(WaitingTimer, Instance.process_id, Instance.status)
             .join(Instance, Instance.id == WaitingTimer.instance_id).where(_WAITING))

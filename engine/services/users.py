@@ -123,13 +123,13 @@ def _existing(session: Session, name: str) -> AppUser:
 
 
 def get_user(db: Database, name: str) -> UserInfo | None:
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:  # on every request: never the write lock
         user = session.get(AppUser, name)
         return _info(user) if user is not None else None
 
 
 def list_users(db: Database) -> list[UserInfo]:
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         return [_info(u) for u in session.scalars(select(AppUser).order_by(AppUser.name))]
 
 

@@ -318,7 +318,7 @@ class TaskView:
 
 
 def get_task(db: Database, task_id: str, actor: str) -> TaskView:
-    with db.unit_of_work() as session:
+    with db.unit_of_work(read_only=True) as session:
         row = _require_task(session, task_id)
         groups = groups_of(session, actor)
         involved = (row.assignee == actor or row.completed_by == actor or row.owner == actor

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -49,6 +50,30 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
+STATEMENT_TIMEOUT_ENV = "BPMDESK_STATEMENT_TIMEOUT"
+
+
+def statement_timeout() -> float:
+    """Seconds a PostgreSQL statement may run before the server cancels it (0 = no limit)."""
+    text = os.environ.get(STATEMENT_TIMEOUT_ENV, "").strip()
+    try:
+        return max(0.0, float(text)) if text else 60.0
+    except ValueError:
+        raise ValueError(f"{STATEMENT_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
+
+
+def _tune_postgres(engine: Engine) -> None:
+    """A statement stuck behind a lock or a runaway query is cancelled instead of holding a
+    worker for ever; the transaction then fails like any other error and is rolled back."""
+    timeout_ms = int(statement_timeout() * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {timeout_ms}")
+        dbapi_conn.commit()
+
+
 class Database:
     """Where instances live. ``unit_of_work()`` is the only way services touch rows."""
 
@@ -62,6 +87,7 @@ class Database:
         if self.is_sqlite:
             _tune_sqlite(self.engine)
         else:
+            _tune_postgres(self.engine)
             pipeline_writes(self.engine)
         self._held = threading.local()
         self.spec_cache: dict[int, Any] = {}
@@ -135,7 +161,16 @@ class _Held:
         self.connection = connection
 
     def usable(self) -> bool:
-        return not self.connection.closed and not self.connection.invalidated
+        """Still open, and not dropped by the server while held (the pool's pre-ping covers only
+        connections taken from the pool): a backend the server ended has sent its last word, so
+        an idle connection with something to read is gone. Costs a poll, not a round trip."""
+        connection = self.connection
+        if connection.closed or connection.invalidated:
+            return False
+        if connection.dialect.name == "postgresql" and _readable(connection.connection.driver_connection):
+            connection.invalidate()
+            return False
+        return True
 
     def close(self) -> None:
         if not self.connection.closed:
@@ -144,3 +179,9 @@ class _Held:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _readable(driver_connection: Any) -> bool:
+    with contextlib.suppress(Exception):
+        return bool(select.select([driver_connection.fileno()], [], [], 0)[0])
+    return True  # no socket to poll: it is closed
