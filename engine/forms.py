@@ -126,6 +126,9 @@ def _field_from(spiff_field: Any, problems: list[str]) -> FormField:
     return replace(draft, default=default)
 
 
+_KNOWN = "required、readonly、minlength、maxlength（文本）、min、max（整数）"
+
+
 def _constraints(field_type: str, validations: Sequence[Any], problems: list[str]) -> dict[str, Any]:
     """``camunda:constraint`` entries as FormField keyword arguments."""
     found: dict[str, Any] = {}
@@ -144,9 +147,10 @@ def _constraints(field_type: str, validations: Sequence[Any], problems: list[str
             else:
                 problems.append(f"{name} 只能用于文本（string）字段")
         elif name == "validator":
-            problems.append("不支持自定义校验器（validator）")
+            problems.append(f"不支持自定义校验器（validator {config or ''}，在 Camunda 中是 Java 类）：请改用 {_KNOWN}"
+                            "，或在其后的脚本任务中检查")
         else:
-            problems.append(f"不支持的校验约束「{name}」")
+            problems.append(f"不支持的校验约束「{name}」：可用的约束有 {_KNOWN}")
     return found
 
 

@@ -416,7 +416,7 @@ def test_resolve_assignment_evaluates_expressions_against_task_data():
 
 
 FORM = ('<bpmn:extensionElements><camunda:formData>'
-        '<camunda:formField id="amount" label="金额" type="long" defaultValue="0">'
+        '<camunda:formField id="amount" label="金额" type="long" defaultValue="5">'
         '<camunda:properties><camunda:property id="unit" value="元"/></camunda:properties>'
         '<camunda:validation><camunda:constraint name="required"/><camunda:constraint name="min" config="1"/>'
         '</camunda:validation></camunda:formField>'
@@ -431,7 +431,7 @@ def describe_form(form) -> list:
             for f in form.fields]
 
 
-FORM_FIELDS = [("amount", "金额", "long", "0", [("unit", "元")], [("required", None), ("min", "1")], []),
+FORM_FIELDS = [("amount", "金额", "long", "5", [("unit", "元")], [("required", None), ("min", "1")], []),
                ("channel", "渠道", "enum", None, [], [], [("phone", "电话"), ("web", "网站")])]
 
 

@@ -20,12 +20,15 @@ from SpiffWorkflow.camunda.specs.user_task import Form
 from engine.compat.assignment import split_names
 from engine.compat.dmn import check_dmn, decisions_of, split_decisions
 from engine.compat.lint import FileFacts, check_bpmn
-from engine.compat.model import Bundle, ProcessBundle, SourceFile
+from engine.compat.model import (Bundle, DeployedDefinitions, EarlierVersion, ProcessBundle,
+                                 SourceFile)
+from engine.compat.normalise import normalise_bpmn
 from engine.compat.parser import build_parser
 from engine.compat.schema import check_bpmn_schema
 from engine.compat.translate import translate_bpmn
 from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, DMN_NAMESPACES, Findings, UnreadableXml,
-                                   read_xml)
+                                   describe, read_xml)
+from engine import forms
 from engine.errors import DeployError
 
 log = logging.getLogger(__name__)
@@ -41,10 +44,13 @@ class _Document:
     decisions: list[str] = field(default_factory=list)
 
 
-def load_bundle(files: list[SourceFile]) -> Bundle:
-    """Check and translate a deployment; raise DeployError listing every problem of every file."""
+def load_bundle(files: list[SourceFile], deployed: DeployedDefinitions | None = None) -> Bundle:
+    """Check and translate a deployment; raise DeployError listing every problem of every file.
+
+    `deployed` answers call activities and decisions this deployment does not define itself.
+    """
     try:
-        return _load(_sources(files))
+        return _load(_sources(files), deployed)
     except DeployError:
         raise
     except Exception as error:  # a bug of ours must still reach the user as a deploy problem
@@ -71,7 +77,7 @@ def _sources(files: Iterable) -> list[SourceFile]:
     return sources
 
 
-def _load(sources: list[SourceFile]) -> Bundle:
+def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bundle:
     documents = [_Document(source) for source in sources]
     for document in documents:
         _guarded(document, _check_document)
@@ -79,8 +85,8 @@ def _load(sources: list[SourceFile]) -> Bundle:
     dmn = [d for d in documents if d.kind == "dmn"]
     processes = _index_processes(bpmn)
     decisions = _index_decisions(dmn)
-    _check_references(bpmn, processes, decisions)
-    bundles = {pid: _bundle(pid, processes, decisions) for pid in processes}
+    external = _check_references(bpmn, processes, decisions, deployed)
+    bundles = {pid: _bundle(pid, processes, decisions, external) for pid in processes}
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
@@ -114,6 +120,7 @@ def _check_document(document: _Document) -> None:
     if qname.namespace == BPMN_NS and qname.localname == "definitions":
         document.kind = "bpmn"
         check_bpmn_schema(name, root, document.findings)
+        normalise_bpmn(name, root, document.findings)
         document.facts = check_bpmn(name, root, document.findings)
         translate_bpmn(name, root, document.findings)
     elif qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
@@ -175,23 +182,95 @@ def _index_decisions(documents: list[_Document]) -> dict[str, _Document]:
     return decisions
 
 
-def _check_references(documents: list[_Document], processes: dict, decisions: dict) -> None:
+@dataclass
+class _External:
+    """References resolved against what was deployed before this deployment."""
+
+    processes: dict[str, EarlierVersion] = field(default_factory=dict)
+    decisions: dict[str, SourceFile] = field(default_factory=dict)
+
+
+_BINDINGS = ("latest", "deployment", "version", "versionTag")
+
+
+def _check_references(documents: list[_Document], processes: dict, decisions: dict,
+                      deployed: DeployedDefinitions | None) -> _External:
+    external = _External()
     non_executable = {pid for d in documents for pid in d.facts.non_executable}
+    local_calls: set[str] = set()
     for document in documents:
         name = document.source.name
         for task, called in document.facts.calls:
-            if called in non_executable and called not in processes:
-                document.findings.error(name, task, f'callActivity "{task.get("id")}" calls process '
-                                        f'"{called}", which has isExecutable="false"')
-            elif called not in processes:
-                document.findings.error(name, task, f'callActivity "{task.get("id")}" calls process '
-                                        f'"{called}", which is not in this deployment: deploy its file too')
+            problem = _resolve_call(task, called, processes, non_executable, deployed, external, local_calls)
+            if problem:
+                document.findings.error(name, task, f'{describe(task)} calls process "{called}"{problem}')
+            elif called in external.processes:
+                document.findings.translated(name, task, f'{describe(task)} calls process "{called}" '
+                                             f"v{external.processes[called].version}, deployed earlier")
         for task, decision in document.facts.decisions:
-            if decision not in decisions:
-                known = ", ".join(sorted(decisions)) or "none"
-                document.findings.error(name, task, f'businessRuleTask "{task.get("id")}" needs DMN '
-                                        f'decision "{decision}", which is not in this deployment '
-                                        f"(decisions deployed: {known})")
+            _resolve_decision(document, task, decision, decisions, deployed, external)
+    for called in local_calls & set(external.processes):
+        document, element = processes[called]
+        document.findings.error(document.source.name, element, f'process "{called}" is called both as '
+                                "deployed now and as an earlier version: one case cannot hold two versions "
+                                "of a process; make the call activities' calledElementBinding agree")
+    return external
+
+
+def _resolve_call(task: etree._Element, called: str, processes: dict, non_executable: set[str],
+                  deployed: DeployedDefinitions | None, external: _External, local_calls: set[str]) -> str | None:
+    """None when the call is satisfied (recorded in `local_calls` or `external`), else what is wrong."""
+    binding = (task.get(f"{{{CAMUNDA_NS}}}calledElementBinding") or "latest").strip()
+    version = (task.get(f"{{{CAMUNDA_NS}}}calledElementVersion") or "").strip() or None
+    tag = (task.get(f"{{{CAMUNDA_NS}}}calledElementVersionTag") or "").strip() or None
+    if binding not in _BINDINGS:
+        return f': calledElementBinding="{binding}" is none of {", ".join(_BINDINGS)}'
+    if binding == "version" and not (version or "").isdigit():
+        return f': calledElementBinding="version" needs camunda:calledElementVersion as a number (got "{version or ""}")'
+    if binding == "versionTag" and not tag:
+        return ': calledElementBinding="versionTag" needs camunda:calledElementVersionTag'
+    here = called in processes and (binding in ("latest", "deployment") or binding == "versionTag" and (
+        processes[called][1].get(f"{{{CAMUNDA_NS}}}versionTag") or "").strip() == tag)
+    if here:
+        local_calls.add(called)
+        return None
+    if called in non_executable and called not in processes:
+        return ', which has isExecutable="false"'
+    if binding == "deployment":
+        return (', which is not in this deployment (calledElementBinding="deployment"): deploy its file '
+                "together with this one")
+    found = deployed.process(called, binding, version, tag) if deployed is not None else (
+        ", which is not in this deployment: deploy its file too")
+    if isinstance(found, str):
+        return found
+    earlier = external.processes.setdefault(called, found)
+    if earlier.version != found.version:
+        return (f": v{found.version} is asked for, but another call activity calls v{earlier.version}; "
+                "one case cannot hold two versions of a process")
+    return None
+
+
+def _resolve_decision(document: _Document, task: etree._Element, decision: str, decisions: dict,
+                      deployed: DeployedDefinitions | None, external: _External) -> None:
+    name = document.source.name
+    binding = (task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest").strip()
+    if binding in ("version", "versionTag"):
+        document.findings.error(name, task, f'{describe(task)} decisionRefBinding="{binding}" is not '
+                                "supported (DMN files are versioned with the processes that use them): "
+                                "remove it and deploy the DMN file you mean together with this process")
+        return
+    if decision in decisions:
+        return
+    found = deployed.decision(decision) if deployed is not None and binding == "latest" else None
+    if found is not None:
+        external.decisions[decision] = found
+        document.findings.translated(name, task, f'{describe(task)} uses decision "{decision}" from '
+                                     f"{found.name}, deployed earlier")
+        return
+    known = ", ".join(sorted(decisions)) or "none"
+    document.findings.error(name, task, f'businessRuleTask "{task.get("id")}" needs DMN decision '
+                            f'"{decision}", which is not in this deployment (decisions deployed: {known})'
+                            + ("" if binding == "deployment" else " nor deployed earlier"))
 
 
 def _process_of(element: etree._Element) -> str | None:
@@ -200,29 +279,54 @@ def _process_of(element: etree._Element) -> str | None:
     return None
 
 
-def _bundle(pid: str, processes: dict, decisions: dict) -> ProcessBundle:
+def _bundle(pid: str, processes: dict, decisions: dict, external: _External) -> ProcessBundle:
     document, element = processes[pid]
-    reached = [p for p in _called_closure(pid, processes) if p in processes]
-    callees = {processes[p][0].source.name: processes[p][0].source for p in reached}
-    needed = {decision for p in reached for task, decision in processes[p][0].facts.decisions
-              if _process_of(task) == p and decision in decisions}
-    dmn = {decisions[d].source.name: decisions[d].source for d in needed}
+    reached = _called_closure(pid, processes, external)
+    callees: dict[str, SourceFile] = {}
+    dmn: dict[str, SourceFile] = {}
+    for called in reached:
+        if called in external.processes:
+            earlier = external.processes[called].bundle
+            for source in (earlier.bpmn, *earlier.callees):
+                _add(callees, source)
+            for source in earlier.dmn:
+                _add(dmn, source)
+        elif called in processes:
+            _add(callees, processes[called][0].source)
+    for called in reached:
+        if called in processes and called not in external.processes:
+            for task, decision in processes[called][0].facts.decisions:
+                if _process_of(task) != called:
+                    continue
+                source = decisions[decision].source if decision in decisions else external.decisions.get(decision)
+                if source is not None:
+                    _add(dmn, source)
+    callees.pop(document.source.name, None)
     return ProcessBundle(
         process_id=pid,
         name=element.get("name"),
         bpmn=document.source,
         dmn=[dmn[name] for name in sorted(dmn)],
-        callees=[callees[name] for name in sorted(callees) if name != document.source.name],
+        callees=[callees[name] for name in sorted(callees) if callees[name] != document.source],
         start_groups=split_names(element.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")),
         timer_start=_timer_start(element),
     )
 
 
-def _called_closure(pid: str, processes: dict) -> list[str]:
+def _add(files: dict[str, SourceFile], source: SourceFile) -> None:
+    """Keep one file per name; an earlier version of a file of this deployment gets its own name."""
+    name = source.name
+    while name in files and files[name].content != source.content:
+        name += " (deployed earlier)"
+    files[name] = SourceFile(name, source.content)
+
+
+def _called_closure(pid: str, processes: dict, external: _External) -> list[str]:
+    """Processes the call activities reach from `pid`; an earlier version brings its own callees."""
     reached, pending = [pid], [pid]
     while pending:
         current = pending.pop()
-        if current not in processes:
+        if current not in processes or current in external.processes:
             continue
         for task, called in processes[current][0].facts.calls:
             if _process_of(task) == current and called not in reached:
@@ -248,11 +352,28 @@ def _documents_of(bundle: ProcessBundle, documents: list[_Document]) -> list[_Do
 
 def _parse(document: _Document, bundle: ProcessBundle) -> None:
     try:
-        spec, _ = parse_specs(bundle)
+        spec, subprocess_specs = parse_specs(bundle)
     except DeployError as error:
         document.findings.errors.extend(error.problems)
         return
+    _check_forms(document, [spec, *subprocess_specs.values()])
     bundle.start_form = start_form(spec)
+
+
+def _check_forms(document: _Document, specs: list[BpmnProcessSpec]) -> None:
+    """Forms a clerk could not submit (a validator that cannot run, a bad default) are refused now,
+    not when a case first reaches them."""
+    for spec in specs:
+        if spec.file != document.source.name:
+            continue  # a callee's forms are checked when its own file is deployed
+        for task_spec in spec.task_specs.values():
+            try:
+                forms.fields_from_form(getattr(task_spec, "form", None))
+            except DeployError as error:
+                found = document.root.xpath("//*[@id=$id]", id=task_spec.bpmn_id)
+                where = found[0] if found else document.root
+                for problem in error.problems:
+                    document.findings.error(document.source.name, where, f"{describe(where)} form: {problem}")
 
 
 def start_form(spec: BpmnProcessSpec) -> Form | None:
@@ -283,6 +404,7 @@ def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
         for source in (bundle.bpmn, *bundle.callees):
             current = source.name
             root = roots[current] = read_xml(source.content)
+            normalise_bpmn(current, root, Findings())
             translate_bpmn(current, root, Findings())
             parser.add_bpmn_xml(root, filename=current)
         for source in bundle.dmn:
@@ -324,6 +446,26 @@ _HINTS = {
     "Multiple outgoing flows are not supported": " (several outgoing sequence flows need a gateway to "
                                                  "split the flow)",
 }
+
+
+def decision_ids(content: str) -> list[str]:
+    """Ids of the decisions a stored DMN file defines (nothing for a file that does not read)."""
+    try:
+        return [d.get("id") for d in decisions_of(read_xml(content.encode("utf-8")))]
+    except UnreadableXml:
+        return []
+
+
+def version_tag(bundle: ProcessBundle) -> str | None:
+    """`camunda:versionTag` of a deployed process, as its stored file says."""
+    try:
+        root = read_xml(bundle.bpmn.content)
+    except UnreadableXml:
+        return None
+    for process in root.findall(f"{{{BPMN_NS}}}process"):
+        if process.get("id") == bundle.process_id:
+            return (process.get(f"{{{CAMUNDA_NS}}}versionTag") or "").strip() or None
+    return None
 
 
 def _unique(items: Iterable[str]) -> list[str]:

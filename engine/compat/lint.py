@@ -11,8 +11,10 @@ Choices worth knowing:
   run them, and a listener that silently never runs is worse than a script task in the diagram;
 - `zeebe:` (Camunda 8) is refused, except an empty `zeebe:userTask` marker (nothing to lose) and a
   `zeebe:formDefinition` pointing at an external form, which is a warning like `camunda:formRef`;
-- a service task needs an implementation; here none exists, so a bare one is refused instead of
-  waiting forever (business logic goes into script tasks calling `tasks.FUNCTIONS`).
+- a service or send task needs an implementation (Camunda 7 refuses one without, too); here none
+  exists, so a bare one is refused instead of waiting forever (business logic goes into script
+  tasks calling `tasks.FUNCTIONS`);
+- a plain `task` and a `manualTask` run straight through, as in Camunda 7 (parser.py).
 """
 from __future__ import annotations
 
@@ -45,15 +47,16 @@ _CAMUNDA_USED = {
     "elementVariable", "decisionRef", "initiator", "expression", "resultVariable", "type", "topic",
     "errorMessage", "historyTimeToLive", "versionTag", "isStartableInTasklist", "diagramRelationId",
     "modelerTemplate", "modelerTemplateVersion", "class", "delegateExpression", "mapDecisionResult",
+    "calledElementBinding", "calledElementVersion", "calledElementVersionTag", "decisionRefBinding",
 }
 #: camunda: attributes ignored with a warning, and why ignoring them is harmless.
 _CAMUNDA_IGNORED = {
     **dict.fromkeys(("asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority", "taskPriority"),
                     "job-executor setting: every step here is committed as one unit of work"),
-    **dict.fromkeys(("calledElementBinding", "calledElementVersion", "calledElementVersionTag",
-                     "calledElementTenantId", "decisionRefBinding", "decisionRefVersion",
-                     "decisionRefVersionTag", "decisionRefTenantId"),
-                    "the version deployed together with this process is always used"),
+    **dict.fromkeys(("calledElementTenantId", "decisionRefTenantId"),
+                    "there are no tenants here: every deployment is the same tenant's"),
+    **dict.fromkeys(("decisionRefVersion", "decisionRefVersionTag"),
+                    "only camunda:decisionRefBinding latest or deployment is used"),
     **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
                     "that variable will not be set when the event is caught"),
 }
@@ -283,9 +286,12 @@ def _refuse(what: str):
 
 
 def _check_send_task(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
-    has_message = task.get("messageRef") or task.find(f"{{{BPMN_NS}}}messageEventDefinition") is not None
-    if not has_message and not _implementation_attributes(task):
-        findings.error(file, task, f"{describe(task)} has no message to send (set a message in the modeler)")
+    """Camunda 7 runs a send task like a service task: without an implementation it refuses it."""
+    if not _implementation_attributes(task) and task.find(
+            f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}connector") is None:
+        findings.error(file, task, f"{describe(task)} has no implementation (Camunda 7 refuses a send task "
+                       "without one too): to send a message draw a message intermediate throw event; "
+                       "to run business logic use a script task that calls a business function")
 
 
 def _check_forms(file: str, element: etree._Element, facts: FileFacts, findings: Findings) -> None:

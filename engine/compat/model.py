@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from SpiffWorkflow.camunda.specs.user_task import Form
 
@@ -49,3 +50,23 @@ class Bundle:
     warnings: list[str]  # each "FILE:LINE: what will be ignored and why"
     #: each "FILE:LINE: element, JUEL as written, the Python it runs as": for the analyst to check
     translations: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EarlierVersion:
+    """A process version deployed before, that a call activity of this deployment calls."""
+
+    bundle: ProcessBundle
+    version: int
+
+
+class DeployedDefinitions(Protocol):
+    """What is already deployed, for references a deployment does not satisfy itself (a changed
+    file deployed alone, as Camunda Modeler's Deploy button does)."""
+
+    def process(self, process_id: str, binding: str, version: str | None,
+                version_tag: str | None) -> EarlierVersion | str:
+        """The version `camunda:calledElementBinding` selects, or why there is none (", which …")."""
+
+    def decision(self, decision_id: str) -> SourceFile | None:
+        """The newest deployed DMN file defining this decision, or None."""

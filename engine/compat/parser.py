@@ -4,6 +4,8 @@
   priority) next to the `camunda:properties` stock already keeps;
 - start events: a start form (`camunda:formData`) becomes `task_spec.form`, the same `Form` a user
   task has, and `camunda:initiator` goes to `extensions['camunda']['initiator']`;
+- plain tasks and manual tasks: complete as soon as they are reached, as Camunda 7 runs them
+  (stock SpiffWorkflow makes them wait for someone to run them, and nobody's inbox shows them);
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file).
 Trees handed to this parser must have been translated by translate.py.
@@ -11,10 +13,10 @@ Trees handed to this parser must have been translated by translate.py.
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
-from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
@@ -48,6 +50,14 @@ class FormStartEventParser(CamundaStartEventParser):
         return {"camunda": {"initiator": initiator}} if initiator else {}
 
 
+class PassThroughTask(NoneTask):
+    """A `bpmn:task` or `bpmn:manualTask`: Camunda 7 completes it at once (no one is asked)."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
 class DecisionTaskParser(BusinessRuleTaskParser):
     @staticmethod
     def get_decision_ref(node):
@@ -60,6 +70,8 @@ class DeskParser(CamundaParser):
         full_tag("userTask"): (AssignedUserTaskParser, UserTask),
         full_tag("startEvent"): (FormStartEventParser, StartEvent),
         full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
+        full_tag("task"): (CamundaTaskParser, PassThroughTask),
+        full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
     }
 
 

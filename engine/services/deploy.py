@@ -15,7 +15,8 @@ from engine.services.steps import translating_races
 from engine.store import Database, DefinitionVersion
 from engine.store.prepared import Prepared
 
-DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
+#: Camunda Modeler saves ``.bpmn``/``.dmn``; Camunda 7 also deploys ``.bpmn20.xml``/``.dmn11.xml``.
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".dmn11.xml")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
@@ -34,12 +35,17 @@ class DeployReport:
     translations: list[str] = field(default_factory=list)  # how each JUEL expression will run
 
 
+def is_diagram(name: str) -> bool:
+    """A file name Camunda would deploy as a BPMN or DMN resource."""
+    return name.lower().endswith(DIAGRAM_SUFFIXES)
+
+
 def collect_files(paths: Iterable[str | Path]) -> list[compat.SourceFile]:
     """Every .bpmn/.dmn file named or found below the given folders, in a stable order."""
     files: list[compat.SourceFile] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in DIAGRAM_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_diagram(p.name))
         elif path.is_file():
             found = [path]
         else:
@@ -60,12 +66,52 @@ def deploy_paths(db: Database, paths: Iterable[str | Path], actor: str = "cli") 
 @translating_races
 def deploy_files(db: Database, files: list[compat.SourceFile], actor: str = "cli") -> DeployReport:
     """Validate every file first; only if all are deployable is anything written."""
-    bundle = compat.load_bundle(files)
+    bundle = compat.load_bundle(files, _Earlier(db))
     report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations))
     with db.unit_of_work() as session:
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor))
     return report
+
+
+class _Earlier:
+    """What is deployed already, for call activities and decisions a deployment leaves to it."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def process(self, process_id: str, binding: str, version: str | None,
+                version_tag: str | None) -> compat.EarlierVersion | str:
+        with self.db.unit_of_work() as session:
+            versions = session.scalars(select(DefinitionVersion).where(DefinitionVersion.process_id == process_id)
+                                       .order_by(DefinitionVersion.version.desc())).all()
+            if not versions:
+                return ", which is neither in this deployment nor deployed earlier: deploy its file too"
+            chosen = next((v for v in versions if _selected(v, binding, version, version_tag)), None)
+            if chosen is None:
+                wanted = f"v{version}" if binding == "version" else f'versionTag "{version_tag}"'
+                have = ", ".join(f"v{v.version}" for v in versions)
+                return f", but no deployed version of it has {wanted} (deployed: {have})"
+            return compat.EarlierVersion(runtime.bundle_of(chosen), chosen.version)
+
+    def decision(self, decision_id: str) -> compat.SourceFile | None:
+        with self.db.unit_of_work() as session:
+            for definition in session.scalars(select(DefinitionVersion)
+                                              .order_by(DefinitionVersion.deployed_at.desc(),
+                                                        DefinitionVersion.id.desc())):
+                for item in definition.files:
+                    if (item["role"] == "dmn" and decision_id in item["content"]
+                            and decision_id in compat.decision_ids(item["content"])):
+                        return compat.SourceFile(item["name"], item["content"].encode("utf-8"))
+        return None
+
+
+def _selected(definition: DefinitionVersion, binding: str, version: str | None, tag: str | None) -> bool:
+    if binding == "version":
+        return str(definition.version) == version
+    if binding == "versionTag":
+        return compat.version_tag(runtime.bundle_of(definition)) == tag
+    return True
 
 
 def _deploy_process(session: Session, process: compat.ProcessBundle, actor: str) -> DeployedProcess:

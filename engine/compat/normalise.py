@@ -1,0 +1,80 @@
+"""What Camunda's parser accepts as written but SpiffWorkflow would lose: fixed before any check.
+
+- An element without `id` (a sequence flow drawn by hand, or exported by another tool) gets a
+  stable generated one. SpiffWorkflow indexes flows by id, so flows without one collapsed into a
+  single entry and the process jumped to its end; Camunda runs them as drawn.
+- QName references with a prefix (`messageRef="tns:Msg"`, `attachedToRef="tns:Task"`) name an
+  element of this file the way Camunda resolves them; the prefix is dropped when the local name is
+  an id of the file, so every later check and SpiffWorkflow see a plain id.
+The same tree goes through here at deploy and whenever specs are rebuilt, so generated ids are
+the same every time (they depend only on the file's content).
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from engine.compat.xmlsafe import BPMN_NS, Findings, short_name
+
+_SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
+#: Children of a scope that are not flow elements and need no id.
+_NOT_FLOW_ELEMENTS = {"documentation", "extensionElements", "laneSet", "ioSpecification", "property",
+                      "auditing", "monitoring", "multiInstanceLoopCharacteristics",
+                      "standardLoopCharacteristics", "incoming", "outgoing"}
+#: Attributes whose value is a QName (BPMN 2.0 XSD) naming an element of the file.
+_QNAME_ATTRIBUTES = ("messageRef", "signalRef", "errorRef", "escalationRef", "attachedToRef",
+                     "processRef", "operationRef", "structureRef", "itemSubjectRef", "inMessageRef",
+                     "outMessageRef", "calledElement", "dataStoreRef")
+#: Elements whose text is a QName naming a flow element.
+_QNAME_TEXTS = ("incoming", "outgoing", "flowNodeRef")
+
+
+def normalise_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
+    """Give every flow element an id and resolve prefixed references, in place."""
+    ids = set(root.xpath("//@id"))
+    _give_ids(file, root, ids, findings)
+    _resolve_qnames(root, ids)
+
+
+def _give_ids(file: str, root: etree._Element, ids: set[str], findings: Findings) -> None:
+    for scope in root.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _SCOPES)):
+        for element in scope:
+            if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
+                continue
+            kind = etree.QName(element).localname
+            if kind in _NOT_FLOW_ELEMENTS or element.get("id"):
+                continue
+            new_id = _unique(_proposed_id(element, kind), ids)
+            element.set("id", new_id)
+            findings.translated(file, element, f'a {short_name(element.tag)} without id runs with the '
+                                f'generated id "{new_id}" (set an id in the modeler to name it yourself)')
+
+
+def _proposed_id(element: etree._Element, kind: str) -> str:
+    if kind == "sequenceFlow" and element.get("sourceRef") and element.get("targetRef"):
+        return f"Flow_{element.get('sourceRef')}_{element.get('targetRef')}"
+    return f"{kind}_line{element.sourceline}"
+
+
+def _unique(candidate: str, ids: set[str]) -> str:
+    found, number = candidate, 2
+    while found in ids:
+        found, number = f"{candidate}_{number}", number + 1
+    ids.add(found)
+    return found
+
+
+def _local(value: str, ids: set[str]) -> str:
+    prefix, _, local = value.strip().partition(":")
+    return local if local and prefix and local in ids else value
+
+
+def _resolve_qnames(root: etree._Element, ids: set[str]) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
+            continue
+        for attribute in _QNAME_ATTRIBUTES:
+            value = element.get(attribute)
+            if value and ":" in value:
+                element.set(attribute, _local(value, ids))
+        if etree.QName(element).localname in _QNAME_TEXTS and element.text and ":" in element.text:
+            element.text = _local(element.text, ids)
