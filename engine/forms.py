@@ -5,12 +5,24 @@ SpiffWorkflow parses formData into strings and stops there: it converts nothing,
 and applies no defaults. Without this module a clerk could complete a task with "abc" as a repair
 fee, or skip a required phone number, and the mistake would surface only in a later step or report.
 
-Field types are Camunda 7's built-in ones: ``string``, ``long``, ``boolean``, ``date``, ``enum``.
-Any other type an analyst writes (``double``, a custom type, none at all) is treated as ``string``:
-the value is kept as text, so nothing is lost, but nothing beyond the text constraints is checked.
+Field types are Camunda 7's built-in ones: ``string``, ``long``, ``boolean``, ``date``, ``enum``,
+and two custom form types this engine registers (as Camunda 7's ``customFormTypes`` would):
+``money`` (yuan, at most two decimals) and ``datetime`` (a moment, in the centre's zone when written
+without an offset). Any other type an analyst writes (``double``, none at all) is treated as
+``string``: the value is kept as text, so nothing is lost, but nothing beyond the text constraints
+is checked.
 
-Values stored in task data are plain JSON types (``int``, ``bool``, ``str``) because SpiffWorkflow's
-serializer rejects ``Decimal``/``datetime``; a date is stored as an ISO ``YYYY-MM-DD`` string.
+Two custom validators are registered too (Camunda 7's ``customFormFieldValidators``):
+``minField`` / ``maxField``, whose config names another field of the case, so a bound can come from
+data ("a refund cannot exceed the price paid": ``<camunda:constraint name="maxField" config="price"/>``).
+
+A ``defaultValue`` of ``${currentUser()}`` (Camunda 7's built-in context function; ``${currentUser}``
+is read the same) makes the field the signed-in person: read-only, always the one who submits.
+
+Values stored in task data are plain JSON types (``int``, ``float``, ``bool``, ``str``) because
+SpiffWorkflow's serializer rejects ``Decimal``/``datetime``; a date is stored as an ISO
+``YYYY-MM-DD`` string, a date-time as ISO text with its offset (``2026-01-05T14:30+08:00``), money
+as a number rounded to the fen.
 
 A form an analyst got wrong (a default that is not of the field's type, ``min`` on a text field,
 an unsupported constraint …) raises :class:`DeployError` when its fields are read, so deployment can
@@ -23,16 +35,23 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
+from engine import clock
 from engine.errors import DeployError, InvalidInput
 
-FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+FIELD_TYPES = ("string", "long", "boolean", "date", "enum", "datetime", "money")
+NUMBER_TYPES = ("long", "money")
+CURRENT_USER = frozenset({"${currentUser()}", "${currentUser}"})
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CAMUNDA_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")  # Camunda's default dd/MM/yyyy
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_MONEY = re.compile(r"[+-]?\d+(\.\d+)?")
+_FIELD_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPRESSION = re.compile(r"[$#]\{")
 _TRUE = frozenset({"true", "on", "1", "是"})
 _FALSE = frozenset({"false", "off", "0", "否"})
@@ -46,7 +65,9 @@ class FormField:
     """One form field, with every constraint already read and the default already converted.
 
     ``type`` is one of :data:`FIELD_TYPES`; a Camunda type outside them is read as ``string``.
-    ``label`` falls back to the id, so messages can always name the field.
+    ``label`` falls back to the id, so messages can always name the field. ``min_field`` /
+    ``max_field`` name the field whose value bounds this one; ``current_user``: the field is the
+    person who submits the form.
     """
 
     id: str
@@ -60,6 +81,9 @@ class FormField:
     max: float | None = None
     minlength: int | None = None
     maxlength: int | None = None
+    min_field: str | None = None
+    max_field: str | None = None
+    current_user: bool = False
     properties: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
 
@@ -102,9 +126,13 @@ def _typed_fields(form: Any) -> tuple[FormField, ...]:
     return tuple(fields)
 
 
-def defaults(fields: Sequence[FormField]) -> dict[str, object]:
-    """The declared default values, to pre-fill a form before the user edits it."""
-    return {f.id: f.default for f in fields if f.default is not None}
+def defaults(fields: Sequence[FormField], user: str | None = None) -> dict[str, object]:
+    """The declared default values, to pre-fill a form before the user edits it; ``user`` fills
+    the fields that are the signed-in person."""
+    found: dict[str, object] = {f.id: f.default for f in fields if f.default is not None}
+    if user is not None:
+        found.update({f.id: user for f in fields if f.current_user})
+    return found
 
 
 def _field_from(spiff_field: Any, problems: list[str]) -> FormField:
@@ -121,6 +149,12 @@ def _field_from(spiff_field: Any, problems: list[str]) -> FormField:
     draft = FormField(field_id, label, field_type, options=options, properties=properties,
                       **constraints)
     _check_ranges(draft, own)
+    raw_default = (spiff_field.default_value or "").strip()
+    if raw_default in CURRENT_USER:
+        if field_type != "string":
+            own.append(f"默认值 {raw_default}（办理人）只能用于文本（string）字段")
+        problems.extend(f"表单字段 {field_id}（{label}）：{problem}" for problem in own)
+        return replace(draft, current_user=True, readonly=True)
     default = _default(draft, spiff_field.default_value, own)
     problems.extend(f"表单字段 {field_id}（{label}）：{problem}" for problem in own)
     return replace(draft, default=default)
@@ -137,10 +171,17 @@ def _constraints(field_type: str, validations: Sequence[Any], problems: list[str
         if name in ("required", "readonly"):
             found[name] = True
         elif name in ("min", "max"):
-            if field_type == "long":
+            if field_type in NUMBER_TYPES:
                 found[name] = _bound(name, config, problems)
             else:
-                problems.append(f"{name} 只能用于整数（long）字段")
+                problems.append(f"{name} 只能用于整数（long）或金额（money）字段")
+        elif name in ("minField", "maxField"):
+            if field_type not in NUMBER_TYPES:
+                problems.append(f"{name} 只能用于整数（long）或金额（money）字段")
+            elif not _FIELD_ID.fullmatch((config or "").strip()):
+                problems.append(f'{name} 的值 "{config}" 应是另一个字段的 id，如 config="price"')
+            else:
+                found[f"{name[:3]}_field"] = config.strip()
         elif name in ("minlength", "maxlength"):
             if field_type == "string":
                 found[name] = _length(name, config, problems)
@@ -196,7 +237,7 @@ def _default(draft: FormField, raw: str | None, problems: list[str]) -> object |
     if raw is None or not raw.strip():
         return None
     if _EXPRESSION.search(raw):
-        problems.append(f'默认值 "{raw}" 是表达式，表单默认值只支持固定值')
+        problems.append(f'默认值 "{raw}" 是表达式，表单默认值只支持固定值或 ${{currentUser()}}（办理人）')
         return None
     try:
         value = _convert(draft, raw)
@@ -213,19 +254,26 @@ def validate(
     fields: Sequence[FormField],
     submitted: Mapping[str, object],
     current: Mapping[str, object] | None = None,
+    *,
+    user: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """The converted values to merge into task data, or :class:`InvalidInput` with every error.
 
-    ``submitted`` holds strings (web form, CLI) or JSON values; ``current`` is the task's data.
+    ``submitted`` holds strings (web form, CLI) or JSON values; ``current`` is the task's data;
+    ``user`` is who submits (the value of ``${currentUser()}`` fields); ``labels`` name the case's
+    fields of other forms, for a ``minField``/``maxField`` message.
     ``None`` and blank strings count as absent. An absent field
     - keeps the value the task already holds (nothing is returned for it; this also satisfies
       ``required``, as in Camunda);
     - otherwise takes its default;
     - otherwise is an error if required, and is left unset (not returned) if not.
     Booleans are the exception: an unticked HTML checkbox is simply not sent, so an absent boolean
-    is ``False`` — or, if required, an error (a boolean's default only pre-fills the form).
+    is ``False`` — or, if required, an error: the question must be answered 是 or 否 (a
+    boolean's default only pre-fills the form).
     Readonly fields are never written by the user: a submitted value must equal the current (else
-    default) one, and only a default the task does not hold yet is returned.
+    default) one, and only a default the task does not hold yet is returned. A
+    ``${currentUser()}`` field is always ``user``.
     Inputs are not modified.
     """
     current = current or {}
@@ -233,12 +281,17 @@ def validate(
     errors: dict[str, str] = {}
     for form_field in fields:
         try:
-            value = _field_value(form_field, _given(submitted.get(form_field.id)), current)
+            if form_field.current_user:
+                value = _person_value(form_field, _given(submitted.get(form_field.id)), user)
+            else:
+                value = _field_value(form_field, _given(submitted.get(form_field.id)), current)
         except _Rejected as rejected:
             errors[form_field.id] = f"「{form_field.label}」{rejected}"
             continue
         if value is not _UNSET:
             values[form_field.id] = value
+    names = {**(labels or {}), **{f.id: f.label for f in fields}}
+    errors.update(_bound_by_fields(fields, values, current, names, errors))
     known = {form_field.id for form_field in fields}
     errors.update({key: f"表单中没有「{key}」这一项" for key in submitted if key not in known})
     if errors:
@@ -264,10 +317,46 @@ def _field_value(form_field: FormField, given: object | None, current: Mapping[s
     return value
 
 
+def _person_value(form_field: FormField, given: object | None, user: str | None) -> str:
+    """The submitter, whatever the form held before: a sign-off is whoever signs."""
+    if user is None:
+        raise _Rejected("须由登录的办理人提交（自动填写为办理人）")
+    if given is not None and given != user:
+        raise _Rejected("自动填写为办理人，不可修改")
+    return user
+
+
+def _bound_by_fields(fields: Sequence[FormField], values: Mapping[str, object],
+                     current: Mapping[str, object], names: Mapping[str, str],
+                     errors: Mapping[str, str]) -> dict[str, str]:
+    """``minField``/``maxField``: compare with the other field as submitted now, else as the case
+    holds it; a bound the case does not hold (yet) bounds nothing."""
+    found: dict[str, str] = {}
+    for form_field in fields:
+        value = values.get(form_field.id, current.get(form_field.id))
+        if form_field.id in errors or not _is_number(value):
+            continue
+        for other, too_far, words in ((form_field.min_field, lambda v, b: v < b, "不能小于"),
+                                      (form_field.max_field, lambda v, b: v > b, "不能大于")):
+            bound = values.get(other, current.get(other)) if other else None
+            if _is_number(bound) and too_far(value, bound):
+                found[form_field.id] = (f"「{form_field.label}」{words}「{names.get(other, other)}」"
+                                        f"（{_amount_text(bound, form_field.type)}）")
+    return found
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _amount_text(value: float, field_type: str) -> str:
+    return f"{value:,.2f}" if field_type == "money" else _number_text(float(value))
+
+
 def _absent_value(form_field: FormField, current: Mapping[str, object]) -> object:
     if form_field.type == "boolean":
         if form_field.required:
-            raise _Rejected("为必填项")
+            raise _Rejected("请选择“是”或“否”")
         return False
     if _given(current.get(form_field.id)) is not None:
         return _UNSET
@@ -300,9 +389,9 @@ def _same(form_field: FormField, given: object, reference: object | None) -> boo
 
 def _check_constraints(form_field: FormField, value: object) -> None:
     if form_field.min is not None and value < form_field.min:
-        raise _Rejected(f"不能小于 {_number_text(form_field.min)}")
+        raise _Rejected(f"不能小于 {_amount_text(form_field.min, form_field.type)}")
     if form_field.max is not None and value > form_field.max:
-        raise _Rejected(f"不能大于 {_number_text(form_field.max)}")
+        raise _Rejected(f"不能大于 {_amount_text(form_field.max, form_field.type)}")
     if form_field.minlength is not None and len(value) < form_field.minlength:
         raise _Rejected(f"至少 {form_field.minlength} 个字符")
     if form_field.maxlength is not None and len(value) > form_field.maxlength:
@@ -378,6 +467,35 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
+def _to_datetime(raw: object) -> str:
+    """ISO text with the offset, to the minute (``2026-01-05T14:30+08:00``): a time written
+    without an offset is the centre's local time, as a clerk at the counter means it."""
+    if isinstance(raw, datetime):
+        moment = raw if raw.tzinfo else raw.replace(tzinfo=clock.local_tz())
+    elif isinstance(raw, str) and _ISO_DATETIME.fullmatch(raw.strip()):
+        try:
+            moment = datetime.fromisoformat(raw.strip().replace(" ", "T"))
+        except ValueError:
+            raise _Rejected("必须是日期和时间，如 2026-01-05 14:30") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=clock.local_tz())
+    else:
+        raise _Rejected("必须是日期和时间，如 2026-01-05 14:30")
+    return moment.astimezone(clock.local_tz()).isoformat(timespec="minutes")
+
+
+def _to_money(raw: object) -> float | int:
+    """Yuan to the fen; thousands separators, ¥ and 元 as people write them are allowed."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise _Rejected("必须是金额，如 1299 或 1299.50")
+    text = str(raw).strip().lstrip("¥￥").rstrip("元").replace(",", "").replace("，", "").strip()
+    if not _MONEY.fullmatch(text):
+        raise _Rejected("必须是金额，如 1299 或 1299.50")
+    amount = Decimal(text)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise _Rejected("最多保留两位小数（到分）")
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
 def _to_option(raw: object, options: Options) -> str:
     """An option id; the error lists labels with their ids, so a CLI user knows what to type."""
     text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
@@ -387,4 +505,5 @@ def _to_option(raw: object, options: Options) -> str:
     raise _Rejected(f"的取值必须是：{'、'.join(choices)}")
 
 
-_CONVERTERS = {"string": _to_string, "long": _to_long, "boolean": _to_boolean, "date": _to_date}
+_CONVERTERS = {"string": _to_string, "long": _to_long, "boolean": _to_boolean, "date": _to_date,
+               "datetime": _to_datetime, "money": _to_money}

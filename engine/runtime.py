@@ -9,6 +9,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -370,21 +371,26 @@ class FormLabels:
 
     fields: dict[str, str]
     options: dict[str, dict[str, str]]
+    types: dict[str, str] = dataclasses.field(default_factory=dict)  # "money", "datetime", "person" …
 
 
 def form_labels(specs: tuple[Any, dict[str, Any]]) -> FormLabels:
-    """Read from the parsed forms as drawn: labels only, so a form with a bad default still shows."""
+    """Read from the parsed forms as drawn: labels only, so a form with a bad default still shows.
+    ``types``: each field's form type, ``person`` for a ``${currentUser()}`` field."""
     fields: dict[str, str] = {}
     options: dict[str, dict[str, str]] = {}
+    types: dict[str, str] = {}
     for spec in [specs[0], *specs[1].values()]:
         for task_spec in spec.task_specs.values():
             form = getattr(task_spec, "form", None)
             for field in getattr(form, "fields", None) or []:
                 fields.setdefault(field.id, field.label or field.id)
+                person = (field.default_value or "").strip() in forms.CURRENT_USER
+                types.setdefault(field.id, "person" if person else field.type or "string")
                 choices = {o.id: o.name for o in getattr(field, "options", None) or []}
                 if choices:
                     options.setdefault(field.id, choices)
-    return FormLabels(fields, options)
+    return FormLabels(fields, options, types)
 
 
 def start_fields(specs: tuple[Any, dict[str, Any]]) -> list[forms.FormField]:

@@ -74,9 +74,9 @@ def one_field(xml: str) -> list[FormField]:
     return fields_of(user_task(xml))
 
 
-def errors_of(fields, submitted, current=None) -> dict[str, str]:
+def errors_of(fields, submitted, current=None, **context) -> dict[str, str]:
     with pytest.raises(InvalidInput) as raised:
-        validate(fields, submitted, current)
+        validate(fields, submitted, current, **context)
     return raised.value.field_errors
 
 
@@ -147,7 +147,10 @@ OPTION_A = '<camunda:value id="a" name="甲" />'
         (xml_field("enum", default="b", body=OPTION_A), '默认值 "b" 无效：「字段」的取值必须是：甲（a）'),
         (xml_field("string", default="${customer}"), "表达式"),
         (xml_field("enum"), "枚举字段没有任何选项"),
-        (xml_field("date", "min=1"), "min 只能用于整数（long）字段"),
+        (xml_field("date", "min=1"), "min 只能用于整数（long）或金额（money）字段"),
+        (xml_field("string", "maxField=price"), "maxField 只能用于整数（long）或金额（money）字段"),
+        (xml_field("money", "maxField=${price}"), 'maxField 的值 "${price}" 应是另一个字段的 id'),
+        (xml_field("long", default="${currentUser()}"), "办理人）只能用于文本（string）字段"),
         (xml_field("long", "max=ten"), 'max 的值 "ten" 不是数字'),
         (xml_field("long", "minlength=1"), "minlength 只能用于文本（string）字段"),
         (xml_field("string", "maxlength=-1"), 'maxlength 的值 "-1" 不是非负整数'),
@@ -204,10 +207,66 @@ def test_unticked_checkbox_means_false_even_when_it_was_ticked_before(ticket):
     assert validate([ticket["called_back"]], {}, {"called_back": True}) == {"called_back": False}
 
 
-def test_required_checkbox_must_be_answered():
+def test_required_boolean_must_be_answered_and_either_answer_is_valid():
     fields = one_field(xml_field("boolean", "required", default="true"))
-    assert errors_of(fields, {}) == {"x": "「字段」为必填项"}
+    assert errors_of(fields, {}) == {"x": "「字段」请选择“是”或“否”"}
     assert validate(fields, {"x": "false"}) == {"x": False}
+    assert validate(fields, {"x": "否"}) == {"x": False}
+    assert validate(fields, {"x": "是"}) == {"x": True}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2026-01-05T14:30", "2026-01-05T14:30+08:00"), (" 2026-01-05 14:30 ", "2026-01-05T14:30+08:00"),
+     ("2026-01-05T06:30:00Z", "2026-01-05T14:30+08:00"), (datetime(2026, 1, 5, 14, 30), "2026-01-05T14:30+08:00")],
+)
+def test_datetime_becomes_local_iso_text_with_its_offset(raw, expected):
+    fields = one_field(xml_field("datetime"))
+    assert validate(fields, {"x": raw}) == {"x": expected}
+
+
+@pytest.mark.parametrize("raw", ["昨天下午3点", "2026-01-05", "2026-02-30 10:00", "14:30", 5])
+def test_datetime_refuses_what_it_cannot_read_in_chinese(raw):
+    fields = one_field(xml_field("datetime", "required"))
+    assert errors_of(fields, {"x": raw}) == {"x": "「字段」必须是日期和时间，如 2026-01-05 14:30"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1299", 1299), ("1,299.50", 1299.5), ("¥259.9", 259.9),
+                                               ("30元", 30), (12.25, 12.25), (7, 7)])
+def test_money_is_yuan_to_the_fen(raw, expected):
+    assert validate(one_field(xml_field("money")), {"x": raw}) == {"x": expected}
+
+
+@pytest.mark.parametrize(("raw", "message"), [("12.345", "最多保留两位小数（到分）"), ("abc", "必须是金额，如 1299 或 1299.50"),
+                                              (True, "必须是金额，如 1299 或 1299.50"), ("-1", "不能小于 0.00")])
+def test_money_refuses_fractions_of_a_fen_and_text(raw, message):
+    assert errors_of(one_field(xml_field("money", "min=0")), {"x": raw}) == {"x": f"「字段」{message}"}
+
+
+REFUND = ('<camunda:formField id="refund" label="退款金额" type="money">'
+          '<camunda:validation><camunda:constraint name="maxField" config="price" />'
+          '<camunda:constraint name="minField" config="deposit" /></camunda:validation></camunda:formField>')
+
+
+def test_a_bound_can_be_another_field_of_the_case():
+    fields = one_field(REFUND)
+    assert errors_of(fields, {"refund": "1"}, {"price": 1299, "deposit": 5}) == {
+        "refund": "「退款金额」不能小于「deposit」（5.00）"}
+    assert errors_of(fields, {"refund": "1300"}, {"price": 1299}, labels={"price": "销售价格"}) == {
+        "refund": "「退款金额」不能大于「销售价格」（1,299.00）"}
+    assert validate(fields, {"refund": "1299"}, {"price": 1299}) == {"refund": 1299}
+    assert validate(fields, {"refund": "9"}, {}) == {"refund": 9}  # no price on record: nothing to compare
+
+
+def test_a_current_user_field_is_whoever_submits_and_cannot_be_typed():
+    fields = one_field('<camunda:formField id="receiver" label="接单人" type="string" '
+                       'defaultValue="${currentUser()}" />')
+    [receiver] = fields
+    assert receiver.current_user and receiver.readonly and receiver.default is None
+    assert defaults(fields, user="engineer") == {"receiver": "engineer"}
+    assert validate(fields, {}, {"receiver": "somebody_else"}, user="engineer") == {"receiver": "engineer"}
+    assert errors_of(fields, {"receiver": "赵强"}, user="engineer") == {"receiver": "「接单人」自动填写为办理人，不可修改"}
+    assert "登录" in errors_of(fields, {})["receiver"]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import InvalidInput
+
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P3 = "order_cancellation_return"
@@ -144,3 +146,25 @@ def test_misuse_falls_back_to_the_ordinary_rules(desk):
     assert desk.data(late)["decision"] == "refused"
     in_time = inspected(desk, defect=False, insists=True, delivered_on=DAY_7)
     assert desk.data(in_time)["decision"] == "return_allowed"
+
+
+def test_a_refund_cannot_exceed_the_price_paid(desk):
+    """The diagram bounds the refund by the price (``maxField``), so finance cannot file more."""
+    case = requested(desk, **ORDINARY, price="1,299.00", request_kind="return", delivered="true",
+                     delivered_on=DAY_7, packaging_intact="true")
+    desk.complete(case, "Task_FillReturnForm", "storemgr", receipt_provided="true",
+                  pickup_slip_provided="true", delivery_slip_provided="true", customer_signed="true")
+    desk.complete(case, "Task_InspectGoods", "storemgr", goods_condition="完好", goods_confirmed="true")
+    desk.complete(case, "Task_ApproveReturn", "sales", approved="true")
+    with pytest.raises(InvalidInput) as refused:
+        desk.complete(case, "Task_FileWithFinance", "finance", refund_amount="1299.01", filed="true")
+    assert refused.value.field_errors == {
+        "refund_amount": "「退款金额（元）」不能大于「销售价格（元）」（1,299.00）"}
+    desk.complete(case, "Task_FileWithFinance", "finance", refund_amount="1,299.00", filed="true")
+    assert desk.data(case)["refund_amount"] == 1299
+
+
+def test_an_order_time_written_in_words_is_refused_beside_the_field(desk):
+    with pytest.raises(InvalidInput) as refused:
+        desk.start(P3, "frontdesk", **REQUEST, order_kind="ordinary", ordered_at="昨天下午3点")
+    assert refused.value.field_errors == {"ordered_at": "「下单时间」必须是日期和时间，如 2026-01-05 14:30"}

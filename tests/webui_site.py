@@ -8,7 +8,8 @@ from engine import services
 from engine.demo import DEMO_PASSWORD, DEMO_USERS
 from engine.store import Database
 
-COMPLAINT_BPMN = Path(__file__).resolve().parents[1] / "processes" / "complaint_handling.bpmn"
+ROOT = Path(__file__).resolve().parents[1]
+COMPLAINT_BPMN = ROOT / "processes" / "complaint_handling.bpmn"
 
 
 def prepared_database(url: str, users: set[str]) -> Database:

@@ -15,7 +15,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from engine.store import Database
-from webui import admin, api, audit, auth, cases, errors, inbox, tasks, views
+from webui import admin, api, audit, auth, cases, errors, formatting, inbox, tasks, views
 
 csrf = CSRFProtect()
 
@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     views.init_app(app)
+    formatting.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp, audit.bp):
         app.register_blueprint(blueprint)

@@ -88,14 +88,14 @@ def _startable(process_id: str):
 def start(process_id: str):
     definition = _startable(process_id)
     fields = services.start_form(db(), process_id)
-    values: dict[str, Any] = forms.defaults(fields)
+    values: dict[str, Any] = forms.defaults(fields, user=actor())
     errors: dict[str, str] = {}
     if request.method == "POST":
         submitted = submitted_values(request.form)
         try:
             instance_id = services.start_instance(db(), process_id, actor(), submitted)
         except InvalidInput as error:
-            values = {**values, **{f.id: False for f in fields if f.type == "boolean"}, **submitted}
+            values = {**values, **submitted}
             errors = error.field_errors or {"": str(error)}
         else:
             flash(f"已发起「{definition.name or process_id}」，案件编号 {instance_id}。", "ok")

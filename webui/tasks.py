@@ -12,7 +12,7 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from engine import services
-from engine.errors import InvalidInput
+from engine.errors import Conflict, InvalidInput
 from engine.services import TaskView
 from webui.views import actor, db
 
@@ -33,9 +33,10 @@ def colleagues(view: TaskView) -> list[services.UserInfo]:
 
 
 def render_task(view: TaskView, values: dict[str, Any] | None = None,
-                errors: dict[str, str] | None = None, status: int = 200):
+                errors: dict[str, str] | None = None, status: int = 200, conflict: str | None = None):
+    """The task page; after a refused submission ``values`` are what the user typed, shown again."""
     return render_template("task.html", view=view, task=view.task, values=values or view.values,
-                           errors=errors or {}, colleagues=colleagues(view)), status
+                           errors=errors or {}, colleagues=colleagues(view), conflict=conflict), status
 
 
 @bp.get("/<task_id>")
@@ -91,13 +92,12 @@ def complete(task_id: str):
         done = services.complete(db(), task_id, actor(), submitted)
     except InvalidInput as error:
         view = services.get_task(db(), task_id, actor())
-        kept = {**view.values, **_unticked_booleans(view), **submitted}
+        kept = {**view.values, **submitted}
         return render_task(view, kept, error.field_errors or {"": str(error)}, status=400)
+    except Conflict as error:  # someone else was quicker: say so, and keep what this user typed
+        view = services.get_task(db(), task_id, actor())
+        return render_task(view, {**view.values, **submitted}, status=409, conflict=str(error))
     following = "、".join(f"「{t.name}」" for t in done.next_tasks)
     flash(f"案件 {done.instance_id} 的任务已完成。" + (f"下一步：{following}。" if following else ""), "ok")
     return redirect(url_for("inbox.index"))
 
-
-def _unticked_booleans(view: TaskView) -> dict[str, bool]:
-    """A checkbox left unticked is not sent: show it unticked again, not with its old value."""
-    return {f.id: False for f in view.fields if f.type == "boolean" and not f.readonly}

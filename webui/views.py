@@ -46,7 +46,7 @@ def field_groups(fields: list[Any]) -> list[tuple[str, list[Any]]]:
     checklist (the documents a procedure asks for), the other fields one by one."""
     groups: list[tuple[str, list[Any]]] = []
     for field in fields:
-        box = field.type == "boolean" and not field.readonly
+        box = field.type == "boolean" and not field.readonly and not field.current_user
         if box and groups and groups[-1][0] == "boxes":
             groups[-1][1].append(field)
         else:

@@ -47,7 +47,7 @@ def start_instance(db: Database, process_id: str, actor: str | None = None,
         if actor is not None and not may_start(definition, groups_of(session, actor)):
             raise Forbidden(f"您所在的组不能发起流程「{definition.name or process_id}」。")
         fields = runtime.start_fields(definition.specs)
-        values = forms.validate(fields, data or {}) if fields else dict(data or {})
+        values = forms.validate(fields, data or {}, user=actor) if fields else dict(data or {})
         case = new_case(session, db, definition.id, actor or "cli", values)
         with running_diagram(case):
             case.workflow.do_engine_steps()

@@ -330,7 +330,8 @@ def get_task(db: Database, task_id: str, actor: str) -> TaskView:
         spec = task.task_spec if task is not None else None
         field_list = forms.fields_of(spec) if spec is not None else []
         data = dict(task.data) if task is not None else runtime.case_data(case.workflow)
-        values = {**forms.defaults(field_list), **{f.id: data[f.id] for f in field_list if f.id in data}}
+        values = {**forms.defaults(field_list), **{f.id: data[f.id] for f in field_list if f.id in data},
+                  **forms.defaults([f for f in field_list if f.current_user], user=actor)}
         is_open = row.state == "open"
         return TaskView(
             task=_item(row), fields=field_list, values=values, case_data=data,
@@ -421,7 +422,8 @@ def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None
         task = runtime.find_task(case.workflow, task_id)
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"任务「{row.name}」当前不可提交（流程状态已变化），请刷新。")
-        values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data)
+        values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data, user=actor,
+                                labels=runtime.form_labels(case.deployed.specs).fields)
         changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
         task.data.update(values)
         case.note("task_completed", actor, task, name=row.name, data=values, changed=changed)

@@ -94,7 +94,7 @@ def test_counter_starts_a_complaint_and_the_department_picks_it_up(page: Page, w
     page.locator("#procedures tr", has_text="投诉处理").locator("text=发起").click()
     for field, value in COMPLAINT.items():
         page.fill(f"#f-{field}", value)
-    page.check("#f-read_back_confirmed")
+    page.check("#f-read_back_confirmed-yes")
     page.click("#start")
     expect(page.locator("#case-status")).to_have_text("进行中")
     expect(page.locator('#diagram [data-element-id="Task_ClassifyComplaint"]')).to_have_class(re.compile("active"))

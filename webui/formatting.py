@@ -1,0 +1,101 @@
+"""Values as staff read and type them: 是/否, money to the fen, times in the centre's zone.
+
+Task data holds plain JSON (see engine.forms); these Jinja filters turn it into text for a page
+and into what a native input (``type=date`` / ``datetime-local``) accepts, so a form re-shown
+after an error holds exactly what the user chose.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, g
+
+from engine import clock, services
+from webui.views import db
+
+_YES = frozenset({"true", "on", "1", "是"})
+_NO = frozenset({"false", "off", "0", "否"})
+
+
+def yes_no(value: object, required: bool = False) -> str | None:
+    """``'true'``/``'false'`` for the radio to check; an unanswered optional question is 否."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip().lower() if value is not None else ""
+    if text in _YES:
+        return "true"
+    if text in _NO:
+        return "false"
+    return None if required else "false"
+
+
+def money_input(value: object) -> str:
+    """A stored amount as an input holds it (``1299.00``); anything typed is given back as typed."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or len(value.strip()) < 16:
+        return None
+    try:
+        return clock.parse_time(value).astimezone(clock.local_tz())
+    except ValueError:
+        return None
+
+
+def picker_value(value: object, field_type: str) -> str | None:
+    """What a native date / date-time picker accepts, or ``None`` when the value is not a date
+    (then the page shows it as text, as typed, beside the error)."""
+    if value is None or value == "":
+        return ""
+    if field_type == "date":
+        try:
+            return date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            return None
+    moment = _moment(value)
+    return moment.strftime("%Y-%m-%dT%H:%M") if moment else None
+
+
+def money_text(value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,.2f} 元"
+    return str(value)
+
+
+def number_text(value: float) -> str:
+    """A measured number (hours since an order …) as a person would write it."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def typed_text(value: Any, field_type: str = "string") -> str:
+    """A value of a form field of ``field_type`` as text for a page."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field_type == "money":
+        return money_text(value)
+    if field_type == "datetime":
+        moment = _moment(value)
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else str(value)
+    if isinstance(value, (list, tuple)):
+        return "、".join(typed_text(item) for item in value)
+    if isinstance(value, float):
+        return number_text(value)
+    return str(value)
+
+
+def person_name(name: object) -> str:
+    """A user by display name (the account list read once per request); others as written."""
+    if "people" not in g:
+        g.people = {u.name: u.display_name or u.name for u in services.list_users(db())}
+    return g.people.get(name, str(name)) if isinstance(name, str) else typed_text(name)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(yes_no=yes_no, money_input=money_input, picker_value=picker_value,
+                                 typed_text=typed_text, money_text=money_text, person_name=person_name)
