@@ -203,13 +203,13 @@ def test_odd_input_only_ever_raises_deploy_error(content):
 
 
 def test_external_form_reference_is_a_warning_saying_what_is_ignored():
-    bundle = deploy(diagram('<bpmn:userTask id="T" camunda:formKey="embedded:app:forms/x.html"/>'))
+    bundle = deploy(diagram('<bpmn:userTask id="T" camunda:assignee="a" camunda:formKey="embedded:app:forms/x.html"/>'))
     assert bundle.warnings == [f'a.bpmn:5: userTask "T" camunda:formKey="embedded:app:forms/x.html" is an '
                                "external form: ignored; the form is built from camunda:formData"]
 
 
 def test_engine_only_settings_are_warnings_naming_what_is_ignored():
-    content = diagram('<bpmn:userTask id="T" camunda:asyncBefore="true" camunda:historyTimeToLive="30" '
+    content = diagram('<bpmn:userTask id="T" camunda:assignee="a" camunda:asyncBefore="true" camunda:historyTimeToLive="30" '
                       'camunda:mystery="1"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R3/PT1M'
                       "</camunda:failedJobRetryTimeCycle></bpmn:extensionElements></bpmn:userTask>")
     assert [w.split(": ", 1)[1] for w in deploy(content).warnings] == [
@@ -237,7 +237,7 @@ def test_data_objects_are_documentation_and_variables_stay_in_task_data():
 
 
 def test_data_stores_are_documentation():
-    content = diagram('<bpmn:userTask id="T"><bpmn:property id="Slot" name="__targetRef_placeholder"/>'
+    content = diagram('<bpmn:userTask id="T" camunda:assignee="a"><bpmn:property id="Slot" name="__targetRef_placeholder"/>'
                       '<bpmn:dataInputAssociation id="in"><bpmn:sourceRef>StoreRef</bpmn:sourceRef>'
                       "<bpmn:targetRef>Slot</bpmn:targetRef></bpmn:dataInputAssociation></bpmn:userTask>",
                       extra='<bpmn:dataStoreReference id="StoreRef" dataStoreRef="Archive"/>').replace(

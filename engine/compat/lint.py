@@ -305,6 +305,15 @@ def _check_forms(file: str, element: etree._Element, facts: FileFacts, findings:
                       "external form: ignored; the form is built from camunda:formData")
 
 
+def _check_user_task(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    _check_forms(file, task, facts, findings)
+    if not any((task.get(f"{{{CAMUNDA_NS}}}{name}") or "").strip()
+               for name in ("assignee", "candidateUsers", "candidateGroups")):
+        findings.warn(file, task, f"{describe(task)} has no assignee and no candidates: nobody sees it in "
+                      "an inbox until a supervisor or admin assigns it from the 未分配 (unassigned) queue; "
+                      "set camunda:assignee or camunda:candidateGroups")
+
+
 _BPMN_CHECKS = {
     "scriptTask": _check_script_task,
     "businessRuleTask": _check_business_rule,
@@ -319,7 +328,7 @@ _BPMN_CHECKS = {
     "compensateEventDefinition": _refuse("compensation events are not supported by SpiffWorkflow"),
     "complexGateway": _refuse("complex gateways are not supported by SpiffWorkflow"),
     "sendTask": _check_send_task,
-    "userTask": _check_forms,
+    "userTask": _check_user_task,
     "startEvent": _check_forms,
 }
 

@@ -6,6 +6,9 @@
 - QName references with a prefix (`messageRef="tns:Msg"`, `attachedToRef="tns:Task"`) name an
   element of this file the way Camunda resolves them; the prefix is dropped when the local name is
   an id of the file, so every later check and SpiffWorkflow see a plain id.
+- Plain BPMN `humanPerformer` / `potentialOwner` are read as Camunda 7 reads them: the performer
+  is the assignee; a potential owner `user(x)` a candidate user, `group(x)` or a bare name a
+  candidate group. They become the `camunda:` attributes the rest of the deployment reads.
 The same tree goes through here at deploy and whenever specs are rebuilt, so generated ids are
 the same every time (they depend only on the file's content).
 """
@@ -13,7 +16,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine.compat.xmlsafe import BPMN_NS, Findings, short_name
+import re
+
+from engine.compat.assignment import split_names
+from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS, Findings, describe, short_name
 
 _SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
 #: Children of a scope that are not flow elements and need no id.
@@ -33,6 +39,8 @@ def normalise_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
     ids = set(root.xpath("//@id"))
     _give_ids(file, root, ids, findings)
     _resolve_qnames(root, ids)
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        _read_resources(file, task, findings)
 
 
 def _give_ids(file: str, root: etree._Element, ids: set[str], findings: Findings) -> None:
@@ -78,3 +86,34 @@ def _resolve_qnames(root: etree._Element, ids: set[str]) -> None:
                 element.set(attribute, _local(value, ids))
         if etree.QName(element).localname in _QNAME_TEXTS and element.text and ":" in element.text:
             element.text = _local(element.text, ids)
+
+
+_PREFIXED = re.compile(r"^(user|group)\((.*)\)$", re.DOTALL)
+
+
+def _read_resources(file: str, task: etree._Element, findings: Findings) -> None:
+    """humanPerformer → camunda:assignee; potentialOwner → camunda:candidateUsers/Groups."""
+    found = {"assignee": [], "candidateUsers": [], "candidateGroups": []}
+    for kind in ("humanPerformer", "potentialOwner"):
+        for resource in task.findall(f"{{{BPMN_NS}}}{kind}"):
+            text = " ".join(resource.itertext()).strip()
+            for item in split_names(text):
+                match = _PREFIXED.match(item)
+                who, name = (match.group(1), match.group(2).strip()) if match else (None, item)
+                key = "assignee" if kind == "humanPerformer" else (
+                    "candidateUsers" if who == "user" else "candidateGroups")
+                found[key].append(name)
+            task.remove(resource)
+    for key, names in found.items():
+        if not names:
+            continue
+        attribute = f"{{{CAMUNDA_NS}}}{key}"
+        written = split_names(task.get(attribute))
+        value = ", ".join(dict.fromkeys([*written, *names]))
+        if key == "assignee" and (written or len(names) > 1):
+            findings.error(file, task, f"{describe(task)} has more than one assignee ({value}): a task has "
+                           "one assignee; put the others in potentialOwner or camunda:candidateUsers")
+            continue
+        task.set(attribute, value)
+        findings.translated(file, task, f'{describe(task)} {"humanPerformer" if key == "assignee" else "potentialOwner"}'
+                            f' is read as camunda:{key}="{value}"')

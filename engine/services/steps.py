@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock, history, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
+from engine.services.users import UNASSIGNED_QUEUE
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
 from engine.store.database import AFTER_COMMIT
 from engine.store.prepared import Prepared
@@ -413,13 +414,16 @@ def _close_rows(case: Case, task_ids: list[str], actor: str, now: datetime) -> N
 
 def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: datetime) -> dict[str, Any]:
     priority = next(iter(runtime.assignment(task, "priority")), None)
+    assignee = next(iter(runtime.assignment(task, "assignee")), None)
+    groups = list(dict.fromkeys(runtime.assignment(task, "candidateGroups")))
+    users = list(dict.fromkeys(runtime.assignment(task, "candidateUsers")))
+    if assignee is None and not groups and not users:
+        groups = [UNASSIGNED_QUEUE]  # given to nobody: supervisors and admins see it
     return {
         "id": str(task.id), "instance_id": case.instance.id, "process_id": case.deployed.process_id,
         "process_name": case.deployed.name, "element_id": task.task_spec.bpmn_id,
         "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "state": "open",
-        "candidate_groups": list(dict.fromkeys(runtime.assignment(task, "candidateGroups"))),
-        "candidate_users": list(dict.fromkeys(runtime.assignment(task, "candidateUsers"))),
-        "assignee": next(iter(runtime.assignment(task, "assignee")), None), "owner": None,
+        "candidate_groups": groups, "candidate_users": users, "assignee": assignee, "owner": None,
         "priority": int(priority) if str(priority or "").isdigit() else None,
         "created_at": now,
         "due_at": runtime.keep_due_date(task, now) or runtime.boundary_due(task, timers),

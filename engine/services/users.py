@@ -26,6 +26,10 @@ def _hash(password: str) -> str:
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ADMIN_GROUP = "admin"
 AUDITOR_GROUP = "auditor"
+#: The queue of user tasks the diagram gives to nobody (no assignee, no candidates). In Camunda
+#: only an administrator could find them; here supervisors and admins see, assign and complete them.
+UNASSIGNED_QUEUE = "未分配"
+QUEUE_KEEPERS = frozenset({ADMIN_GROUP, "cs-manager", "cs-supervisor"})
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ def groups_of(session: Session, name: str) -> set[str]:
     rows = _GROUPS_OF.all(session, name=name)
     if not rows or not rows[0].active:
         raise Forbidden(f"用户 {name} 不存在或已停用。")
-    return {row.group_name for row in rows if row.group_name is not None}
+    groups = {row.group_name for row in rows if row.group_name is not None}
+    return groups | {UNASSIGNED_QUEUE} if groups & QUEUE_KEEPERS else groups
 
 
 def add_user(db: Database, name: str, groups: list[str], password: str | None = None,

@@ -29,7 +29,7 @@ from engine.services.steps import (
     save_case,
     translating_races,
 )
-from engine.services.users import AUDITOR_GROUP, groups_of, require_user
+from engine.services.users import AUDITOR_GROUP, UNASSIGNED_QUEUE, groups_of, require_user
 from engine.store import NO_DUE_DATE, Database, HumanTask
 from engine.store.prepared import Prepared
 
@@ -403,7 +403,9 @@ def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
         _require_actor(session, row, actor)
         if to_user == actor:
             raise InvalidInput("不能委派给自己。")
-        if not _is_candidate(row, to_user, groups_of(session, to_user)) and to_user != row.owner:
+        to_groups = groups_of(session, to_user)
+        anyone = list(row.candidate_groups or []) == [UNASSIGNED_QUEUE]  # the diagram named nobody
+        if not anyone and not _is_candidate(row, to_user, to_groups) and to_user != row.owner:
             raise InvalidInput(f"{to_user} 不在任务「{row.name}」的处理组中，不能委派。")
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user,
                       owner=None if to_user == row.owner else actor)
