@@ -39,7 +39,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
-from engine import clock
+from engine import clock, limits
 from engine.errors import DeployError, InvalidInput
 
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum", "datetime", "money")
@@ -394,8 +394,11 @@ def _check_constraints(form_field: FormField, value: object) -> None:
         raise _Rejected(f"不能大于 {_amount_text(form_field.max, form_field.type)}")
     if form_field.minlength is not None and len(value) < form_field.minlength:
         raise _Rejected(f"至少 {form_field.minlength} 个字符")
-    if form_field.maxlength is not None and len(value) > form_field.maxlength:
-        raise _Rejected(f"最多 {form_field.maxlength} 个字符")
+    longest = form_field.maxlength
+    if longest is None and form_field.type == "string":  # the form sets none: the centre's own limit
+        longest = limits.number(limits.MAX_FIELD_CHARS)
+    if longest is not None and len(value) > longest:
+        raise _Rejected(f"最多 {longest} 个字符")
 
 
 def _number_text(number: float) -> str:

@@ -15,7 +15,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from engine.store import Database
-from webui import admin, api, audit, auth, cases, errors, formatting, inbox, tasks, views
+from webui import admin, api, audit, auth, cases, errors, formatting, guard, inbox, tasks, views
 
 csrf = CSRFProtect()
 
@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(var_dir)
     url = app.config.get("DATABASE_URL") or os.environ.get("BPMDESK_DATABASE_URL") or None
     app.extensions["bpmdesk.db"] = Database(url)
+    guard.init_app(app)
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     views.init_app(app)

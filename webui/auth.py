@@ -86,7 +86,7 @@ def logout():
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: ``next`` must not send a user elsewhere after signing in."""
-    if target:
+    if target and target.isprintable() and " " not in target:  # no CR/LF: it becomes a header
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
                 and "\\" not in target:

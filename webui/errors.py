@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import BpmdeskError, InvalidInput
+from engine.store.trouble import storage_trouble
 
 HTTP_MESSAGES = {
     400: "请求无效。",
@@ -56,6 +58,13 @@ def _http_error(error: HTTPException):
 
 
 def _unexpected(error: Exception):
+    trouble = storage_trouble(error)
+    if trouble is not None:  # the storage failed (full, read-only, busy, gone): rolled back, say so
+        current_app.logger.warning("storage trouble on %s %s: %s", request.method, request.path, error)
+        return render_error(503, trouble)
+    if isinstance(error, DataError):  # a value the database refuses that no check caught before
+        current_app.logger.warning("value refused on %s %s: %s", request.method, request.path, error)
+        return render_error(400, "提交的数据无法保存（格式或范围不符），操作未执行。")
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return render_error(500, "系统内部错误，操作可能未完成。请稍后重试；若仍有问题，请联系管理员。")
 

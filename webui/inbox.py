@@ -15,7 +15,8 @@ DUE_FILTERS = {"": "全部", "overdue": "已超时", "today": "今天到期"}
 
 
 def page_number(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and 0 < int(text) < 100_000 else 1
+    """A page number as typed in the address; anything else (``²``, ``-1``, 10**100) is page 1."""
+    return int(text) if text and text.isascii() and text.isdigit() and 0 < int(text) < 100_000 else 1
 
 
 def inbox_filter(args, user: str, per_page: int) -> TaskFilter:

@@ -19,6 +19,7 @@ import click
 from engine import clock, services
 from engine.errors import BpmdeskError, DeployError, InvalidInput
 from engine.store import Database
+from engine.store.trouble import storage_trouble
 
 log = logging.getLogger("bpmdesk")
 DEFAULT_PROCESSES = "processes"
@@ -87,6 +88,9 @@ class BpmdeskGroup(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except Exception as exc:  # noqa: BLE001 - the one place that keeps tracebacks from users
+            if (trouble := storage_trouble(exc)) is not None:  # full disk, read-only folder, …
+                click.echo(f"error: {trouble}", err=True)
+                ctx.exit(2)
             Path("var").mkdir(exist_ok=True)
             logging.basicConfig(filename="var/bpmdesk.log", level=logging.INFO)
             log.exception("internal error in %s", ctx.invoked_subcommand)

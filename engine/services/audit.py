@@ -52,6 +52,8 @@ def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, d
                 day = date.fromisoformat(text) + timedelta(days=1 if is_end else 0)
                 return datetime.combine(day, time(), clock.local_tz()).astimezone(timezone.utc)
             return clock.parse_time(text)
+        except OverflowError:  # 0001-01-01 or 9999-12-31 in another zone, or the day after
+            raise InvalidInput(f"时间「{text}」超出可查询的范围。") from None
         except ValueError:
             raise InvalidInput(f"时间「{text}」不是 ISO 格式（例如 2026-03-01 或 2026-03-01T09:00）。") from None
 

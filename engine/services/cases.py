@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import clock, forms, runtime
+from engine import clock, forms, limits, runtime
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
@@ -42,6 +42,7 @@ def startable(db: Database, actor: str) -> list[DefinitionVersion]:
 def start_instance(db: Database, process_id: str, actor: str | None = None,
                    data: dict[str, Any] | None = None) -> int:
     """Start a case of the newest version and run it to its first wait. ``actor=None``: the operator."""
+    limits.check_value(data or {})
     with db.unit_of_work() as session:
         definition = require_latest(db, session, process_id)
         if actor is not None and not may_start(definition, groups_of(session, actor)):

@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, history, notify, runtime
+from engine import clock, history, limits, notify, runtime
 from engine.errors import Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.services.users import UNASSIGNED_QUEUE
@@ -250,6 +250,7 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
         case.note("instance_completed", actor, data=data)
     runtime.forget_finished_history(case.workflow)
     instance.state = runtime.dump_workflow(case.workflow)
+    limits.check_case_state(instance.state, instance.id)
     instance.updated_at = now
     instance.next_due_at = _next_due(seen.timers, pending) if instance.status == "running" else None
     for name in CUSTOMER_FIELDS:

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, Row, bindparam, func, or_, select, union, union_
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, forms, runtime
+from engine import clock, forms, limits, runtime
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.steps import (
@@ -417,6 +417,7 @@ def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
 @translating_races
 def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None = None) -> Completion:
     """Validate the form, complete the task, run the engine to the next wait."""
+    limits.check_value(data or {})
     with db.unit_of_work() as session:
         row = _require_task(session, task_id, with_case=True)
         _require_actor(session, row, actor)

@@ -1,0 +1,64 @@
+"""The web's front door: input no route can use is refused here, once, for every route.
+
+A route then only sees text that can be stored (no NUL, no lone surrogate), JSON of bounded depth,
+ids that fit the database's integers and request bodies within ``BPMDESK_MAX_REQUEST_BYTES``; what
+is refused gets a 400 (or 404, 413) with a Chinese message, never a 500 from deep inside.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Request, request
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+from engine import limits
+
+MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` that matches only ids a row can have: a longer number is a 404, not an overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class GuardedRequest(Request):
+    """JSON nested beyond what the parser can recurse into is a bad request like any other."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("JSON 嵌套过深。") from None
+
+
+def _check_request() -> None:
+    """Every part of a request a route may read: path, query, form fields and JSON body."""
+    limits.check_value([request.path, *request.args.items(multi=True)], "请求地址")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.form:
+            limits.check_value(list(request.form.items(multi=True)), "提交的表单")
+        if request.is_json:
+            limits.check_value(request.get_json(silent=True), "提交的 JSON")
+
+
+def page_url(page: int) -> str:
+    """This page's address with another page number and every other query argument as given.
+    (``url_for(endpoint, **request.args)`` would take ``_external``, ``_scheme`` or ``endpoint``
+    from the query as its own arguments.)"""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return f"{request.path}?{urlencode([*args, ('page', page)])}"
+
+
+def init_app(app: Flask) -> None:
+    app.request_class = GuardedRequest
+    app.url_map.converters["int"] = BoundedInt
+    app.config.setdefault("MAX_CONTENT_LENGTH", limits.number(limits.MAX_REQUEST_BYTES))
+    app.before_request(_check_request)
+    app.jinja_env.globals["page_url"] = page_url
