@@ -308,11 +308,31 @@ def test_start_page_lists_only_procedures_my_groups_may_start(app: Flask) -> Non
     assert "投诉处理" not in text(client_for(app, "engineer").get("/start"))
 
 
-def test_starting_a_complaint_opens_its_case_page_with_diagram_and_timeline(app: Flask, site_db: Database) -> None:
+def test_starting_a_complaint_opens_its_first_task_when_it_is_mine(app: Flask, site_db: Database) -> None:
     client = client_for(app, "frontdesk")
     response = post(client, f"/start/{COMPLAINT}", COMPLAINT_FORM, via=f"/start/{COMPLAINT}")
-    assert response.status_code == 302
-    case_page = response.headers["Location"]
+    assert response.status_code == 302 and response.headers["Location"].endswith("#task-form")
+    task_page = text(client.get(response.headers["Location"]))
+    assert "<h1>投诉分类" in task_page and 'id="task-form"' in task_page
+    case = int(re.search(r'href="/cases/(\d+)"', task_page).group(1))
+    services.complete(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk", {"complaint_kind": "soft"})
+    dispatch = open_task(site_db, case, "通知责任部门")
+    response = post(client, f"/tasks/{dispatch.id}/complete", {"responsible_dept": "engineering"},
+                    via=f"/tasks/{dispatch.id}")
+    assert response.headers["Location"] == "/", "the next step is the department's: back to my inbox"
+
+
+def test_starting_a_case_someone_else_works_on_opens_its_case_page(app: Flask, site_db: Database) -> None:
+    client = client_for(app, "frontdesk")
+    case = start_complaint(site_db)
+    services.claim(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk")
+    assert services.next_task_for(site_db, case, "frontdesk").name == "投诉分类"
+    assert services.next_task_for(site_db, case, "engineer") is None
+
+
+def test_a_started_complaint_has_a_case_page_with_diagram_and_timeline(app: Flask, site_db: Database) -> None:
+    client = client_for(app, "frontdesk")
+    case_page = f"/cases/{start_complaint(site_db)}"
     page = text(client.get(case_page))
     assert "进行中" in page and "投诉分类" in page
     assert re.search(r'<g class="el userTask active" data-element-id="Task_ClassifyComplaint"', page)

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from engine import diagram, forms, services
 from engine.errors import BpmdeskError, Forbidden, InvalidInput
 from engine.services import InstanceView
-from webui.tasks import submitted_values
+from webui.tasks import next_step_url, submitted_values
 from webui.views import actor, db
 
 bp = Blueprint("cases", __name__)
@@ -99,6 +99,6 @@ def start(process_id: str):
             errors = error.field_errors or {"": str(error)}
         else:
             flash(f"已发起「{definition.name or process_id}」，案件编号 {instance_id}。", "ok")
-            return redirect(url_for("cases.show", instance_id=instance_id))
+            return redirect(next_step_url(instance_id))
     return render_template("start_form.html", definition=definition, fields=fields, values=values,
                            errors=errors), 400 if errors else 200

@@ -99,5 +99,13 @@ def complete(task_id: str):
         return render_task(view, {**view.values, **submitted}, status=409, conflict=str(error))
     following = "、".join(f"「{t.name}」" for t in done.next_tasks)
     flash(f"案件 {done.instance_id} 的任务已完成。" + (f"下一步：{following}。" if following else ""), "ok")
-    return redirect(url_for("inbox.index"))
+    return redirect(next_step_url(done.instance_id, fallback=url_for("inbox.index")))
+
+
+def next_step_url(instance_id: int, fallback: str | None = None) -> str:
+    """Straight on to the case's next task when it is this person's, else ``fallback`` (or the case)."""
+    task = services.next_task_for(db(), instance_id, actor())
+    if task is not None:
+        return url_for("tasks.show", task_id=task.id, _anchor="task-form")
+    return fallback or url_for("cases.show", instance_id=instance_id)
 
