@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,21 @@ def test_a_hostile_diagram_is_refused_with_file_and_line(run, tmp_path):
 def test_a_malformed_clock_is_a_user_error(run):
     result = run("definitions", now="yesterday")
     assert result.returncode == 2 and "error:" in result.stderr
+
+
+def test_groups_are_named_and_listed_and_users_only_join_groups_that_exist(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    env = {"BPMDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}"}
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    refused = runner.invoke(main, ["users", "add", "li", "--groups", "plumbing"], env=env)
+    assert refused.exit_code == 2 and "没有这个组：plumbing" in refused.output
+    named = runner.invoke(main, ["groups", "set", "plumbing", "水电班"], env=env)
+    assert named.exit_code == 0 and "水电班" in named.output
+    assert runner.invoke(main, ["users", "add", "li", "--groups", "plumbing"], env=env).exit_code == 0
+    listed = runner.invoke(main, ["groups", "list"], env=env).output
+    assert re.search(r"^plumbing +水电班 +cs-supervisor,cs-manager$", listed, re.M)
+    assert re.search(r"^engineering +工程部 ", listed, re.M)

@@ -497,3 +497,16 @@ def test_the_sign_in_page_says_when_an_account_is_locked_after_failed_attempts(a
     response = client.post("/login", data={"username": "night-shift", "password": "demo", "csrf_token": token_of(page)})
     assert response.status_code == 429
     assert "已暂时锁定，请 15 分钟后再试。" in text(response) and 'name="username"' in text(response)
+
+
+def test_groups_have_chinese_names_and_an_unknown_group_is_refused_in_the_admin_page(app: Flask, site_db: Database) -> None:
+    client = client_for(app, "admin")
+    services.add_user(site_db, "plumber", ["engineering"], "demo")
+    response = post(client, "/admin/users/plumber/groups", {"groups": "engineering plumbing"}, via="/admin/users")
+    assert response.status_code == 400 and "没有这个组：plumbing" in text(response)
+    assert services.get_user(site_db, "plumber").groups == ("engineering",)
+    post(client, "/admin/groups", {"name": "plumbing", "display_name": "水电班"}, via="/admin/users")
+    post(client, "/admin/users/plumber/groups", {"groups": "engineering plumbing"}, via="/admin/users")
+    page = text(client.get("/admin/users"))
+    assert re.search(r'data-user="plumber".*?工程部、水电班', page, re.S)
+    assert services.group_names(site_db)["plumbing"] == "水电班"

@@ -53,6 +53,7 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
         ({"password": "newpass"}, "open", "302 403 403 403 403 302"),
     ("POST", "/admin/users/<name>/active", "/admin/users/target/active"):
         ({"active": "1"}, "open", "302 403 403 403 403 302"),
+    ("POST", "/admin/groups", ""): ({"name": "plumbing", "display_name": "水电班"}, "open", "302 403 403 403 403 302"),
     ("GET", "/api/me", ""): (None, "open", "401 200 200 200 200 200"),
     ("POST", "/api/logout", ""): (None, "open", "401 200 200 200 200 200"),
     ("GET", "/api/tasks", ""): (None, "open", "401 200 200 200 200 200"),

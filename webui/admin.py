@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from engine import services
 from engine.errors import Forbidden, InvalidInput
-from webui.views import GROUP_LABELS, actor, db
+from webui.views import actor, db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -34,7 +34,18 @@ def group_list(text: str | None) -> list[str]:
 @bp.get("/users")
 @admin_required
 def users():
-    return render_template("admin/users.html", users=services.list_users(db()), known_groups=GROUP_LABELS)
+    return render_template("admin/users.html", users=services.list_users(db()), groups=services.list_groups(db()))
+
+
+@bp.post("/groups")
+@admin_required
+def set_group():
+    """Add a group or rename it; its supervisors are kept unless given."""
+    supervisors = request.form.get("supervisor_groups")
+    info = services.set_group(db(), request.form.get("name") or "", request.form.get("display_name") or "",
+                              group_list(supervisors) if supervisors is not None else None, actor=actor())
+    flash(f"已保存组「{info.display_name}」。", "ok")
+    return redirect(url_for("admin.users", _anchor="groups"))
 
 
 @bp.post("/users")

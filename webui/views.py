@@ -4,18 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
 
-from engine import clock
+from engine import clock, services
 from engine.store import Database
-
-GROUP_LABELS = {
-    "front-desk": "客服前台", "dept": "责任部门", "engineering": "工程部", "cleaning": "保洁",
-    "security": "秩序", "landscaping": "绿化", "cs-supervisor": "客服主管", "cs-manager": "客服经理",
-    "gm": "总经理", "finance": "财务", "store-manager": "店长", "service-center": "服务中心",
-    "sales-head": "自营部负责人", "registry-clerk": "户籍专员", "auditor": "审计", "admin": "系统管理员",
-}
 
 STATUS_LABELS = {"running": "进行中", "open": "待办", "completed": "已完成", "cancelled": "已取消",
                  "incident": "异常"}
@@ -38,7 +31,10 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def group_label(name: str) -> str:
-    return GROUP_LABELS.get(name, name)
+    """A group by its Chinese name (the groups are read once per request)."""
+    if "group_names" not in g:
+        g.group_names = services.group_names(db())
+    return g.group_names.get(name, name)
 
 
 def field_groups(fields: list[Any]) -> list[tuple[str, list[Any]]]:

@@ -312,4 +312,5 @@ def serve(host: str, port: int, workers: int) -> None:
 
 # Command groups of their own modules register themselves on ``main`` when imported.
 from engine.cli import audit as _audit  # noqa: E402,F401
+from engine.cli import groups as _groups  # noqa: E402,F401
 from engine.cli import timers as _timers  # noqa: E402,F401

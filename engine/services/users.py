@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine import clock
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from engine.history import SYSTEM_CHAIN, record
-from engine.store import AppUser, Database, Event, Membership
+from engine.store import AppUser, Database, Event, Membership, WorkGroup
 from engine.store.prepared import Prepared
 
 
@@ -58,6 +58,16 @@ def _check_names(name: str, groups: list[str]) -> None:
         raise InvalidInput(f"名称不合法：{', '.join(bad)}（只允许字母、数字、点、下划线和连字符）")
 
 
+def require_groups(session: Session, names: list[str]) -> None:
+    """Refuse group ids that do not exist (a typo would give someone a queue nobody fills),
+    naming them and what exists."""
+    known = set(session.scalars(select(WorkGroup.name)))
+    unknown = [n for n in dict.fromkeys(names) if n not in known]
+    if unknown:
+        raise InvalidInput(f"没有这个组：{'、'.join(unknown)}。请先添加这个组（bpmdesk groups set），"
+                           f"或从已有的组中选择：{'、'.join(sorted(known))}")
+
+
 def require_user(session: Session, name: str) -> AppUser:
     user = session.get(AppUser, name)
     if user is None or not user.active:
@@ -83,6 +93,7 @@ def add_user(db: Database, name: str, groups: list[str], password: str | None = 
              display_name: str | None = None, actor: str = "cli") -> UserInfo:
     _check_names(name, groups)
     with db.unit_of_work() as session:
+        require_groups(session, groups)
         if session.get(AppUser, name) is not None:
             raise Conflict(f"用户 {name} 已存在。")
         user = AppUser(name=name, display_name=display_name, active=True, created_at=clock.now(),
@@ -97,6 +108,7 @@ def add_user(db: Database, name: str, groups: list[str], password: str | None = 
 def set_groups(db: Database, name: str, groups: list[str], actor: str = "cli") -> UserInfo:
     _check_names(name, groups)
     with db.unit_of_work() as session:
+        require_groups(session, groups)
         user = _existing(session, name)
         before = user.groups
         user.memberships = [Membership(group_name=g) for g in dict.fromkeys(groups)]

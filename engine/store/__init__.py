@@ -12,9 +12,10 @@ from engine.store.models import (
     Outbox,
     TaskCandidate,
     WaitingTimer,
+    WorkGroup,
 )
 
 __all__ = [
     "AppUser", "Base", "Database", "DefinitionVersion", "Event", "HumanTask", "Instance",
-    "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "WaitingTimer", "default_url",
+    "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "WaitingTimer", "WorkGroup", "default_url",
 ]

@@ -238,6 +238,17 @@ class Membership(Base):
     group_name: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
+class WorkGroup(Base):
+    """A group diagrams name as candidates, with the Chinese name staff read, and the groups whose
+    members supervise it (team view, reassigning, changing due dates)."""
+
+    __tablename__ = "work_group"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    supervisor_groups: Mapped[list[Any]] = mapped_column(default=list)
+
+
 class Outbox(Base):
     """Notifications to send (escalations); a sender marks them sent."""
 
