@@ -478,12 +478,12 @@ def test_business_rule_task_finds_its_decision_in_another_file_of_the_deployment
     assert workflow.get_tasks(state=TaskState.READY, manual=True)[0].data["level"] == "high"
 
 
-def test_decision_features_spiffworkflow_cannot_evaluate_are_refused():
-    ranged = DMN.replace(b"<text>&lt; 1000</text>", b"<text>[0..999]</text>")
+def test_a_feel_syntax_error_in_a_cell_is_refused_naming_decision_rule_and_column():
+    broken = DMN.replace(b"<text>&lt; 1000</text>", b"<text>[0..999</text>")
     rule_task = diagram('<bpmn:businessRuleTask id="Rate" camunda:decisionRef="fee_level"/>')
-    found = problems(rule_task, "fee.bpmn", SourceFile("fees.dmn", ranged))
-    assert found == ["fees.dmn:8: decision \"fee_level\" input entry '[0..999]' is a FEEL range or negation: "
-                     "write a Python comparison such as 1 <= ? <= 10"]
+    found = problems(rule_task, "fee.bpmn", SourceFile("fees.dmn", broken))
+    assert found == ['fees.dmn:8: decision "fee_level", rule 1, column "Amount": input entry \'[0..999\': '
+                     "the text ends too early (expected ')' or '[' or ']')"]
 
 
 CALLEE = diagram('<bpmn:userTask id="Inner"/>', process='id="sub" isExecutable="true"')

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.specs.user_task import Form
 
 from engine.compat.assignment import split_names
-from engine.compat.dmn import check_dmn, decisions_of, split_decisions
+from engine.compat.dmn import check_dmn, decisions_of
 from engine.compat.lint import FileFacts, check_bpmn
 from engine.compat.model import (Bundle, DeployedDefinitions, EarlierVersion, ProcessBundle,
                                  SourceFile)
@@ -126,8 +126,6 @@ def _check_document(document: _Document) -> None:
     elif qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
         document.kind = "dmn"
         document.decisions = check_dmn(name, root, document.findings)
-        if not document.findings.errors:
-            _parse_decisions(document)
     else:
         document.findings.error(name, root, _not_bpmn_or_dmn(qname))
 
@@ -138,23 +136,6 @@ def _not_bpmn_or_dmn(qname: etree.QName) -> str:
         return f"unsupported DMN version: the root element is {found}; save it as DMN 1.3"
     return (f"not a BPMN or DMN file: the root element is {found}, expected bpmn:definitions "
             "(BPMN 2.0) or DMN 1.1-1.3 definitions")
-
-
-def _parse_decisions(document: _Document) -> None:
-    """Let SpiffWorkflow's DMN parser read every decision now, not when a task first needs it."""
-    parser = build_parser()
-    for single in split_decisions(document.root):
-        try:
-            parser.add_dmn_xml(single, filename=document.source.name)
-            parser.dmn_parsers[decisions_of(single)[0].get("id")].parse()
-        except ValidationException as error:
-            document.findings.errors.append(_from_validation(error, {document.source.name: document.root},
-                                                             document.source.name))
-        except Exception as error:  # SpiffWorkflow's DMN parser indexes without checking
-            log.exception("SpiffWorkflow failed on %s", document.source.name)
-            document.findings.error(document.source.name, decisions_of(single)[0],
-                                    "SpiffWorkflow cannot read this decision "
-                                    f"({type(error).__name__}: {error})")
 
 
 def _index_processes(documents: list[_Document]) -> dict[str, tuple[_Document, etree._Element]]:
@@ -410,8 +391,7 @@ def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
         for source in bundle.dmn:
             current = source.name
             roots[current] = read_xml(source.content)
-            for single in split_decisions(roots[current]):
-                parser.add_dmn_xml(single, filename=current)
+            parser.add_dmn_xml(roots[current], filename=current)
         current = bundle.bpmn.name
         return parser.get_spec(bundle.process_id), parser.get_subprocess_specs(bundle.process_id)
     except ValidationException as error:

@@ -26,6 +26,7 @@ from lxml import etree
 from engine.compat.juel import is_juel
 from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, Findings, describe,
                                    owner, short_name)
+from engine.dmn import MAPPINGS
 
 _SILENT_NAMESPACES = {
     BPMN_NS, None, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC",
@@ -222,10 +223,25 @@ def _check_business_rule(file: str, task: etree._Element, facts: FileFacts, find
                        "name the decision id itself")
     else:
         facts.decisions.append((task, decision))
-    result = task.get(f"{{{CAMUNDA_NS}}}resultVariable")
-    if result:
-        findings.warn(file, task, f'{describe(task)} camunda:resultVariable="{result}" is ignored: the '
-                      "decision's output columns become process variables under their own names")
+    _check_decision_result(file, task, findings)
+
+
+def _check_decision_result(file: str, task: etree._Element, findings: Findings) -> None:
+    """camunda:resultVariable / mapDecisionResult as Camunda 7 accepts them."""
+    result = (task.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip()
+    mapping = task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult")
+    if mapping is not None and mapping not in MAPPINGS:
+        findings.error(file, task, f'{describe(task)} camunda:mapDecisionResult="{mapping}" is none of '
+                       f"{', '.join(MAPPINGS)}")
+    if result == "decisionResult":
+        findings.error(file, task, f'{describe(task)} camunda:resultVariable="decisionResult": Camunda reserves '
+                       "that name for the decision result itself; choose another variable name")
+    elif result and is_juel(result):
+        findings.error(file, task, f"{describe(task)} camunda:resultVariable={result!r} is an expression; "
+                       "name the variable itself")
+    elif mapping is not None and not result:
+        findings.warn(file, task, f'{describe(task)} camunda:mapDecisionResult="{mapping}" has no effect '
+                      "without camunda:resultVariable: each output column is set under its own name")
 
 
 def _check_call_activity(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:

@@ -7,7 +7,10 @@
 - plain tasks and manual tasks: complete as soon as they are reached, as Camunda 7 runs them
   (stock SpiffWorkflow makes them wait for someone to run them, and nobody's inbox shows them);
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
-  KeyError (deploy reports it properly before SpiffWorkflow ever sees the file).
+  KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
+  read and evaluated by engine.dmn (FEEL, every hit policy, required decisions), handed to each
+  task through SpiffWorkflow's `get_engine` hook, with `camunda:resultVariable` and
+  `camunda:mapDecisionResult` kept on the task.
 Trees handed to this parser must have been translated by translate.py.
 """
 from __future__ import annotations
@@ -17,11 +20,13 @@ from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, UserTaskParser
-from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from engine.compat.assignment import assignment_of
 from engine.compat.xmlsafe import CAMUNDA_NS
+from engine.dmn.model import Decision, blocked_by, read_dmn
+from engine.dmn.task import DecisionEngine, DecisionTask
 
 
 class AssignedUserTaskParser(UserTaskParser):
@@ -63,16 +68,39 @@ class DecisionTaskParser(BusinessRuleTaskParser):
     def get_decision_ref(node):
         return node.get(f"{{{CAMUNDA_NS}}}decisionRef")
 
+    def create_task(self):
+        engine = self.process_parser.parser.get_engine(self.get_decision_ref(self.node), self.node)
+        return DecisionTask(self.spec, self.bpmn_id, dmnEngine=engine,
+                            result_variable=(self.node.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip() or None,
+                            map_decision_result=self.node.get(f"{{{CAMUNDA_NS}}}mapDecisionResult"),
+                            **self.bpmn_attributes)
+
 
 class DeskParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (AssignedUserTaskParser, UserTask),
         full_tag("startEvent"): (FormStartEventParser, StartEvent),
-        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
     }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decisions: dict[str, Decision] = {}
+
+    def add_dmn_xml(self, node, filename=None):
+        """Every decision of a DMN file (checked at deploy), compiled by engine.dmn."""
+        self.decisions.update(read_dmn(filename or "", node).decisions)
+
+    def get_engine(self, decision_ref, node):
+        blocked = blocked_by(self.decisions, decision_ref) if decision_ref in self.decisions else (
+            f'decision "{decision_ref}" is not in the deployed DMN files '
+            f"(deployed: {', '.join(sorted(self.decisions)) or 'none'})")
+        if blocked:
+            raise ValidationException(blocked, node=node)
+        return DecisionEngine(self.decisions, decision_ref)
 
 
 def build_parser() -> DeskParser:

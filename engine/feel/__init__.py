@@ -39,7 +39,7 @@ class Expression:
 class UnaryTests:
     """Compiled unary tests: an input entry of a decision table (`-`, `not(…)`, comma lists …)."""
 
-    __slots__ = ("text", "always", "negated", "_tests")
+    __slots__ = ("text", "always", "negated", "constants", "_tests")
 
     def __init__(self, text: str):
         self.text = text
@@ -47,8 +47,9 @@ class UnaryTests:
         self.always = body in ("", "-")
         inner = _negated(body)
         self.negated = inner is not None
-        self._tests: list[UnaryTest] = [] if self.always else [
-            compile_positive_test(tree) for tree in _positive_trees(inner if self.negated else body)]
+        trees = [] if self.always else _positive_trees(inner if self.negated else body)
+        self._tests: list[UnaryTest] = [compile_positive_test(tree) for tree in trees]
+        self.constants = _literal_values(trees)
 
     def matches(self, value: Any, scope: Scope | Mapping[str, Any] | None = None) -> bool:
         """Whether the input value (a FEEL value) satisfies the tests; raises TypeMismatch."""
@@ -57,6 +58,16 @@ class UnaryTests:
         scope = scope if isinstance(scope, Scope) else root_scope(scope)
         hit = any(test(value, scope) for test in self._tests)
         return not hit if self.negated else hit
+
+
+def _literal_values(trees: list) -> list | None:
+    """The values of tests that are all plain literals ("a", 5, true), else None."""
+    values = []
+    for tree in trees:
+        if getattr(tree, "data", None) not in ("string", "number", "true", "false"):
+            return None
+        values.append(compile_tree(tree)(root_scope()))
+    return values
 
 
 def _positive_trees(text: str) -> list:
