@@ -289,7 +289,7 @@ def test_delegate_to_a_colleague_and_hand_back(app: Flask, site_db: Database) ->
     assert post(owner, f"/tasks/{pickup.id}/delegate", {"to_user": "engineer2"}).status_code == 302
     colleague = client_for(app, "engineer2")
     page = text(colleague.get(f"/tasks/{pickup.id}"))
-    assert "由 engineer 委派" in page and "交还给 engineer" in page
+    assert "由 工程部 赵强 委派" in page and "交还给 工程部 赵强" in page
     assert post(colleague, f"/tasks/{pickup.id}/handback").status_code == 302
     assert services.get_task(site_db, pickup.id, "engineer").task.assignee == "engineer"
 
@@ -336,7 +336,7 @@ def test_a_started_complaint_has_a_case_page_with_diagram_and_timeline(app: Flas
     page = text(client.get(case_page))
     assert "进行中" in page and "投诉分类" in page
     assert re.search(r'<g class="el userTask active" data-element-id="Task_ClassifyComplaint"', page)
-    assert "发起案件" in page and "frontdesk" in page
+    assert "发起案件" in page and "前台 王芳" in page
     assert "2025-03-03 09:00" in page  # started_at in Beijing time
     case = int(case_page.rsplit("/", 1)[1])
     services.complete(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk", {"complaint_kind": "soft"})

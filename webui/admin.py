@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from engine import services
 from engine.errors import Forbidden, InvalidInput
+from webui.formatting import person_name
 from webui.views import actor, db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -68,7 +69,7 @@ def set_groups(name: str):
     if name == actor() and "admin" not in groups:
         raise InvalidInput("不能取消自己的管理员身份（以免无人能管理用户）。")
     services.set_groups(db(), name, groups, actor=actor())
-    flash(f"已更新 {name} 的组。", "ok")
+    flash(f"已更新 {person_name(name)} 的组。", "ok")
     return redirect(url_for("admin.users"))
 
 
@@ -76,7 +77,7 @@ def set_groups(name: str):
 @admin_required
 def set_password(name: str):
     services.set_password(db(), name, request.form.get("password") or "", actor=actor())
-    flash(f"已重设 {name} 的密码。", "ok")
+    flash(f"已重设 {person_name(name)} 的密码。", "ok")
     return redirect(url_for("admin.users"))
 
 
@@ -87,5 +88,5 @@ def set_active(name: str):
     if name == actor() and not active:
         raise InvalidInput("不能停用自己的账号。")
     services.set_active(db(), name, active, actor=actor())
-    flash(f"已{'启用' if active else '停用'}用户 {name}。", "ok")
+    flash(f"已{'启用' if active else '停用'}用户 {person_name(name)}。", "ok")
     return redirect(url_for("admin.users"))

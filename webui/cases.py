@@ -10,6 +10,7 @@ from markupsafe import Markup
 from engine import diagram, forms, services
 from engine.errors import BpmdeskError, Forbidden, InvalidInput
 from engine.services import InstanceView
+from webui.formatting import person_name
 from webui.tasks import next_step_url, submitted_values
 from webui.views import actor, db
 
@@ -39,7 +40,7 @@ def event_text(event: Any) -> str:
     payload = event.payload or {}
     parts = [payload.get("name") or ""]
     if event.type == "task_delegated":
-        parts.append(f"→ {payload.get('to', '')}")
+        parts.append(f"→ {person_name(payload.get('to', ''))}")
     if event.type == "escalated" and payload.get("escalated_to"):
         parts.append("→ " + "、".join(payload["escalated_to"]))
     if event.type == "instance_cancelled":

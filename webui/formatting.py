@@ -14,6 +14,8 @@ from flask import Flask, g
 from engine import clock, services
 from webui.views import db
 
+SYSTEM_ACTORS = {"scheduler": "系统（定时）", "cli": "系统（命令行）", "demo": "系统", "system": "系统",
+                 "test": "系统"}
 _YES = frozenset({"true", "on", "1", "是"})
 _NO = frozenset({"false", "off", "0", "否"})
 
@@ -90,10 +92,13 @@ def typed_text(value: Any, field_type: str = "string") -> str:
 
 
 def person_name(name: object) -> str:
-    """A user by display name (the account list read once per request); others as written."""
+    """A user by display name (the account list read once per request), the engine's own
+    actors in words; anything else as written."""
     if "people" not in g:
         g.people = {u.name: u.display_name or u.name for u in services.list_users(db())}
-    return g.people.get(name, str(name)) if isinstance(name, str) else typed_text(name)
+    if not isinstance(name, str):
+        return typed_text(name)
+    return g.people.get(name) or SYSTEM_ACTORS.get(name, name)
 
 
 def init_app(app: Flask) -> None:

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from engine import services
 from engine.errors import Conflict, InvalidInput
 from engine.services import TaskView
+from webui.formatting import person_name
 from webui.views import actor, db
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -68,7 +69,7 @@ def delegate(task_id: str):
     if not to_user:
         raise InvalidInput("请选择要委派的同事。")
     item = services.delegate(db(), task_id, actor(), to_user)
-    flash(f"任务「{item.name}」已委派给 {to_user}。", "ok")
+    flash(f"任务「{item.name}」已委派给 {person_name(to_user)}。", "ok")
     return redirect(url_for("inbox.index"))
 
 
@@ -80,7 +81,7 @@ def hand_back(task_id: str):
     if not view.task.owner:
         raise InvalidInput(f"任务「{view.task.name}」不是委派给您的，无需交还。")
     item = services.delegate(db(), task_id, actor(), view.task.owner)
-    flash(f"任务「{item.name}」已交还给 {view.task.owner}。", "ok")
+    flash(f"任务「{item.name}」已交还给 {person_name(view.task.owner)}。", "ok")
     return redirect(url_for("inbox.index"))
 
 
