@@ -43,10 +43,12 @@ TIMER_MAX_SPAN = Setting("BPMDESK_TIMER_MAX_SPAN", "P3660D", "longest timeDurati
 TIMER_LATEST_DATE = Setting("BPMDESK_TIMER_LATEST_DATE", "2099-12-31", "latest timeDate or cycle start")
 STEP_SECONDS = Setting("BPMDESK_STEP_SECONDS", "10",
                        "seconds of CPU one step (a start, completion or timer firing) may take")
+SHUTDOWN_SECONDS = Setting("BPMDESK_SHUTDOWN_SECONDS", "5",
+                           "seconds a stopping server or scheduler waits for work in progress")
 MEMORY_MB = Setting("BPMDESK_MEMORY_MB", "2048", "address space of a web worker or scheduler process (0 = none)")
 
 SETTINGS = (MAX_REQUEST_BYTES, MAX_FIELD_CHARS, MAX_CASE_BYTES, MAX_JSON_DEPTH, TIMER_MIN_CYCLE,
-            TIMER_MAX_REPEATS, TIMER_MAX_SPAN, TIMER_LATEST_DATE, STEP_SECONDS, MEMORY_MB)
+            TIMER_MAX_REPEATS, TIMER_MAX_SPAN, TIMER_LATEST_DATE, STEP_SECONDS, SHUTDOWN_SECONDS, MEMORY_MB)
 
 
 def number(setting: Setting) -> int:

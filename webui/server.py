@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from engine import limits, watchdog
 from engine.scheduler import Scheduler
 from engine.store import Database
 from webui import create_app
@@ -25,6 +26,7 @@ _scheduler: Scheduler | None = None  # the one of this worker process
 def _app_with_scheduler(database_url: str) -> Flask:
     """The app of one process, its scheduler started on the app's own Database."""
     global _scheduler
+    watchdog.guard_process()  # memory cap, and an end to a step stuck in C code
     app = create_app({"DATABASE_URL": database_url})
     _scheduler = Scheduler(app.extensions["bpmdesk.db"])
     _scheduler.start()
@@ -67,7 +69,7 @@ def serve(db: Database, host: str, port: int, workers: int) -> None:
             for key, value in {
                 "bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "gthread",
                 "threads": THREADS_PER_WORKER, "worker_exit": _worker_exit,
-                "graceful_timeout": 30, "accesslog": "-",
+                "graceful_timeout": max(1, round(limits.seconds(limits.SHUTDOWN_SECONDS))), "accesslog": "-",
             }.items():
                 self.cfg.set(key, value)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import click
 
-from engine import clock
+from engine import clock, limits, watchdog
 from engine.cli import _db, _emit_json, _table, main
 from engine.services import timers as timer_service
 
@@ -93,8 +93,14 @@ def scheduler(poll_seconds: float) -> None:
     db = _db()
     db.upgrade_schema()
     stop = threading.Event()
+    watchdog.guard_process()
+
+    def stopping(*_: object) -> None:  # the firing in progress may finish, within the shutdown time
+        stop.set()
+        watchdog.exit_within(limits.seconds(limits.SHUTDOWN_SECONDS))
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, stopping)
 
     def report(firing: timer_service.Firing) -> None:
         click.echo(_line(firing))

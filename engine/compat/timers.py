@@ -3,15 +3,19 @@
 SpiffWorkflow `eval`s timer text, so the bare `PT15M` of Camunda Modeler fails at run time. We turn
 ISO-8601 literals into Python string literals, translate `${…}` JUEL, and let SpiffWorkflow-style
 Python (`"PT0.25S"`, `futuredate`) through. Literal values are checked here with SpiffWorkflow's
-own ISO parsers, so a typo is a deploy error, not a stuck instance.
+own ISO parsers, so a typo is a deploy error, not a stuck instance; and against the centre's
+bounds (``engine.limits``: shortest cycle period, most repetitions, longest span, latest date), so a
+cycle of period zero or a wait of ten thousand years is refused before it can spin or overflow.
 """
 from __future__ import annotations
 
 import ast
 import re
+from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine import limits
 from engine.compat.juel import Untranslatable, is_juel, translate_template
 
 _DURATION = re.compile(
@@ -68,22 +72,53 @@ _WHAT = {"timeDate": "date-time", "timeDuration": "duration", "timeCycle": "repe
 def _check_duration(value: str) -> None:
     if not _DURATION.fullmatch(value):
         raise InvalidTimer(f"{value!r} is not a valid ISO 8601 duration (e.g. PT15M, P1D)")
+    _check_span(value)  # first: SpiffWorkflow's own arithmetic loops once per month of it
     TimerEventDefinition.parse_iso_duration(value)
+
+
+def _check_span(value: str) -> None:
+    longest = limits.span(limits.TIMER_MAX_SPAN)
+    try:
+        length = limits.iso_span(value)
+    except OverflowError:
+        length = timedelta.max
+    if length > longest:
+        raise InvalidTimer(f"{value!r} is longer than the longest timer allowed, {_bound(limits.TIMER_MAX_SPAN)}; "
+                           "write a shorter duration, or have the operator raise the setting")
 
 
 def _check_cycle(value: str) -> None:
     if not value.upper().startswith("R"):
         raise InvalidTimer(f"{value!r} is not a repeating interval; write R/{value} or R3/{value}")
-    for part in value.split("/")[1:]:
+    repeats, *parts = value.split("/")
+    most = limits.number(limits.TIMER_MAX_REPEATS)
+    if repeats[1:].isdigit() and int(repeats[1:]) > most:
+        raise InvalidTimer(f"{value!r} repeats {int(repeats[1:])} times, more than {_bound(limits.TIMER_MAX_REPEATS)}; "
+                           f"write R{most}/… or fewer, or R/… for a cycle without end")
+    for part in parts:
         if part.upper().startswith("P"):
             _check_duration(part)
-    TimerEventDefinition.parse_iso_recurring_interval(value)
+        else:
+            _check_date(part)
+    _, _, period = TimerEventDefinition.parse_iso_recurring_interval(value)
+    shortest = limits.span(limits.TIMER_MIN_CYCLE)
+    if period < shortest:
+        raise InvalidTimer(f"{value!r} repeats every {period.total_seconds():g} s, more often than "
+                           f"{_bound(limits.TIMER_MIN_CYCLE)} allows; write a period of "
+                           f"{limits.TIMER_MIN_CYCLE.read(str)} or longer, such as R/PT1H")
 
 
 def _check_date(value: str) -> None:
     if value.upper().lstrip("+-").startswith(("P", "R")):
         raise InvalidTimer(f"{value!r} is a duration or cycle; use timeDuration or timeCycle")
-    TimerEventDefinition.parse_time_or_duration(value)
+    when = TimerEventDefinition.parse_time_or_duration(value)
+    if isinstance(when, datetime) and when > limits.latest_date():
+        raise InvalidTimer(f"{value!r} is later than the latest timer date allowed, "
+                           f"{_bound(limits.TIMER_LATEST_DATE)}; write an earlier date")
+
+
+def _bound(setting: limits.Setting) -> str:
+    return f"{setting.read(str)} ({setting.env}, the centre's setting)"
 
 
 def _is_quartz_cron(value: str) -> bool:

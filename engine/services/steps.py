@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -22,14 +23,15 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, history, limits, notify, runtime
-from engine.errors import Conflict, NotFound, ProcessError
+from engine import clock, history, limits, notify, runtime, watchdog
+from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.services.users import UNASSIGNED_QUEUE
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
 from engine.store.database import AFTER_COMMIT
 from engine.store.prepared import Prepared
 
+log = logging.getLogger("bpmdesk.steps")
 CUSTOMER_FIELDS = ("customer_name", "phone", "room")
 TASKS, CANDIDATES, TIMERS = HumanTask.__table__, TaskCandidate.__table__, WaitingTimer.__table__
 T = TypeVar("T")
@@ -163,13 +165,27 @@ class Case:
 
 @contextlib.contextmanager
 def running_diagram(case: Case) -> Iterator[None]:
-    """Turn a failure inside the diagram into a ProcessError naming the element."""
+    """Turn a failure inside the diagram into a ProcessError naming the element.
+
+    Whatever SpiffWorkflow raises while it runs the diagram comes from the diagram (a timer whose
+    expression gives ``P9999Y`` overflows the calendar, one giving a number is no duration), so
+    it is the diagram's error too, logged in full for the analyst. The step runs within
+    ``BPMDESK_STEP_SECONDS`` of CPU (:mod:`engine.watchdog`).
+    """
     try:
-        yield
+        with watchdog.step_budget(f"流程「{case.deployed.process_id}」"):
+            yield
     except WorkflowException as exc:
         where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or "?"
         raise ProcessError(
             f"流程「{case.deployed.process_id}」在元素 {where} 运行出错：{exc}。本次操作未保存，请联系流程管理员。"
+        ) from exc
+    except (BpmdeskError, StaleDataError, IntegrityError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("diagram %s failed in case %s", case.deployed.process_id, case.instance.id, exc_info=True)
+        raise ProcessError(
+            f"流程「{case.deployed.process_id}」运行出错（{type(exc).__name__}: {exc}）。本次操作未保存，请联系流程管理员。"
         ) from exc
 
 
