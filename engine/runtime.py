@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections import OrderedDict
 import dataclasses
@@ -30,6 +31,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock, compat, forms
+from engine.errors import ProcessError
 from engine.sandbox import make_script_engine
 from engine.store import Database, DefinitionVersion
 from tasks import FUNCTIONS
@@ -299,15 +301,30 @@ def evaluate(expression: str, data: dict[str, Any]) -> Any:
 
 
 def assignment(task: Task, key: str) -> list[str]:
-    """Names from a camunda assignment attribute, expressions resolved against task data."""
+    """Names from a camunda assignment attribute, expressions resolved against task data.
+
+    An expression that cannot be evaluated (a variable not set, say) is the diagram's error: it
+    names the element, the attribute and why, and the step is not saved (as in Camunda, where the
+    task is not created)."""
     value = camunda_extensions(task).get(key)
     if value is None:
         return []
     values = value if isinstance(value, list) else [value]
     names: list[str] = []
     for item in values:
-        names.extend(compat.resolve_assignment(item, task.data, evaluate))
+        try:
+            names.extend(compat.resolve_assignment(item, task.data, evaluate))
+        except Exception as error:  # noqa: BLE001 - anything a diagram's expression raises
+            raise ProcessError(_assignment_problem(task, key, item, error)) from error
     return names
+
+
+def _assignment_problem(task: Task, key: str, item: str, error: Exception) -> str:
+    element = task.task_spec.bpmn_id + (f"（{task.task_spec.bpmn_name}）" if task.task_spec.bpmn_name else "")
+    missing = re.match(r"name '([^']+)' is not defined", str(error))
+    why = f"变量 {missing.group(1)} 不存在（尚未设置）" if missing else f"{type(error).__name__}: {error}"
+    return (f"流程元素 {element} 的 camunda:{key} 表达式 {item} 无法求值：{why}。本次操作未保存，"
+            "请先设置该变量或修改流程图。")
 
 
 def task_time(task: Task, key: str, created: datetime) -> datetime | None:

@@ -41,6 +41,9 @@ def test_a_task_given_to_nobody_waits_in_the_unassigned_queue_of_supervisors_and
     assert names(empty_db, "engineer") == ["分拣"] and names(empty_db, "supervisor") == []
     services.complete(empty_db, task.id, "engineer")
     assert services.show_instance(empty_db, second).open_tasks[0].name == "归档"
+    for instance in (first, second):
+        replayed = services.replay(empty_db, instance)
+        assert replayed.compared and replayed.divergence is None
 
 
 def test_the_unassigned_queue_from_the_command_line(tmp_path):

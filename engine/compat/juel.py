@@ -9,6 +9,11 @@ Supported: `== != < > <= >= eq ne lt gt le ge`, `&& || ! and or not`, `empty`, `
 `a ? b : c`, `true false null`, string and number literals, variable names, parentheses, and property
 access. Property access `a.b` and `a['b']` both become `a['b']`: task data is JSON (dicts), so a
 property is a key. Operands of an operator are parenthesised, so JUEL's precedence is kept exactly.
+
+Also the Java methods analysts call on strings, lists and maps (`.size()`, `.contains(x)`,
+`.equals(x)`, `.isEmpty()`, `.startsWith(x)`, … see `_METHODS`), `now()`, `dateTime()` with
+`.plusDays(n)` … `.toDate()`, and `execution.getVariable("x")` (null when x is not set, as in
+Camunda), `execution.hasVariable("x")`, `execution.getVariables()`.
 """
 from __future__ import annotations
 
@@ -43,6 +48,24 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
   | (?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\].,?:+\-*/%])
 """, re.VERBOSE)
+
+
+#: Java methods on values → Python; `{0}` is the object, `{1}`… the arguments (already operands).
+_METHODS = {
+    ("size", 0): "len({0})", ("length", 0): "len({0})", ("isEmpty", 0): "len({0}) == 0",
+    ("contains", 1): "{1} in {0}", ("containsKey", 1): "{1} in {0}", ("equals", 1): "{0} == {1}",
+    ("equalsIgnoreCase", 1): "str({0}).lower() == str({1}).lower()",
+    ("startsWith", 1): "{0}.startswith({1})", ("endsWith", 1): "{0}.endswith({1})",
+    ("toUpperCase", 0): "{0}.upper()", ("toLowerCase", 0): "{0}.lower()", ("trim", 0): "{0}.strip()",
+    ("toString", 0): "str({0})", ("indexOf", 1): "{0}.find({1})",
+    ("toDate", 0): "{0}",
+}
+_PLUS_UNITS = {"Days": "days", "Hours": "hours", "Minutes": "minutes", "Seconds": "seconds", "Weeks": "weeks"}
+#: `execution.<method>(…)`: what Camunda's DelegateExecution answers, read from the variables.
+_EXECUTION = {
+    ("getVariable", 1): "locals().get({1})", ("getVariableLocal", 1): "locals().get({1})",
+    ("hasVariable", 1): "{1} in locals()", ("getVariables", 0): "locals()",
+}
 
 
 class Untranslatable(ValueError):
@@ -216,6 +239,41 @@ class _Parser:
             return _Node(f"{self.unary().operand()} in (None, '', [], {{}})", True)
         return self.postfix()
 
+    def arguments(self) -> list[_Node]:
+        """`( a, b )` after a method or function name."""
+        self.expect("(")
+        found: list[_Node] = []
+        while self.peek()[1] != ")":
+            if found:
+                self.expect(",")
+            found.append(self.ternary())
+        self.expect(")")
+        return found
+
+    def method(self, node: _Node, name: str) -> _Node:
+        arguments = self.arguments()
+        unit = name.removeprefix("plus").removeprefix("minus")
+        if unit in _PLUS_UNITS and name != unit and len(arguments) == 1:
+            sign = "+" if name.startswith("plus") else "-"
+            return _Node(f"{node.operand()} {sign} timedelta({_PLUS_UNITS[unit]}={arguments[0].text})", True)
+        template = _METHODS.get((name, len(arguments)))
+        if template is None:
+            raise Untranslatable(f"method call .{name}(…) cannot run here (methods that can: "
+                                 f"{', '.join(sorted({m for m, _ in _METHODS}))}, plusDays/Hours/…)")
+        return _Node(template.format(node.operand(), *(a.operand() for a in arguments)), True)
+
+    def execution(self) -> _Node:
+        self.expect(".")
+        kind, name = self.take()
+        if self.peek()[1] != "(":
+            raise Untranslatable(f"execution.{name} is provided by the Camunda engine, not by this one")
+        arguments = self.arguments()
+        template = _EXECUTION.get((name, len(arguments)))
+        if template is None:
+            raise Untranslatable(f"execution.{name}(…) cannot run here (execution.getVariable, "
+                                 "hasVariable and getVariables can)")
+        return _Node(template.format("execution", *(a.operand() for a in arguments)), True)
+
     def postfix(self) -> _Node:
         node = self.primary()
         while self.peek()[1] in (".", "["):
@@ -224,7 +282,8 @@ class _Parser:
                 if kind != "name":
                     raise Untranslatable(f"expected a property name after '.' but found {name!r}")
                 if self.peek()[1] == "(":
-                    raise Untranslatable(f"method call .{name}(…) cannot run here")
+                    node = self.method(node, name)
+                    continue
                 node = _Node(f"{node.operand()}[{name!r}]", False)
             else:
                 index = self.ternary()
@@ -250,8 +309,14 @@ class _Parser:
         literals = {"true": "True", "false": "False", "null": "None"}
         if text in literals:
             return _Node(literals[text], False)
+        if text in ("now", "dateTime") and self.peek()[1] == "(":
+            if self.arguments():
+                raise Untranslatable(f"{text}() takes no arguments")
+            return _Node("now()", False)
         if self.peek()[1] == "(" or self.peek()[1] == ":" and self.peek(2)[1] == "(":
             raise Untranslatable(f"function call {text}(…) cannot run here")
+        if text == "execution" and self.peek()[1] == ".":
+            return self.execution()
         if text in ENGINE_NAMES:
             raise Untranslatable(f"{text!r} is provided by the Camunda engine, not by this one")
         if text == "instanceof":

@@ -466,17 +466,32 @@ def _check_parameter(file: str, parameter: etree._Element, findings: Findings) -
                    "mappings are not supported; set variables in a script task")
 
 
+_MAPPING_ATTRIBUTES = {"source", "sourceExpression", "target", "variables", "local", "businessKey"}
+
+
 def _check_call_mapping(file: str, mapping: etree._Element, findings: Findings) -> None:
+    """camunda:in / camunda:out as Camunda 7 documents them (see parser.MappedCallActivity)."""
     kind = short_name(mapping.tag)
-    if mapping.get("variables") == "all":
-        return  # what SpiffWorkflow does anyway: all variables go in and come back
-    if mapping.get("businessKey") is not None:
-        findings.warn(file, mapping, f"{describe(mapping)} {kind} businessKey is ignored: there are no "
-                      "business keys here")
+    if etree.QName(owner(mapping)).localname != "callActivity":
+        findings.error(file, mapping, f"{describe(mapping)} {kind} belongs on a call activity")
         return
-    detail = " ".join(f'{key}="{value}"' for key, value in mapping.attrib.items())
-    findings.error(file, mapping, f"{describe(mapping)} {kind} {detail}: variable mappings are not "
-                   'supported; the called process sees all variables (use camunda:in variables="all")')
+    unknown = sorted(set(mapping.attrib) - _MAPPING_ATTRIBUTES)
+    if unknown:
+        findings.error(file, mapping, f"{describe(mapping)} {kind} has {', '.join(unknown)}: not a camunda:"
+                       f"{kind.split(':')[-1]} attribute (source, sourceExpression, target, variables, local)")
+    if mapping.get("businessKey") is not None:
+        findings.warn(file, mapping, f"{describe(mapping)} {kind} businessKey is ignored: the called case "
+                      "gets no business key")
+        return
+    if mapping.get("variables") not in (None, "all"):
+        findings.error(file, mapping, f'{describe(mapping)} {kind} variables="{mapping.get("variables")}": '
+                       'only variables="all" is defined')
+    elif mapping.get("variables") == "all":
+        return
+    sources = [name for name in ("source", "sourceExpression") if mapping.get(name) is not None]
+    if len(sources) != 1 or not (mapping.get("target") or "").strip():
+        findings.error(file, mapping, f"{describe(mapping)} {kind} needs exactly one of source or "
+                       'sourceExpression, and a target (or variables="all")')
 
 
 def _check_properties(file: str, properties: etree._Element, findings: Findings) -> None:

@@ -6,6 +6,9 @@
   task has, and `camunda:initiator` goes to `extensions['camunda']['initiator']`;
 - plain tasks and manual tasks: complete as soon as they are reached, as Camunda 7 runs them
   (stock SpiffWorkflow makes them wait for someone to run them, and nobody's inbox shows them);
+- call activities: `camunda:in` / `camunda:out` decide what passes into the called process and back,
+  as in Camunda 7 — without a mapping nothing passes (stock SpiffWorkflow passes everything both
+  ways); see `MappedCallActivity`;
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
   read and evaluated by engine.dmn (FEEL, every hit policy, required decisions), handed to each
@@ -15,11 +18,15 @@ Trees handed to this parser must have been translated by translate.py.
 """
 from __future__ import annotations
 
+from copy import deepcopy
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, NoneTask, StartEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
-from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, CallActivityParser,
+                                                    CamundaTaskParser, UserTaskParser)
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
@@ -63,6 +70,58 @@ class PassThroughTask(NoneTask):
         self.manual = False
 
 
+class MappedCallActivityParser(CallActivityParser):
+    """Reads `camunda:in` / `camunda:out` (sourceExpression already translated to Python)."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        extensions["camunda"] = {direction: [_mapping(item) for item in self.xpath(
+            f"./bpmn:extensionElements/camunda:{direction}")] for direction in ("in", "out")}
+        return extensions
+
+
+def _mapping(item) -> dict:
+    return {"all": item.get("variables") == "all", "local": item.get("local") == "true",
+            "source": item.get("source"), "expression": item.get("sourceExpression"),
+            "target": item.get("target")}
+
+
+class MappedCallActivity(CallActivity):
+    """A call activity passing variables as Camunda 7 does: only what `camunda:in` names goes into
+    the called instance when it starts, only what `camunda:out` names comes back when it ends
+    (onto the calling case, which keeps all its other variables). A missing source variable
+    passes null. `local="true"` passes the call activity's local variables, and there are none
+    here (input/output mappings are refused), so it passes nothing, as it would in Camunda."""
+
+    def copy_data(self, my_task, subworkflow):
+        start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+        start.set_data(**self._mapped(my_task, "in", my_task.data))
+
+    def update_data(self, my_task, subworkflow):
+        my_task.data.update(self._mapped(my_task, "out", subworkflow.last_task.data))
+
+    def _mapped(self, my_task, direction: str, data: dict) -> dict:
+        found: dict = {}
+        for item in self.extensions.get("camunda", {}).get(direction, []):
+            if item["local"]:
+                continue
+            if item["all"]:
+                found.update(deepcopy(data))
+            elif item["expression"] is not None:
+                found[item["target"]] = self._evaluate(my_task, direction, item["expression"], data)
+            elif item["source"]:
+                found[item["target"]] = deepcopy(data.get(item["source"]))
+        return found
+
+    @staticmethod
+    def _evaluate(my_task, direction: str, expression: str, data: dict):
+        try:
+            return my_task.workflow.script_engine.environment.evaluate(expression, dict(data))
+        except Exception as error:  # noqa: BLE001 - the diagram's expression failed: name it
+            raise WorkflowTaskException(f"camunda:{direction} sourceExpression {expression} failed: "
+                                        f"{type(error).__name__}: {error}", task=my_task) from error
+
+
 class DecisionTaskParser(BusinessRuleTaskParser):
     @staticmethod
     def get_decision_ref(node):
@@ -82,6 +141,7 @@ class DeskParser(CamundaParser):
         full_tag("userTask"): (AssignedUserTaskParser, UserTask),
         full_tag("startEvent"): (FormStartEventParser, StartEvent),
         full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
+        full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
     }

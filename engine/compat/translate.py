@@ -33,6 +33,7 @@ def translate_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
         _translate_conditions(file, process, findings)
         _translate_collections(file, process, findings)
         _translate_assignments(file, process, findings)
+        _translate_call_mappings(file, process, findings)
         _translate_links(file, process, findings)
         _drop_data_associations(file, process, findings)
     for store in list(root.iter(f"{{{BPMN_NS}}}dataStore")):
@@ -139,6 +140,23 @@ def _translate_assignments(file: str, process: etree._Element, findings: Finding
             if is_juel(value):
                 findings.translated(file, task, f"{describe(task)} camunda:{name}={value.strip()} is JUEL; "
                                     f"it is stored as {stored}")
+
+
+def _translate_call_mappings(file: str, process: etree._Element, findings: Findings) -> None:
+    """`camunda:in/out sourceExpression` → the Python it runs as (plain text is a text literal)."""
+    for mapping in process.iter(f"{{{CAMUNDA_NS}}}in", f"{{{CAMUNDA_NS}}}out"):
+        value = mapping.get("sourceExpression")
+        if value is None:
+            continue
+        try:
+            python = translate_template(value)
+        except Untranslatable as error:
+            findings.error(file, mapping, f"{describe(mapping)} {short_name(mapping.tag)} sourceExpression="
+                           f"{value} cannot be translated from JUEL: {error}")
+            continue
+        mapping.set("sourceExpression", python)
+        if is_juel(value):
+            _note(file, mapping, f"{short_name(mapping.tag)} sourceExpression", value, python, findings)
 
 
 def _translate_links(file: str, process: etree._Element, findings: Findings) -> None:
