@@ -23,7 +23,7 @@ def parent(mappings: str) -> bytes:
 
 def run(db, mappings: str) -> tuple[dict, dict]:
     """(the called case's data at its task, the calling case's data after it returned)."""
-    services.add_user(db, "demo", ["staff"])
+    services.add_user(db, "demo", ["engineering"])
     services.deploy_files(db, [SourceFile("child.bpmn", CHILD), SourceFile("parent.bpmn", parent(mappings))], "t")
     instance = services.start_instance(db, "parent", data={"x": 1, "a": 10, "b": 20})
     child = services.show_instance(db, instance)
@@ -79,7 +79,7 @@ def test_call_activity_mappings_from_the_command_line(tmp_path):
                                                   '<camunda:out source="z" target="total"/>'))
     bpmdesk = cli(tmp_path)
     assert bpmdesk("deploy", ".").returncode == 0
-    assert bpmdesk("users", "add", "demo", "--groups", "staff").returncode == 0
+    assert bpmdesk("users", "add", "demo", "--groups", "engineering").returncode == 0
     instance = bpmdesk("start", "parent", "--data", '{"a": 4, "secret": "x"}').stdout.strip()
     assert json.loads(bpmdesk("show", instance, "--json").stdout)["data"] == {"x": 4, "z": 4}
     (task,) = json.loads(bpmdesk("tasks", "--instance", instance, "--json").stdout)
