@@ -3,11 +3,18 @@ docs.camunda.org 7.2x: hit policies, DRDs, mapDecisionResult). Each test deploys
 task with its table through the service layer, starts a case and reads what the case holds."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from engine import services
 from engine.compat import SourceFile
 from engine.errors import DeployError, NotFound, ProcessError
+from webui import create_app
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
 
@@ -314,3 +321,43 @@ def test_text_given_to_a_number_column_is_a_clear_chinese_error_nothing_saved(em
         run(empty_db, untyped, {"amount": "很多"})
     assert "规则 1 的输入「amount」无法比较：输入值 “很多” 是文本，而条件 > 10 需要数字" in raised.value.message
     assert "Traceback" not in raised.value.message and "TypeError" not in raised.value.message
+
+
+# --- testing a table without a case ------------------------------------------------------------
+
+def test_bpmdesk_decide_prints_the_matched_rules_and_outputs(tmp_path):
+    env = {**os.environ, "BPMDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    (tmp_path / "p.bpmn").write_bytes(bpmn())
+    (tmp_path / "d.dmn").write_bytes(TWO_OUTPUTS)
+
+    def bpmdesk(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", *args], cwd=tmp_path,
+                              capture_output=True, text=True, env=env, timeout=60)
+    assert bpmdesk("init").returncode == 0
+    assert bpmdesk("deploy", str(tmp_path)).returncode == 0
+    shown = bpmdesk("decide", "d", "--data", '{"amount": 5000}')
+    assert shown.returncode == 0, shown.stderr
+    assert "matched rules: 1, 2" in shown.stdout
+    assert 'rule 2: level = "high", days = 1' in shown.stdout
+    as_json = bpmdesk("decide", "d", "--data", '{"amount": 5}', "--json")
+    assert json.loads(as_json.stdout)["results"] == [{"level": "low", "days": 3}]
+    failed = bpmdesk("decide", "d", "--data", '{"amount": "很多"}')
+    assert failed.returncode == 2 and "不能转换为类型 integer" in failed.stderr and "Traceback" not in failed.stderr
+    assert "未部署" in bpmdesk("decide", "nothing").stderr
+
+
+def test_the_api_evaluates_a_deployed_decision(db, tmp_path):
+    app = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path})
+    client = app.test_client()
+    token = {"X-CSRFToken": client.get("/api/csrf").get_json()["csrf_token"]}
+    signed_in = client.post("/api/login", json={"username": "frontdesk", "password": "demo"}, headers=token)
+    token = {"X-CSRFToken": signed_in.get_json()["csrf_token"]}
+    answer = client.post("/api/decisions/move_in_documents/evaluate", json={"data": {"applicant_type": "delegate"}},
+                         headers=token)
+    assert answer.status_code == 200
+    assert [r["required_documents"] for r in answer.get_json()["results"]] == [
+        "业主身份证", "入住通知单", "房屋买卖契约", "受托人身份证", "委托书"]
+    assert answer.get_json()["matched"] == [1, 2, 3, 4, 5]
+    missing = client.post("/api/decisions/nothing/evaluate", json={"data": {}}, headers=token)
+    assert missing.status_code == 404 and "未部署" in missing.get_json()["error"]

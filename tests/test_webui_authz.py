@@ -73,6 +73,8 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("GET", "/api/cases/<int:instance_id>", "/api/cases/{case}"): (None, "open", "401 200 200 403 200 403"),
     ("POST", "/api/cases/<int:instance_id>/cancel", "/api/cases/{case}/cancel"):
         ({"reason": "业户撤回投诉"}, "open", "401 200 403 403 403 200"),
+    ("POST", "/api/decisions/<decision_id>/evaluate", "/api/decisions/undeployed/evaluate"):
+        ({"data": {}}, "open", "401 404 404 404 404 404"),  # any signed-in user may test a decision
     ("GET", "/audit/", ""): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/cases/<int:instance_id>", "/audit/cases/{case}"): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/export", "/audit/export?format=csv"): (None, "open", "302 403 403 403 200 403"),

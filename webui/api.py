@@ -17,6 +17,7 @@ calls get ``401`` JSON, a user's error gets ``{"error": message, "status": code}
     GET  /api/procedures                      what the user may start, with the start form
     POST /api/cases                           {"process_id": id, "data": {...}} → {"id": n}
     GET  /api/cases/<id>                      status, data, tasks and timeline
+    POST /api/decisions/<id>/evaluate         {"data": {...}} → inputs, matched rules, results
 """
 from __future__ import annotations
 
@@ -185,3 +186,11 @@ def case(instance_id: int):
                "element_id": e.element_id, "payload": plain(e.payload)}
               for e in services.history(db(), instance_id)]
     return jsonify({**plain(view), "history": events})
+
+
+@bp.post("/decisions/<decision_id>/evaluate")
+@login_required
+def evaluate_decision(decision_id: str):
+    """Test a deployed decision on given data: nothing is stored."""
+    data = body().get("data", {})
+    return jsonify(plain(services.evaluate_decision(db(), decision_id, data)))

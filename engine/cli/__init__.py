@@ -149,6 +149,45 @@ def start(process_id: str, data: str | None, actor: str | None) -> None:
     click.echo(services.start_instance(_db(), process_id, actor, _parse_data(data)))
 
 
+@main.command()
+@click.argument("decision_id")
+@click.option("--data", help="the decision's input variables as a JSON object")
+@click.option("--json", "as_json", is_flag=True)
+def decide(decision_id: str, data: str | None, as_json: bool) -> None:
+    """Evaluate a deployed decision without starting a case: matched rules and outputs."""
+    evaluation = services.evaluate_decision(_db(), decision_id, _parse_data(data))
+    if as_json:
+        _emit_json(dataclasses.asdict(evaluation))
+        return
+    for line in _evaluation_lines(evaluation):
+        click.echo(line)
+
+
+def _evaluation_lines(evaluation: Any, indent: str = "") -> list[str]:
+    """A decision's result as an analyst reads it; required decisions first, indented."""
+    lines = [line for earlier in evaluation.required for line in _evaluation_lines(earlier, indent + "  ")]
+    policy = f" ({evaluation.hit_policy})" if evaluation.hit_policy else " (literal expression)"
+    lines.append(f"{indent}decision {evaluation.decision_id} {evaluation.name}{policy}")
+    for label, value in evaluation.inputs.items():
+        lines.append(f"{indent}  input {label} = {_json_value(value)}")
+    if evaluation.kind == "table":
+        matched = ", ".join(str(n) for n in evaluation.matched) or "none"
+        lines.append(f"{indent}  matched rules: {matched}")
+        for hit in evaluation.hits:
+            lines.append(f"{indent}  rule {hit.rule}{' ' + hit.description if hit.description else ''}: "
+                         + ", ".join(f"{k} = {_json_value(v)}" for k, v in hit.outputs.items()))
+    if evaluation.kind == "literal" or evaluation.aggregated:
+        for result in evaluation.results:
+            lines.append(f"{indent}  result: " + ", ".join(f"{k} = {_json_value(v)}" for k, v in result.items()))
+    if not evaluation.results:
+        lines.append(f"{indent}  result: none (every output is null)")
+    return lines
+
+
+def _json_value(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
 def _task_rows(items: list[services.TaskItem]) -> list[list[Any]]:
     return [[t.id, t.instance_id, t.process_id, t.name, ",".join(t.candidate_groups) or "-",
              t.assignee, _fmt_time(t.due_at) + (" OVERDUE" if t.overdue else "")] for t in items]

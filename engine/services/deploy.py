@@ -106,6 +106,11 @@ class _Earlier:
         return None
 
 
+def deployed_decision_file(db: Database, decision_id: str) -> compat.SourceFile | None:
+    """The newest deployed DMN file that defines this decision (Camunda's "latest" binding)."""
+    return _Earlier(db).decision(decision_id)
+
+
 def _selected(definition: DefinitionVersion, binding: str, version: str | None, tag: str | None) -> bool:
     if binding == "version":
         return str(definition.version) == version
