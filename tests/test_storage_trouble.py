@@ -51,6 +51,7 @@ def test_the_cli_on_a_read_only_database_says_so_and_exits_2(tmp_path: Path) -> 
 
 
 def test_a_full_disk_is_a_chinese_503_page_and_nothing_is_written(db: Database, tmp_path: Path) -> None:
+    key = services.open_session(db, "frontdesk")  # signed in before the disk filled up
     fill_up(db)
     app = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path / "var", "TESTING": True,
                       "WTF_CSRF_ENABLED": False})
@@ -60,8 +61,8 @@ def test_a_full_disk_is_a_chinese_503_page_and_nothing_is_written(db: Database, 
     big = {"customer_name": "李先生", "phone": "13800138000", "room": "3-1-502", "channel": "phone",
            "occurred_at": "今天上午", "place": "3号楼电梯", "description": "电梯异响" * 2400,
            "read_back_confirmed": "true"}
-    with client.session_transaction() as session:  # signed in as the sign-in would (its event may not fit)
-        session["_user_id"], session["_fresh"] = "frontdesk", True
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = key, True
     response = client.post("/start/complaint_handling", data=big)
     assert response.status_code == 503
     assert "存储空间已满" in response.get_data(as_text=True)

@@ -51,6 +51,8 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
         ({"groups": "cleaning"}, "open", "302 403 403 403 403 302"),
     ("POST", "/admin/users/<name>/password", "/admin/users/target/password"):
         ({"password": "newpass"}, "open", "302 403 403 403 403 302"),
+    ("POST", "/admin/users/<name>/sessions/revoke", "/admin/users/target/sessions/revoke"):
+        ({}, "open", "302 403 403 403 403 302"),
     ("POST", "/admin/users/<name>/active", "/admin/users/target/active"):
         ({"active": "1"}, "open", "302 403 403 403 403 302"),
     ("POST", "/admin/groups", ""): ({"name": "plumbing", "display_name": "水电班"}, "open", "302 403 403 403 403 302"),

@@ -81,6 +81,15 @@ def set_password(name: str):
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<name>/sessions/revoke")
+@admin_required
+def sign_out_everywhere(name: str):
+    """Every session of the user ends now (a lost phone, a shared computer, a copied cookie)."""
+    ended = services.revoke_sessions(db(), name, actor=actor())
+    flash(f"已让 {name} 在所有地方登出（结束 {ended} 个会话）。", "ok")
+    return redirect(url_for("admin.users"))
+
+
 @bp.post("/users/<name>/active")
 @admin_required
 def set_active(name: str):

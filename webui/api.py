@@ -26,14 +26,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request, session
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, jsonify, request
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from engine import services
 from engine.errors import InvalidInput
-from webui import inbox
-from webui.auth import StaffUser
+from webui import auth, inbox
 from webui.views import actor, db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -78,15 +77,14 @@ def login():
     info = services.authenticate(db(), str(data.get("username", "")).strip(), str(data.get("password", "")))
     if info is None:
         return jsonify(error="用户名或密码不正确。", status=401), 401
-    session.clear()  # a fresh session for the new identity, hence a fresh CSRF token
-    login_user(StaffUser(info))
+    auth.sign_in(info)  # a fresh session for the new identity, hence a fresh CSRF token
     return jsonify({**user_json(info), "csrf_token": generate_csrf()})
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    auth.sign_out()
     return jsonify(ok=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -31,24 +31,40 @@ def _unauthorized():
 
 
 class StaffUser(UserMixin):
-    """The signed-in person as Flask-Login needs it; reloaded on every request, so a deactivated
-    account or a changed group takes effect at once."""
+    """The signed-in person as Flask-Login needs it; reloaded on every request from the session's
+    server-side record, so a revoked session, a deactivated account or a changed group takes
+    effect at once. Its id is the session's key, not the user's name: a cookie names a session."""
 
-    def __init__(self, info: UserInfo):
+    def __init__(self, info: UserInfo, key: str):
         self.name = info.name
         self.display_name = info.display_name or info.name
         self.groups = info.groups
         self.is_admin = info.is_admin
         self.is_auditor = info.is_auditor
+        self.key = key
 
     def get_id(self) -> str:
-        return self.name
+        return self.key
 
 
 @login_manager.user_loader
-def _load_user(name: str) -> StaffUser | None:
-    info = services.get_user(db(), name)
-    return StaffUser(info) if info is not None and info.active else None
+def _load_user(key: str) -> StaffUser | None:
+    info = services.session_user(db(), key)
+    return StaffUser(info, key) if info is not None else None
+
+
+def sign_in(info: UserInfo) -> None:
+    """Start a fresh session (no fixation) with a server-side record for the user just checked."""
+    session.clear()
+    login_user(StaffUser(info, services.open_session(db(), info.name)))
+
+
+def sign_out() -> None:
+    """End this session on the server too: a copy of its cookie stops working."""
+    if current_user.is_authenticated:
+        services.close_session(db(), current_user.key)
+    logout_user()
+    session.clear()
 
 
 class LoginForm(FlaskForm):
@@ -67,8 +83,7 @@ def login():
             return render_template("login.html", form=form, error=str(refused)), 429
         if info is not None:
             target = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session for the new identity (no fixation)
-            login_user(StaffUser(info))
+            sign_in(info)
             return redirect(target)
         error = "用户名或密码不正确。"
     if request.method == "POST":
@@ -79,8 +94,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    sign_out()
     return redirect(url_for("auth.login"))
 
 

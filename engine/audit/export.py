@@ -143,11 +143,20 @@ def _write_csv(rows: Iterator[dict[str, str]], out: BinaryIO) -> ExportCount:
     cases: set[str] = set()
     events = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
         cases.add(row["case:concept:name"])
         events += 1
     text.detach()
     return ExportCount(len(cases), events)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula (a task name
+    ``=HYPERLINK(…)`` from a diagram) gets a ``'`` in front, as OWASP advises for CSV."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _write_xes(rows: Iterator[dict[str, str]], out: BinaryIO) -> ExportCount:

@@ -22,8 +22,13 @@ from engine.services.users import (
     UserInfo,
     add_user,
     authenticate,
+    close_session,
     get_user,
     list_users,
+    normal_name,
+    open_session,
+    revoke_sessions,
+    session_user,
     set_active,
     set_groups,
     set_password,
@@ -43,6 +48,7 @@ from engine.services.work import (
 )
 
 __all__ = [
+    "close_session", "normal_name", "open_session", "revoke_sessions", "session_user",
     "Completion", "DeployReport", "GroupInfo", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "evaluate_decision", "fire_due_timers", "get_task", "get_user", "group_names", "list_groups", "set_group", "history", "list_definitions",

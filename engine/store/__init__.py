@@ -11,11 +11,12 @@ from engine.store.models import (
     Membership,
     Outbox,
     TaskCandidate,
+    UserSession,
     WaitingTimer,
     WorkGroup,
 )
 
 __all__ = [
     "AppUser", "Base", "Database", "DefinitionVersion", "Event", "HumanTask", "Instance",
-    "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "WaitingTimer", "WorkGroup", "default_url",
+    "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "UserSession", "WaitingTimer", "WorkGroup", "default_url",
 ]

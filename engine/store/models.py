@@ -238,6 +238,20 @@ class Membership(Base):
     group_name: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
+class UserSession(Base):
+    """A signed-in browser or script. The cookie carries the key; only its hash is kept, so a read
+    of this table signs nobody in. Signing out, a password change or an administrator's "sign out
+    everywhere" revokes the row, and the cookie stops working at once, wherever it was copied."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user", "user_name"),)
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("app_user.name"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class WorkGroup(Base):
     """A group diagrams name as candidates, with the Chinese name staff read, and the groups whose
     members supervise it (team view, reassigning, changing due dates)."""
