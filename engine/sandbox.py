@@ -44,7 +44,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine import clock
+from engine import clock, scope
 from engine.errors import BpmdeskError
 from tasks import FUNCTIONS as BUSINESS_FUNCTIONS
 
@@ -623,7 +623,14 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
 
 class SandboxScriptEngine(PythonScriptEngine):
-    """PythonScriptEngine whose expression errors say why, not only which expression failed."""
+    """PythonScriptEngine whose expression errors say why, not only which expression failed, and
+    whose scripts set their variables on the whole case (see engine.scope)."""
+
+    def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        before = dict(task.data)
+        result = super().execute(task, script, external_context)
+        scope.share_changes(task, before)
+        return result
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         try:

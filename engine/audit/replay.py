@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, runtime
+from engine import clock, runtime, scope
 from engine.errors import InvalidInput, NotFound
 from engine.history import canonical, chain_of
 from engine.store import Database, Event, Instance
@@ -194,7 +194,9 @@ class Replayer:
         task = self._match(event)
         if task is None:
             return self._not_open(event)
-        task.data.update(event.payload.get("data") or {})
+        values = event.payload.get("data") or {}
+        task.data.update(values)
+        scope.share(task, values)
         with clock.frozen(event.at):
             task.run()
             self.workflow.do_engine_steps()

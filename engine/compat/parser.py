@@ -98,7 +98,10 @@ class MappedCallActivity(CallActivity):
         start.set_data(**self._mapped(my_task, "in", my_task.data))
 
     def update_data(self, my_task, subworkflow):
-        my_task.data.update(self._mapped(my_task, "out", subworkflow.last_task.data))
+        from engine.scope import share  # the instance scope is the engine's, the mapping is Camunda's
+        returned = self._mapped(my_task, "out", subworkflow.last_task.data)
+        my_task.data.update(returned)
+        share(my_task, returned)
 
     def _mapped(self, my_task, direction: str, data: dict) -> dict:
         found: dict = {}

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, Row, bindparam, func, or_, select, union, union_
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, forms, limits, runtime
+from engine import clock, forms, limits, runtime, scope
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.steps import (
@@ -429,6 +429,7 @@ def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None
                                 labels=runtime.form_labels(case.deployed.specs).fields)
         changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
         task.data.update(values)
+        scope.share(task, values)  # one variable scope per case, as in Camunda: other branches see them now
         case.note("task_completed", actor, task, name=row.name, data=values, changed=changed)
         with running_diagram(case):
             task.run()

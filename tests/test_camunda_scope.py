@@ -1,0 +1,63 @@
+"""One variable scope per process instance (Camunda 7): what a branch sets, the others see at once."""
+from __future__ import annotations
+
+import json
+
+from engine import services
+from engine.compat import SourceFile
+
+from camunda_cases import cli, definitions, user_task
+
+FORM = ('<bpmn:extensionElements><camunda:formData><camunda:formField id="x" label="登记号" type="string"/>'
+        "</camunda:formData></bpmn:extensionElements>")
+BRANCHES = definitions(f'''<bpmn:process id="par" isExecutable="true">
+<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>
+<bpmn:parallelGateway id="fork"/>
+<bpmn:sequenceFlow id="toA" sourceRef="fork" targetRef="A"/>
+<bpmn:sequenceFlow id="toS" sourceRef="fork" targetRef="S"/>
+<bpmn:sequenceFlow id="toB" sourceRef="fork" targetRef="B"/>
+{user_task("A", "登记", inner=FORM)}
+<bpmn:scriptTask id="S" scriptFormat="python"><bpmn:script>stamp = "已盖章"</bpmn:script></bpmn:scriptTask>
+{user_task("B", "复核")}
+<bpmn:sequenceFlow id="AJ" sourceRef="A" targetRef="join"/>
+<bpmn:sequenceFlow id="SJ" sourceRef="S" targetRef="join"/>
+<bpmn:sequenceFlow id="BG" sourceRef="B" targetRef="g"/>
+<bpmn:exclusiveGateway id="g" default="no"/>
+<bpmn:sequenceFlow id="yes" sourceRef="g" targetRef="m"><bpmn:conditionExpression>${{x == '甲'}}</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="no" sourceRef="g" targetRef="redo"/>
+{user_task("redo", "补登记")}<bpmn:sequenceFlow id="RM" sourceRef="redo" targetRef="m"/>
+<bpmn:exclusiveGateway id="m"/><bpmn:sequenceFlow id="MJ" sourceRef="m" targetRef="join"/>
+<bpmn:parallelGateway id="join"/>
+<bpmn:sequenceFlow id="JE" sourceRef="join" targetRef="last"/>{user_task("last", "结案")}
+<bpmn:sequenceFlow id="LE" sourceRef="last" targetRef="end"/><bpmn:endEvent id="end"/>
+</bpmn:process>''')
+
+
+def test_a_value_set_in_one_branch_is_seen_at_once_by_the_other(empty_db):
+    services.add_user(empty_db, "demo", ["engineering"])
+    services.deploy_files(empty_db, [SourceFile("par.bpmn", BRANCHES)], "t")
+    instance = services.start_instance(empty_db, "par")
+    tasks = {t.name: t for t in services.list_tasks(empty_db, instance_id=instance).items}
+    assert set(tasks) == {"登记", "复核"}
+    assert services.get_task(empty_db, tasks["复核"].id, "demo").case_data["stamp"] == "已盖章"  # the script's
+
+    services.complete(empty_db, tasks["登记"].id, "demo", {"x": "甲"})
+    assert services.show_instance(empty_db, instance).data == {"stamp": "已盖章", "x": "甲"}  # 复核 sees x
+    services.complete(empty_db, tasks["复核"].id, "demo")  # its gateway reads x set by the other branch
+    assert [t.name for t in services.list_tasks(empty_db, instance_id=instance).items] == ["结案"]
+    replayed = services.replay(empty_db, instance)
+    assert replayed.compared and replayed.divergence is None
+
+
+def test_shared_scope_from_the_command_line(tmp_path):
+    (tmp_path / "par.bpmn").write_bytes(BRANCHES)
+    bpmdesk = cli(tmp_path)
+    assert bpmdesk("deploy", "par.bpmn").returncode == 0
+    assert bpmdesk("users", "add", "demo", "--groups", "engineering").returncode == 0
+    instance = bpmdesk("start", "par", "--data", '{"x": ""}').stdout.strip()
+    tasks = {t["name"]: t["id"] for t in json.loads(bpmdesk("tasks", "--instance", instance, "--json").stdout)}
+    assert bpmdesk("complete", tasks["复核"], "--as", "demo").returncode == 0  # x still empty: 补登记
+    assert bpmdesk("complete", tasks["登记"], "--as", "demo", "--data", '{"x": "乙"}').returncode == 0
+    (redo,) = json.loads(bpmdesk("tasks", "--instance", instance, "--json").stdout)
+    assert redo["name"] == "补登记"
+    assert json.loads(bpmdesk("show", instance, "--json").stdout)["data"]["x"] == "乙"
