@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import services
+from engine import clock, services
 from engine.compat import SourceFile
 from engine.errors import DeployError, NotFound, ProcessError
 from webui import create_app
@@ -361,3 +361,29 @@ def test_the_api_evaluates_a_deployed_decision(db, tmp_path):
     assert answer.get_json()["matched"] == [1, 2, 3, 4, 5]
     missing = client.post("/api/decisions/nothing/evaluate", json={"data": {}}, headers=token)
     assert missing.status_code == 404 and "未部署" in missing.get_json()["error"]
+
+
+# --- replay and timer-driven steps -------------------------------------------------------------
+
+def test_replay_of_a_case_that_ran_a_decision_agrees_with_it(empty_db):
+    run(empty_db, COMMA_LISTS, {"source": "投诉"}, 'camunda:resultVariable="r" camunda:mapDecisionResult="singleEntry"')
+    replayed = services.replay(empty_db, 1)
+    assert replayed.compared and replayed.divergence is None
+
+
+def test_a_decision_failing_in_a_timer_step_becomes_an_incident_on_the_case_with_the_chinese_message(empty_db):
+    waiting = bpmn().replace(b'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Decide"/>', b'''
+      <bpmn:intermediateCatchEvent id="Later"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>
+      </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="Later"/><bpmn:sequenceFlow id="f1" sourceRef="Later" targetRef="Decide"/>''')
+    decisions = dmn(table([("amount", "integer")], [("x", "string")], [(["> 0"], ['"a"']), (["> 10"], ['"b"'])]))
+    with clock.frozen("2026-11-23T09:00:00+08:00"):
+        services.deploy_files(empty_db, [SourceFile("p.bpmn", waiting), SourceFile("d.dmn", decisions)])
+        instance_id = services.start_instance(empty_db, "p", None, {"amount": 50})
+    for day in range(24, 30):
+        with clock.frozen(f"2026-11-{day}T09:00:00+08:00"):
+            services.fire_due_timers(empty_db)
+    case = services.show_instance(empty_db, instance_id)
+    assert case.status == "incident"
+    incident = [e for e in services.history(empty_db, instance_id) if e.type == "incident"]
+    assert "命中策略是 UNIQUE" in incident[0].payload["message"] and "规则 1、2" in incident[0].payload["message"]

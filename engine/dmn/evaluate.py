@@ -8,6 +8,7 @@ a :class:`DecisionError` in Chinese naming the decision, the rule and the column
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,6 +19,8 @@ from engine.dmn.model import Decision, Input, Output, Rule, Table, blocked_by
 from engine.errors import BpmdeskError
 from engine.feel import values as v
 from engine.feel.builtins import to_string
+
+log = logging.getLogger(__name__)
 
 
 class DecisionError(BpmdeskError):
@@ -95,6 +98,11 @@ def _evaluate(decisions: Mapping[str, Decision], decision: Decision, data: Mappi
             result = _literal(decision, variables)
     except feel.FeelError as error:
         raise DecisionError(f"决策{decision.label}计算被中止：{error}") from None
+    except (DecisionError, MemoryError):
+        raise
+    except Exception:  # a bug of ours: logged, and the analyst still gets a message, not Python text
+        log.exception("evaluating decision %s failed", decision.id)
+        raise DecisionError(f"决策{decision.label}计算失败（内部错误，已记入日志），请联系系统管理员。") from None
     result.required = required
     done[decision.id] = result
     return result
@@ -126,7 +134,7 @@ def _table(decision: Decision, table: Table, variables: dict[str, Any]) -> Evalu
     matched = [rule for rule in table.rules if _matches(decision, table, rule, inputs, scope)]
     computed = [(rule, _rule_outputs(decision, table, rule, scope)) for rule in matched]
     selected = _apply_hit_policy(decision, table, computed)
-    names = [_name(output) for output in table.outputs]
+    names = [_name(output, decision, len(table.outputs)) for output in table.outputs]
     evaluation = Evaluation(decision.id, decision.name, [], matched=[rule.number for rule in matched],
                             hits=[Hit(rule.number, rule.id, rule.description, _plain(names, table, values))
                                   for rule, values in selected],
@@ -140,8 +148,12 @@ def _table(decision: Decision, table: Table, variables: dict[str, Any]) -> Evalu
     return evaluation
 
 
-def _name(output: Output) -> str:
-    return output.name or output.label
+def _name(output: Output, decision: Decision, columns: int) -> str:
+    """The result entry's name: the output's name; a table's only, unnamed output is named after
+    the decision (its variable), as DMN names a single-output decision's value."""
+    if output.name:
+        return output.name
+    return (decision.variable or decision.name or output.label) if columns == 1 else output.label
 
 
 def _plain(names: list[str], table: Table, values: list[Any]) -> dict[str, Any]:
@@ -237,7 +249,7 @@ def _priority(table: Table, values: list[Any]) -> tuple[int, ...]:
 
 def _aggregate(decision: Decision, table: Table, selected: list[list[Any]]) -> list[dict[str, Any]]:
     output = table.outputs[0]
-    name = _name(output)
+    name = _name(output, decision, 1)
     values = [values[0] for values in selected if values and values[0] is not None]
     if table.aggregation == "COUNT":
         return [{name: len(values)}]

@@ -116,6 +116,8 @@ class _Reader:
         variable = element.find(self.tag("variable"))
         table = element.find(self.tag("decisionTable"))
         literal = element.find(self.tag("literalExpression"))
+        if variable is not None:
+            decision.variable = variable.get("name") or ""
         if table is not None:
             decision.table = self.table(table, where)
         elif literal is not None:

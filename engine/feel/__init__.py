@@ -33,7 +33,10 @@ class Expression:
 
     def evaluate(self, data: Mapping[str, Any] | None = None, scope: Scope | None = None) -> Any:
         """The FEEL value (None = null) with task data (plain Python values) as variables."""
-        return self._run(scope if scope is not None else root_scope(data))
+        try:
+            return self._run(scope if scope is not None else root_scope(data))
+        except RecursionError:
+            raise FeelError("the expression nests or recurses too deeply") from None
 
 
 class UnaryTests:
