@@ -11,6 +11,10 @@ from webui.views import actor, db
 bp = Blueprint("inbox", __name__)
 
 SCOPES = {"open": "全部待办", "mine": "我的任务", "group": "组内待认领", "done": "我已办理"}
+# The tabs: (label, scope, due filter, which count it shows)
+TABS = (("全部待办", "open", "", None), ("我的", "mine", "", "mine"), ("组内", "group", "", "group"),
+        ("已超时", "open", "overdue", "overdue"), ("今日到期", "open", "today", "due_today"),
+        ("我已办理", "done", "", None))
 DUE_FILTERS = {"": "全部", "overdue": "已超时", "today": "今天到期"}
 
 
@@ -43,4 +47,5 @@ def index():
     procedures = [(d.process_id, d.name or d.process_id) for d in services.list_definitions(db())]
     pages = max(1, -(-result.total // result.per_page))
     return render_template("inbox.html", result=result, flt=flt, pages=pages, procedures=procedures,
-                           scopes=SCOPES, due_filters=DUE_FILTERS, due=request.args.get("due", ""))
+                           scopes=SCOPES, due_filters=DUE_FILTERS, due=request.args.get("due", ""),
+                           tabs=TABS, counts=services.tab_counts(db(), actor()))

@@ -14,6 +14,7 @@ from engine.services.cases import (
     startable,
 )
 from engine.services.decisions import evaluate_decision
+from engine.services.counts import Count, TabCounts, tab_counts
 from engine.services.desk import next_task_for
 from engine.services.deploy import DeployReport, deploy_files, deploy_paths, list_definitions
 from engine.services.groups import GroupInfo, group_names, list_groups, set_group
@@ -49,7 +50,7 @@ from engine.services.work import (
 
 __all__ = [
     "close_session", "normal_name", "open_session", "revoke_sessions", "session_user",
-    "Completion", "DeployReport", "GroupInfo", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
+    "Completion", "Count", "DeployReport", "GroupInfo", "TabCounts", "tab_counts", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "evaluate_decision", "fire_due_timers", "get_task", "get_user", "group_names", "list_groups", "set_group", "history", "list_definitions",
     "list_tasks", "list_timers", "list_users", "may_start", "next_task_for", "set_active", "set_groups",
