@@ -6,6 +6,8 @@ plain 500 page that reveals nothing of the code.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -31,6 +33,24 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+_TASK_PATH = re.compile(r"^/tasks/([\w-]+)")
+_CASE_PATH = re.compile(r"^/cases/(\d+)")
+
+
+def next_actions(status: int) -> list[tuple[str, str]]:
+    """Where to go from here (label, link): the task or case the request was about, then the
+    inbox; a missing page or a refusal offers no way back into what failed."""
+    actions: list[tuple[str, str]] = []
+    task, case = _TASK_PATH.match(request.path), _CASE_PATH.match(request.path)
+    if task and status not in (403, 404):
+        actions.append(("重新打开此任务", f"/tasks/{task.group(1)}"))
+    if case and status not in (403, 404) and request.path != f"/cases/{case.group(1)}":
+        actions.append((f"查看案件 {case.group(1)}", f"/cases/{case.group(1)}"))
+    if request.path.startswith("/start/") and status == 403:
+        actions.append(("选择其他流程", "/start"))
+    return [*actions, ("返回待办任务", "/")]
+
+
 def render_error(status: int, message: str, field_errors: dict[str, str] | None = None):
     if _wants_json():
         body = {"error": message, "status": status}
@@ -40,7 +60,8 @@ def render_error(status: int, message: str, field_errors: dict[str, str] | None 
     if status >= 500:  # standalone page: the layout itself may be what failed
         return render_template("fatal.html", message=message), status
     title = TITLES.get(status, TITLES[400])
-    return render_template("error.html", status=status, title=title, message=message), status
+    return render_template("error.html", status=status, title=title, message=message,
+                           actions=next_actions(status)), status
 
 
 def _bpmdesk_error(error: BpmdeskError):

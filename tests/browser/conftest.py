@@ -66,7 +66,7 @@ def web_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def base_url(web_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Overrides the plugin's base_url, so ``page.goto("/")`` reaches the app on a free port."""
-    app = create_app({"DATABASE_URL": web_db.url, "VAR_DIR": tmp_path_factory.mktemp("var")})
+    app = create_app({"DATABASE_URL": web_db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "LIVE_SECONDS": 1})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
