@@ -31,5 +31,5 @@ def ensure_demo_users(db: Database) -> list[services.UserInfo]:
     existing = {u.name for u in services.list_users(db)}
     for name, display, groups in DEMO_USERS:
         if name not in existing:
-            services.add_user(db, name, groups, DEMO_PASSWORD, display, actor="demo")
+            services.add_user(db, name, groups, DEMO_PASSWORD, display, actor=services.Actor.operator("demo"))
     return [u for u in services.list_users(db) if u.name in {n for n, _, _ in DEMO_USERS}]

@@ -52,10 +52,11 @@ def step_values(step: int) -> dict[str, object]:
 def run_bpmdesk(db: Database, instances: int) -> float:
     started = time.perf_counter()
     for _ in range(instances):
-        instance_id = services.start_instance(db, "five_steps", CLERK, {})
-        task = services.list_tasks(db, instance_id=instance_id).items[0]  # the new case in the inbox
+        clerk = services.actor_for(db, CLERK)  # as a request reads the signed-in user once
+        instance_id = services.start_instance(db, "five_steps", clerk, {})
+        task = services.list_tasks(db, services.Actor.operator(), instance_id=instance_id).items[0]  # the new case in the inbox
         for step in range(1, 6):
-            done = services.complete(db, task.id, CLERK, step_values(step))
+            done = services.complete(db, task.id, clerk, step_values(step))
             task = done.next_tasks[0] if done.next_tasks else None  # what the step opened comes next
     return instances / (time.perf_counter() - started)
 
@@ -98,12 +99,13 @@ class BareLibrary:
 
 def late_task_cost_ratio(db: Database, loops: int) -> float:
     """Median cost of the last 20 completions of one looping case over completions 2–21."""
-    instance_id = services.start_instance(db, "review_loop", CLERK, {})
+    clerk = services.actor_for(db, CLERK)
+    instance_id = services.start_instance(db, "review_loop", clerk, {})
     costs = []
     for _ in range(loops):
-        task = services.list_tasks(db, instance_id=instance_id).items[0]
+        task = services.list_tasks(db, services.Actor.operator(), instance_id=instance_id).items[0]
         began = time.perf_counter()
-        services.complete(db, task.id, CLERK, {"again": True, "note": "再查一遍"})
+        services.complete(db, task.id, clerk, {"again": True, "note": "再查一遍"})
         costs.append(time.perf_counter() - began)
     window = min(20, loops // 4)
     return statistics.median(costs[-window:]) / statistics.median(costs[1:1 + window])
@@ -119,9 +121,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = Database(args.db or f"sqlite:///{folder}/bench.db")
         db.upgrade_schema()
-        services.deploy_paths(db, [FIVE_STEPS, REVIEW_LOOP], "bench")
+        services.deploy_paths(db, [FIVE_STEPS, REVIEW_LOOP], services.Actor.operator("bench"))
         if services.get_user(db, CLERK) is None:
-            services.add_user(db, CLERK, ["front-desk"])
+            services.add_user(db, CLERK, ["front-desk"], actor=services.Actor.operator("bench"))
         cold = Database(db.url)  # the same database, without the in-process workflow cache
         cold.workflow_cache = runtime.WorkflowCache(0)
         bare = BareLibrary()

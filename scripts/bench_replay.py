@@ -47,7 +47,7 @@ def time_verify(db: Database) -> tuple[int, float]:
     seconds = []
     for _ in range(5):
         began = time.perf_counter()
-        report = services.verify_history(db)
+        report = services.verify_history(db, services.Actor.operator())
         seconds.append(time.perf_counter() - began)
         assert report.ok, report.problems[:3]
     return report.events, min(seconds)
@@ -77,7 +77,7 @@ def main() -> None:
         made = time.perf_counter() - began
         cases = finished(db)[:args.instances]
         began = time.perf_counter()
-        results = [services.replay(db, case) for case in cases]
+        results = [services.replay(db, case, services.Actor.operator()) for case in cases]
         replay_seconds = time.perf_counter() - began
         with db.unit_of_work() as session:
             replayed_events = session.scalar(select(func.count()).where(Event.instance_id.in_(cases)))

@@ -249,8 +249,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with scratch_database(args.db, Path(tmp), "bench_timers") as db:
             db.upgrade_schema()
-            services.deploy_paths(db, [PROCESS], "bench")
-            template = Template(db, services.start_instance(db, "pickup_reminder", None, {}))
+            services.deploy_paths(db, [PROCESS], services.Actor.operator("bench"))
+            template = Template(db, services.start_instance(db, "pickup_reminder", services.Actor.operator(), {}))
             small = min(SMALL, args.waiting)
             started = time.perf_counter()
             insert_copies(db, template, far_future(small - 1))

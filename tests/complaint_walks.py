@@ -42,7 +42,7 @@ class Walk:
 
     def task_id(self, element_id: str) -> str | None:
         with clock.frozen(self.now):
-            items = services.list_tasks(self.db, instance_id=self.case, scope="open").items
+            items = services.list_tasks(self.db, services.Actor.operator(), instance_id=self.case, scope="open").items
         return next((t.id for t in items if t.element_id == element_id), None)
 
     def do(self, element_id: str, actor: str, **data: Any) -> None:
@@ -51,19 +51,19 @@ class Walk:
         task_id = self.task_id(element_id)
         assert task_id is not None, f"case {self.case}: no open {element_id}"
         with clock.frozen(self.now):
-            services.complete(self.db, task_id, actor, data)
+            services.complete(self.db, task_id, services.actor_for(self.db, actor), data)
 
-    def act(self, action: Any, element_id: str, *args: Any) -> None:
+    def act(self, action: Any, element_id: str, actor: str, *args: Any) -> None:
         task_id = self.task_id(element_id)
         with clock.frozen(self.now):
-            action(self.db, task_id, *args)
+            action(self.db, task_id, services.actor_for(self.db, actor), *args)
 
 
 def walk_complaint(db: Database, rng: random.Random, now: datetime) -> int:
     """One complaint from the counter to wherever its drawn path ends; its instance id."""
     walk = Walk(db, rng, now)
     with clock.frozen(walk.now):
-        walk.case = services.start_instance(db, P1, "frontdesk", dict(COMPLAINT))
+        walk.case = services.start_instance(db, P1, services.actor_for(db, "frontdesk"), dict(COMPLAINT))
     kind, severity = rng.choice(("soft", "hard")), rng.choice(("general", "general", "major"))
     valid = rng.random() > 0.2
     walk.do("Task_ClassifyComplaint", "frontdesk", complaint_kind=kind, complaint_severity=severity,
@@ -78,7 +78,7 @@ def walk_complaint(db: Database, rng: random.Random, now: datetime) -> int:
         walk.do("Task_GMReview", "gm", review_measures="限期整改", responsible_person="部门经理")
     if rng.random() < 0.1:
         with clock.frozen(walk.now):
-            services.cancel_instance(db, walk.case, "supervisor", "业户撤回投诉")
+            services.cancel_instance(db, walk.case, services.actor_for(db, "supervisor"), "业户撤回投诉")
         return walk.case
     _handle(walk, dept, kind)
     return walk.case
@@ -148,14 +148,14 @@ def quick_complaints(db: Database, count: int, seed: int = 7, start: str = START
     for n in range(count):
         walk = Walk(db, rng, first + timedelta(minutes=5 * n), fire_timers=False)  # done in minutes
         with clock.frozen(walk.now):
-            walk.case = services.start_instance(db, P1, "frontdesk2", dict(COMPLAINT))
+            walk.case = services.start_instance(db, P1, services.actor_for(db, "frontdesk2"), dict(COMPLAINT))
         valid = rng.random() < 0.5
         walk.do("Task_ClassifyComplaint", "frontdesk2", complaint_kind="soft", complaint_severity="general",
                 validity="valid" if valid else "invalid")
         if valid:
             walk.do("Task_DispatchToDepartment", "frontdesk2", responsible_dept="cleaning")
             with clock.frozen(walk.now):
-                services.cancel_instance(db, walk.case, "supervisor", "业户撤回投诉")
+                services.cancel_instance(db, walk.case, services.actor_for(db, "supervisor"), "业户撤回投诉")
         else:
             walk.do("Task_DeclineInvalidComplaint", "frontdesk2", decline_reason="不属物业服务范围",
                     complainant_informed="true")
@@ -170,11 +170,11 @@ def complaint_desk(url: str) -> Database:
     db.upgrade_schema()
     needed = {"auditor", "frontdesk", "frontdesk2", "supervisor", "manager", "gm", *sum(WORKERS.values(), ())}
     with clock.frozen(SET_UP):
-        services.deploy_paths(db, [P1_FILE], "test")
+        services.deploy_paths(db, [P1_FILE], services.Actor.operator("test"))
         for name, display, groups in DEMO_USERS:
             if name in needed:
                 password = DEMO_PASSWORD if name in ("auditor", "frontdesk") else None
-                services.add_user(db, name, groups, password, display, actor="demo")
+                services.add_user(db, name, groups, password, display, actor=services.Actor.operator("demo"))
     return db
 
 

@@ -52,6 +52,6 @@ def empty_db(backend: str, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def db(empty_db: Database) -> Database:
-    services.deploy_paths(empty_db, [PROCESSES], "test")
+    services.deploy_paths(empty_db, [PROCESSES], services.Actor.operator("test"))
     ensure_demo_users(empty_db)
     return empty_db

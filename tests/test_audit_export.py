@@ -31,8 +31,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db = complaint_desk(f"sqlite:///{tmp_path_factory.mktemp('export') / 'bpmdesk.db'}")
     walk_complaints(db, WALKS)
     quick_complaints(db, QUICK, start=SECOND_WEEK)
-    services.deploy_paths(db, [ROOT / "tests" / "data" / "five_steps.bpmn"], "test")
-    services.start_instance(db, "five_steps", None, {})
+    services.deploy_paths(db, [ROOT / "tests" / "data" / "five_steps.bpmn"], services.Actor.operator("test"))
+    services.start_instance(db, "five_steps", services.Actor.operator(), {})
     yield db
     db.dispose()
 
@@ -73,8 +73,8 @@ def test_pm4py_reads_every_case_and_event_of_the_xes_export_and_discovers_a_mode
 
 def test_csv_export_has_the_same_rows_and_columns_under_the_same_names(desk):
     xes, csv = io.BytesIO(), io.BytesIO()
-    services.export_log(desk, "xes", xes)
-    counted = services.export_log(desk, "csv", csv)
+    services.export_log(desk, "xes", xes, services.Actor.operator())
+    counted = services.export_log(desk, "csv", csv, services.Actor.operator())
     assert counted.cases == WALKS + QUICK + 1 and counted.events == expected_events(desk)
     table = pd.read_csv(io.BytesIO(csv.getvalue()), encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert list(table.columns[:6]) == ["case:concept:name", "concept:name", "time:timestamp",

@@ -26,7 +26,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 def events_of(db: Database, case: int) -> list[Event]:
-    return services.history(db, case)
+    return services.history(db, case, services.Actor.operator())
 
 
 def case_where(db: Database, predicate: Any) -> int:
@@ -48,7 +48,7 @@ def test_the_walks_cover_timers_escalations_loops_cancellations_and_open_cases(d
 
 
 def test_every_walked_case_replays_to_its_stored_state(desk):
-    results = [services.replay(desk, case) for case in range(1, CASES + 1)]
+    results = [services.replay(desk, case, services.Actor.operator()) for case in range(1, CASES + 1)]
     assert [(r.instance_id, str(r.divergence)) for r in results if not r.agrees] == []
     assert all(r.compared and r.events == len(events_of(desk, r.instance_id)) for r in results)
 
@@ -80,7 +80,7 @@ def test_corrupted_case_data_in_the_stored_state_is_reported(desk, corrupt):
     state = stored_state(desk, case)
     assert "车库照明坏了一半" in state
     corrupt(case, state=state.replace("车库照明坏了一半", "车库照明正常"))
-    result = services.replay(desk, case)
+    result = services.replay(desk, case, services.Actor.operator())
     assert not result.agrees and result.divergence.seq is None
     assert "case data (description)" in result.divergence.what
     assert f"after event #{len(events_of(desk, case))}" in result.divergence.what
@@ -89,7 +89,7 @@ def test_corrupted_case_data_in_the_stored_state_is_reported(desk, corrupt):
 def test_a_stored_status_that_no_event_explains_is_reported(desk, corrupt):
     case = case_where(desk, Event.type == "instance_cancelled")
     corrupt(case, status="completed")
-    result = services.replay(desk, case)
+    result = services.replay(desk, case, services.Actor.operator())
     assert not result.agrees and "status differ" in result.divergence.what
     assert "stored completed, replayed cancelled" in result.divergence.what
 
@@ -102,7 +102,7 @@ def test_a_doctored_event_makes_the_replay_diverge_at_the_first_event_it_contrad
     with desk.engine.begin() as conn:
         conn.execute(update(Event.__table__).where(Event.id == classified.id).values(payload=doctored))
     try:
-        result = services.replay(desk, case)
+        result = services.replay(desk, case, services.Actor.operator())
     finally:
         with desk.engine.begin() as conn:
             conn.execute(update(Event.__table__).where(Event.id == classified.id).values(payload=classified.payload))
@@ -117,14 +117,14 @@ def test_replay_shows_any_earlier_moment_and_changes_nothing(desk):
     pickup_ready = next(e for e in events if e.type == "task_ready" and e.element_id == "Task_PickUpTicket")
     before = (stored_state(desk, case), len(events))
 
-    at_event = services.replay(desk, case, event=pickup_ready.seq)
+    at_event = services.replay(desk, case, services.Actor.operator(), event=pickup_ready.seq)
     assert at_event.agrees and not at_event.compared and at_event.last_seq == pickup_ready.seq
     assert "Task_PickUpTicket" in [element for element, _ in at_event.snapshot.open_tasks]
     timers = {element: due for element, due, _ in at_event.snapshot.timers}
     assert (timers["Timer_PickUpOverdue"] - pickup_ready.at).total_seconds() == 15 * 60
     assert at_event.snapshot.data["description"] == "车库照明坏了一半"
 
-    at_time = services.replay(desk, case, at=pickup_ready.at)
+    at_time = services.replay(desk, case, services.Actor.operator(), at=pickup_ready.at)
     assert at_time.last_at == pickup_ready.at and at_time.snapshot.open_tasks == at_event.snapshot.open_tasks
     assert (stored_state(desk, case), len(events_of(desk, case))) == before
 

@@ -56,7 +56,7 @@ def named(problem: audit.Problem, row: dict[str, Any]) -> bool:
 
 
 def test_an_untouched_history_verifies(walked):
-    report = services.verify_history(walked)
+    report = services.verify_history(walked, services.Actor.operator())
     assert report.ok, report.problems[:3]
     assert report.events == len(rows(walked)) and report.chains == 4  # system + three cases
 
@@ -98,7 +98,7 @@ def test_inserting_a_well_formed_event_at_the_end_of_any_chain_is_found_and_name
 
 def test_cutting_off_the_newest_history_is_found_against_a_noted_head(walked):
     """Dropping the newest block with all its events leaves a consistent but shorter history."""
-    head = services.verify_history(walked).head
+    head = services.verify_history(walked, services.Actor.operator()).head
     with walked.engine.connect() as conn:
         transaction = conn.begin()
         newest = conn.execute(select(BLOCK).order_by(BLOCK.c.seq.desc()).limit(1)).one()
@@ -146,7 +146,7 @@ def test_concurrent_writers_still_form_one_unbroken_global_chain(db):
     def start_cases() -> None:
         try:
             for _ in range(5):
-                services.start_instance(db, "complaint_handling", "frontdesk", dict(COMPLAINT))
+                services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), dict(COMPLAINT))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -156,5 +156,5 @@ def test_concurrent_writers_still_form_one_unbroken_global_chain(db):
     for worker in workers:
         worker.join()
     assert not errors
-    report = services.verify_history(db)
+    report = services.verify_history(db, services.Actor.operator())
     assert report.ok and report.chains == 21, report.problems[:3]

@@ -87,7 +87,7 @@ def test_search_by_procedure_actor_status_and_date(desk, auditor):
 def test_overdue_search_finds_cases_with_a_task_past_its_due_time(desk, auditor):
     with clock.frozen(LATE):
         overdue = case_ids(auditor.get("/audit/?overdue=1").get_data(as_text=True))
-    open_with_due = {t.instance_id for t in services.list_tasks(desk, scope="open", per_page=500).items if t.due_at}
+    open_with_due = {t.instance_id for t in services.list_tasks(desk, services.Actor.operator(), scope="open", per_page=500).items if t.due_at}
     assert overdue and set(overdue) == open_with_due
 
 
@@ -95,10 +95,10 @@ def test_case_timeline_shows_each_steps_data_changes_and_the_diagram(desk, audit
     case = min(cases_where(desk, Event.element_id == "Task_DispatchToDepartment"))
     page = auditor.get(f"/audit/cases/{case}").get_data(as_text=True)
     timeline = page.split('id="audit-timeline"', 1)[1]
-    assert len(re.findall(r'<tr class="event-', timeline)) == len(services.history(desk, case))
+    assert len(re.findall(r'<tr class="event-', timeline)) == len(services.history(desk, case, services.Actor.operator()))
     dispatched = timeline.split('class="event-task_completed', 3)[2]
     department = dict(WORKERS_LABELS)[next(  # the form's label and option name, not raw ids
-        e for e in services.history(desk, case) if e.element_id == "Task_DispatchToDepartment"
+        e for e in services.history(desk, case, services.Actor.operator()) if e.element_id == "Task_DispatchToDepartment"
         and e.type == "task_completed").payload["data"]["responsible_dept"]]
     assert f'<th scope="row">责任部门</th><td><ins>{department}</ins></td>' in dispatched.split("</table>", 1)[0]
     assert "<svg" in page and 'id="event-slider"' in page
@@ -106,7 +106,7 @@ def test_case_timeline_shows_each_steps_data_changes_and_the_diagram(desk, audit
 
 def test_diagram_and_state_as_of_an_earlier_event(desk, auditor):
     case = min(cases_where(desk, Event.element_id == "Task_DispatchToDepartment"))
-    classify = next(e for e in services.history(desk, case) if e.type == "task_ready")
+    classify = next(e for e in services.history(desk, case, services.Actor.operator()) if e.type == "task_ready")
     page = auditor.get(f"/audit/cases/{case}?event={classify.seq}").get_data(as_text=True)
     assert f"第 {classify.seq} 号事件时的案件状态" in page
     open_then = page.split('id="open-tasks-as-of"', 1)[1].split("</ul>", 1)[0]
@@ -139,4 +139,4 @@ def test_looking_changes_no_case_and_every_look_is_logged(desk, auditor):
     assert logged[0].payload["status"] == "completed" and logged[1].payload == {
         "view": "case", "instance_id": 1, "as_of": 2}
     assert auditor.post("/audit/").status_code in (400, 405)  # no writes here
-    assert services.verify_history(desk).ok
+    assert services.verify_history(desk, services.Actor.operator()).ok

@@ -23,16 +23,16 @@ def parent(mappings: str) -> bytes:
 
 def run(db, mappings: str) -> tuple[dict, dict]:
     """(the called case's data at its task, the calling case's data after it returned)."""
-    services.add_user(db, "demo", ["engineering"])
-    services.deploy_files(db, [SourceFile("child.bpmn", CHILD), SourceFile("parent.bpmn", parent(mappings))], "t")
-    instance = services.start_instance(db, "parent", data={"x": 1, "a": 10, "b": 20})
-    child = services.show_instance(db, instance)
+    services.add_user(db, "demo", ["engineering"], actor=services.Actor.operator())
+    services.deploy_files(db, [SourceFile("child.bpmn", CHILD), SourceFile("parent.bpmn", parent(mappings))], services.Actor.operator("t"))
+    instance = services.start_instance(db, "parent", services.Actor.operator(), data={"x": 1, "a": 10, "b": 20})
+    child = services.show_instance(db, instance, services.Actor.operator())
     (task,) = child.open_tasks
     assert task.name == "子任务"
-    services.complete(db, task.id, "demo")
-    after = services.show_instance(db, instance)
+    services.complete(db, task.id, services.actor_for(db, "demo"))
+    after = services.show_instance(db, instance, services.Actor.operator())
     assert [t.name for t in after.open_tasks] == ["父任务"]
-    replayed = services.replay(db, instance)
+    replayed = services.replay(db, instance, services.Actor.operator())
     assert replayed.compared and replayed.divergence is None
     return child.data, after.data
 
@@ -68,7 +68,7 @@ def test_local_mappings_pass_the_call_activitys_own_variables_of_which_there_are
 def test_malformed_mappings_are_refused_at_deploy(empty_db):
     with pytest.raises(DeployError) as raised:
         services.deploy_files(empty_db, [SourceFile("child.bpmn", CHILD), SourceFile(
-            "parent.bpmn", parent('<camunda:in source="a"/>'))], "t")
+            "parent.bpmn", parent('<camunda:in source="a"/>'))], services.Actor.operator("t"))
     assert any(problem.startswith("parent.bpmn:5: ") and "needs exactly one of source or sourceExpression, "
                "and a target" in problem for problem in raised.value.problems), raised.value.problems
 

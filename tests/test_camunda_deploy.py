@@ -16,11 +16,11 @@ from camunda_cases import cli, definitions, process, user_task
 
 
 def deploy(db, *files: tuple[str, bytes]):
-    return services.deploy_files(db, [SourceFile(name, content) for name, content in files], "test")
+    return services.deploy_files(db, [SourceFile(name, content) for name, content in files], services.Actor.operator("test"))
 
 
 def open_tasks(db, instance_id: int) -> list[str]:
-    return sorted(t.name for t in services.list_tasks(db, instance_id=instance_id).items)
+    return sorted(t.name for t in services.list_tasks(db, services.Actor.operator(), instance_id=instance_id).items)
 
 
 def refused(db, *files: tuple[str, bytes]) -> list[str]:
@@ -41,9 +41,9 @@ NO_IDS = definitions('''<bpmn:process id="noids" isExecutable="true">
 def test_sequence_flows_without_id_run_as_drawn(empty_db, tmp_path):
     report = deploy(empty_db, ("noids.bpmn", NO_IDS))
     assert any('generated id "Flow_start_check"' in note for note in report.translations)
-    instance = services.start_instance(empty_db, "noids")
+    instance = services.start_instance(empty_db, "noids", services.Actor.operator())
     assert open_tasks(empty_db, instance) == ["核对"]
-    assert services.show_instance(empty_db, instance).status == "running"
+    assert services.show_instance(empty_db, instance, services.Actor.operator()).status == "running"
 
     (tmp_path / "noids.bpmn").write_bytes(NO_IDS)
     bpmdesk = cli(tmp_path)
@@ -76,8 +76,8 @@ def test_prefixed_qname_references_resolve(empty_db):
         '<bpmn:userTask id="remind" name="催办" camunda:assignee="demo"/>'
         '<bpmn:sequenceFlow id="remindEnd" sourceRef="remind" targetRef="end2"/><bpmn:endEvent id="end2"/>'))
     deploy(empty_db, ("q.bpmn", definitions(body)))
-    instance = services.start_instance(empty_db, "q")
-    (timer,) = services.show_instance(empty_db, instance).timers
+    instance = services.start_instance(empty_db, "q", services.Actor.operator())
+    (timer,) = services.show_instance(empty_db, instance, services.Actor.operator()).timers
     assert timer.element_id == "late" and timer.attached_to is not None
 
 
@@ -102,7 +102,7 @@ def test_a_call_activity_calls_a_process_deployed_earlier_with_its_binding(empty
     deploy(empty_db, ("child.bpmn", CHILD_V2))
     report = deploy(empty_db, ("parent.bpmn", parent(binding)))
     assert [p.process_id for p in report.processes] == ["parent"]
-    instance = services.start_instance(empty_db, "parent")
+    instance = services.start_instance(empty_db, "parent", services.Actor.operator())
     assert open_tasks(empty_db, instance) == [expected]
 
 
@@ -137,8 +137,8 @@ def decider(pid: str) -> bytes:
 def test_a_decision_deployed_earlier_serves_a_process_deployed_alone(empty_db):
     deploy(empty_db, ("first.bpmn", decider("first")), ("fee.dmn", DECISION))
     deploy(empty_db, ("second.bpmn", decider("second")))
-    instance = services.start_instance(empty_db, "second", data={"kind": "big"})
-    assert services.show_instance(empty_db, instance).data["fee"] == 100
+    instance = services.start_instance(empty_db, "second", services.Actor.operator(), data={"kind": "big"})
+    assert services.show_instance(empty_db, instance, services.Actor.operator()).data["fee"] == 100
 
 
 def test_form_validators_that_cannot_run_are_refused_at_deploy(tmp_path):
@@ -157,9 +157,9 @@ def test_plain_and_manual_tasks_complete_at_once(empty_db, tmp_path):
     content = definitions(process("pass", '<bpmn:task id="note" name="记录"/>',
                                   '<bpmn:manualTask id="phone" name="电话联系"/>', user_task("close", "结案")))
     deploy(empty_db, ("pass.bpmn", content))
-    instance = services.start_instance(empty_db, "pass")
+    instance = services.start_instance(empty_db, "pass", services.Actor.operator())
     assert open_tasks(empty_db, instance) == ["结案"]
-    assert {"note", "phone"} <= services.show_instance(empty_db, instance).completed_elements
+    assert {"note", "phone"} <= services.show_instance(empty_db, instance, services.Actor.operator()).completed_elements
 
     (tmp_path / "pass.bpmn").write_bytes(definitions(process("pass", '<bpmn:manualTask id="phone"/>')))
     bpmdesk = cli(tmp_path)

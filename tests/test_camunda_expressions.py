@@ -12,7 +12,7 @@ from camunda_cases import cli, definitions, process, user_task
 
 
 def deploy(db, pid: str, content: bytes):
-    return services.deploy_files(db, [SourceFile(f"{pid}.bpmn", content)], "test")
+    return services.deploy_files(db, [SourceFile(f"{pid}.bpmn", content)], services.Actor.operator("test"))
 
 
 def choice(condition: str) -> bytes:
@@ -45,8 +45,8 @@ def choice(condition: str) -> bytes:
 ])
 def test_conditions_written_in_juel_route_as_in_camunda(empty_db, condition, data, expected):
     deploy(empty_db, "gw", choice(condition))
-    instance = services.start_instance(empty_db, "gw", data=data)
-    assert [t.name for t in services.list_tasks(empty_db, instance_id=instance).items] == [expected]
+    instance = services.start_instance(empty_db, "gw", services.Actor.operator(), data=data)
+    assert [t.name for t in services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items] == [expected]
 
 
 def test_due_dates_and_assignees_from_now_date_time_and_get_variable(empty_db):
@@ -63,8 +63,8 @@ def test_due_dates_and_assignees_from_now_date_time_and_get_variable(empty_db):
     deploy(empty_db, "due", content)
     now = clock.parse_time("2026-11-23T09:00:00+08:00")
     with clock.frozen(now):
-        instance = services.start_instance(empty_db, "due", data={"owner": "engineer"})
-    found = {t.name: (t.assignee, t.due_at) for t in services.list_tasks(empty_db, instance_id=instance).items}
+        instance = services.start_instance(empty_db, "due", services.Actor.operator(), data={"owner": "engineer"})
+    found = {t.name: (t.assignee, t.due_at) for t in services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items}
     assert found == {"立即": ("demo", now), "两天": ("demo", now + timedelta(days=2)),
                      "三小时": ("engineer", now + timedelta(hours=3))}
 
@@ -73,10 +73,10 @@ def test_a_missing_variable_in_an_assignee_is_a_clear_error_and_nothing_is_saved
     content = definitions(process("who", user_task("call", "回访", 'camunda:assignee="${owner}"')))
     deploy(empty_db, "who", content)
     with pytest.raises(ProcessError) as raised:
-        services.start_instance(empty_db, "who")
+        services.start_instance(empty_db, "who", services.Actor.operator())
     assert "call（回访）" in raised.value.message and "camunda:assignee" in raised.value.message
     assert "变量 owner 不存在" in raised.value.message
-    assert services.list_tasks(empty_db).items == []
+    assert services.list_tasks(empty_db, services.Actor.operator()).items == []
 
     (tmp_path / "who.bpmn").write_bytes(content)
     bpmdesk = cli(tmp_path)

@@ -34,18 +34,18 @@ BRANCHES = definitions(f'''<bpmn:process id="par" isExecutable="true">
 
 
 def test_a_value_set_in_one_branch_is_seen_at_once_by_the_other(empty_db):
-    services.add_user(empty_db, "demo", ["engineering"])
-    services.deploy_files(empty_db, [SourceFile("par.bpmn", BRANCHES)], "t")
-    instance = services.start_instance(empty_db, "par")
-    tasks = {t.name: t for t in services.list_tasks(empty_db, instance_id=instance).items}
+    services.add_user(empty_db, "demo", ["engineering"], actor=services.Actor.operator())
+    services.deploy_files(empty_db, [SourceFile("par.bpmn", BRANCHES)], services.Actor.operator("t"))
+    instance = services.start_instance(empty_db, "par", services.Actor.operator())
+    tasks = {t.name: t for t in services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items}
     assert set(tasks) == {"登记", "复核"}
-    assert services.get_task(empty_db, tasks["复核"].id, "demo").case_data["stamp"] == "已盖章"  # the script's
+    assert services.get_task(empty_db, tasks["复核"].id, services.actor_for(empty_db, "demo")).case_data["stamp"] == "已盖章"  # the script's
 
-    services.complete(empty_db, tasks["登记"].id, "demo", {"x": "甲"})
-    assert services.show_instance(empty_db, instance).data == {"stamp": "已盖章", "x": "甲"}  # 复核 sees x
-    services.complete(empty_db, tasks["复核"].id, "demo")  # its gateway reads x set by the other branch
-    assert [t.name for t in services.list_tasks(empty_db, instance_id=instance).items] == ["结案"]
-    replayed = services.replay(empty_db, instance)
+    services.complete(empty_db, tasks["登记"].id, services.actor_for(empty_db, "demo"), {"x": "甲"})
+    assert services.show_instance(empty_db, instance, services.Actor.operator()).data == {"stamp": "已盖章", "x": "甲"}  # 复核 sees x
+    services.complete(empty_db, tasks["复核"].id, services.actor_for(empty_db, "demo"))  # its gateway reads x set by the other branch
+    assert [t.name for t in services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items] == ["结案"]
+    replayed = services.replay(empty_db, instance, services.Actor.operator())
     assert replayed.compared and replayed.divergence is None
 
 

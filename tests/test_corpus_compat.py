@@ -93,15 +93,15 @@ TIMER_STARTS = [pytest.param(row, id=row["file"]) for row in ROWS
 @pytest.mark.parametrize("row", YES)
 def test_executable_file_deploys_and_starts_through_the_product(row, empty_db):
     files = [SourceFile(name, (CORPUS / name).read_bytes()) for name in [row["file"], *requirements(row)]]
-    report = services.deploy_files(empty_db, files, "corpus")
+    report = services.deploy_files(empty_db, files, services.Actor.operator("corpus"))
     own = [p.process_id for p in report.processes if p.process_id in
            {pid for pid, b in deploy(row).processes.items() if b.bpmn.name == row["file"]}]
     assert own, f"no executable process of {row['file']} was deployed"
     if not runnable(row) or "timer-start:" in row["runtime_requires"]:
         return
     for process_id in own:
-        view = services.show_instance(empty_db, services.start_instance(empty_db, process_id, None,
-                                                                        start_data(row)))
+        view = services.show_instance(empty_db, services.start_instance(empty_db, process_id, services.Actor.operator(),
+                                                                        start_data(row)), services.Actor.operator())
         assert view.status == "completed" or view.open_tasks or view.timers or view.active_elements, \
             f"{process_id} neither waits nor completes"
 

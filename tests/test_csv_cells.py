@@ -29,10 +29,10 @@ def diagram() -> bytes:
 
 @pytest.fixture
 def exported(db: Database) -> list[dict[str, str]]:
-    services.deploy_files(db, [compat.SourceFile("named.bpmn", diagram())], "test")
-    services.start_instance(db, "named", "frontdesk", {})
+    services.deploy_files(db, [compat.SourceFile("named.bpmn", diagram())], services.Actor.operator("test"))
+    services.start_instance(db, "named", services.actor_for(db, "frontdesk"), {})
     out = io.BytesIO()
-    services.export_log(db, "csv", out, process_id="named")
+    services.export_log(db, "csv", out, services.Actor.operator(), process_id="named")
     return list(csv.DictReader(io.StringIO(out.getvalue().decode("utf-8-sig"), newline="")))
 
 
@@ -46,8 +46,8 @@ def test_cells_that_start_like_a_formula_are_text_in_the_csv(exported: list[dict
 
 
 def test_the_xes_export_keeps_names_as_written(db: Database) -> None:
-    services.deploy_files(db, [compat.SourceFile("named.bpmn", diagram())], "test")
-    services.start_instance(db, "named", "frontdesk", {})
+    services.deploy_files(db, [compat.SourceFile("named.bpmn", diagram())], services.Actor.operator("test"))
+    services.start_instance(db, "named", services.actor_for(db, "frontdesk"), {})
     out = io.BytesIO()
-    services.export_log(db, "xes", out, process_id="named")
+    services.export_log(db, "xes", out, services.Actor.operator(), process_id="named")
     assert "=HYPERLINK(&quot;http://evil.example&quot;" in out.getvalue().decode("utf-8")

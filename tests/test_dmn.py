@@ -75,14 +75,14 @@ def dmn(*decisions: str) -> bytes:
 
 def run(db, decisions: bytes, data: dict, task_attributes: str = "", after: str = "") -> dict:
     """Deploy the process with its DMN file, start a case with `data`, return the case's data."""
-    services.deploy_files(db, [SourceFile("p.bpmn", bpmn(task_attributes, after)), SourceFile("d.dmn", decisions)])
-    instance_id = services.start_instance(db, "p", None, data)
-    return services.show_instance(db, instance_id).data
+    services.deploy_files(db, [SourceFile("p.bpmn", bpmn(task_attributes, after)), SourceFile("d.dmn", decisions)], services.Actor.operator())
+    instance_id = services.start_instance(db, "p", services.Actor.operator(), data)
+    return services.show_instance(db, instance_id, services.Actor.operator()).data
 
 
 def deploy_problems(db, decisions: bytes, task_attributes: str = "") -> list[str]:
     with pytest.raises(DeployError) as raised:
-        services.deploy_files(db, [SourceFile("p.bpmn", bpmn(task_attributes)), SourceFile("d.dmn", decisions)])
+        services.deploy_files(db, [SourceFile("p.bpmn", bpmn(task_attributes)), SourceFile("d.dmn", decisions)], services.Actor.operator())
     return raised.value.problems
 
 
@@ -147,7 +147,7 @@ def test_null_input_matches_a_null_test_and_an_unmatched_table_gives_null_a_gate
     assert run(empty_db, decisions, {}, after=gateway)["team"] == "triage"
     unmatched = run(empty_db, decisions, {"level": "normal"}, after=gateway)
     assert unmatched["team"] is None
-    assert [t.element_id for t in services.show_instance(empty_db, 2).open_tasks] == ["Nobody"]
+    assert [t.element_id for t in services.show_instance(empty_db, 2, services.Actor.operator()).open_tasks] == ["Nobody"]
 
 
 # --- hit policies ------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_unique_and_any_violations_are_errors_naming_decision_and_rules(empty_db
     assert f"决策「测试决策」(d)的命中策略是 {policy}" in raised.value.message
     assert "规则 1、2" in raised.value.message
     with pytest.raises(NotFound):  # the failed start saved no case
-        services.show_instance(empty_db, 1)
+        services.show_instance(empty_db, 1, services.Actor.operator())
 
 
 def test_any_with_equal_outputs_is_not_a_violation(empty_db):
@@ -284,7 +284,7 @@ def test_result_variable_routes_a_gateway_the_camunda_way(empty_db):
         (["<= 1000"], ['"low"']), (["> 1000"], ['"high"'])]))
     run(empty_db, decisions, {"amount": 5000}, 'camunda:resultVariable="result" '
                                                'camunda:mapDecisionResult="singleEntry"', after=gateway)
-    assert [t.element_id for t in services.show_instance(empty_db, 1).open_tasks] == ["Manager"]
+    assert [t.element_id for t in services.show_instance(empty_db, 1, services.Actor.operator()).open_tasks] == ["Manager"]
 
 
 # --- deploy-time and run-time errors -----------------------------------------------------------
@@ -367,7 +367,7 @@ def test_the_api_evaluates_a_deployed_decision(db, tmp_path):
 
 def test_replay_of_a_case_that_ran_a_decision_agrees_with_it(empty_db):
     run(empty_db, COMMA_LISTS, {"source": "投诉"}, 'camunda:resultVariable="r" camunda:mapDecisionResult="singleEntry"')
-    replayed = services.replay(empty_db, 1)
+    replayed = services.replay(empty_db, 1, services.Actor.operator())
     assert replayed.compared and replayed.divergence is None
 
 
@@ -378,12 +378,12 @@ def test_a_decision_failing_in_a_timer_step_becomes_an_incident_on_the_case_with
       <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="Later"/><bpmn:sequenceFlow id="f1" sourceRef="Later" targetRef="Decide"/>''')
     decisions = dmn(table([("amount", "integer")], [("x", "string")], [(["> 0"], ['"a"']), (["> 10"], ['"b"'])]))
     with clock.frozen("2026-11-23T09:00:00+08:00"):
-        services.deploy_files(empty_db, [SourceFile("p.bpmn", waiting), SourceFile("d.dmn", decisions)])
-        instance_id = services.start_instance(empty_db, "p", None, {"amount": 50})
+        services.deploy_files(empty_db, [SourceFile("p.bpmn", waiting), SourceFile("d.dmn", decisions)], services.Actor.operator())
+        instance_id = services.start_instance(empty_db, "p", services.Actor.operator(), {"amount": 50})
     for day in range(24, 30):
         with clock.frozen(f"2026-11-{day}T09:00:00+08:00"):
             services.fire_due_timers(empty_db)
-    case = services.show_instance(empty_db, instance_id)
+    case = services.show_instance(empty_db, instance_id, services.Actor.operator())
     assert case.status == "incident"
-    incident = [e for e in services.history(empty_db, instance_id) if e.type == "incident"]
+    incident = [e for e in services.history(empty_db, instance_id, services.Actor.operator()) if e.type == "incident"]
     assert "命中策略是 UNIQUE" in incident[0].payload["message"] and "规则 1、2" in incident[0].payload["message"]

@@ -54,7 +54,7 @@ def refused(response, status: int = 400) -> str:
 
 
 def cases_of(site_db: Database) -> int:
-    return len(services.search_cases(site_db, services.CaseQuery(per_page=500)).items)
+    return len(services.search_cases(site_db, services.CaseQuery(per_page=500), services.Actor.operator()).items)
 
 
 def post_case(client: FlaskClient, token: str, body: bytes | str):
@@ -89,8 +89,8 @@ def test_lone_surrogates_and_nul_characters_are_refused_before_any_route(app: Fl
 def test_the_services_refuse_nul_and_lone_surrogates_from_any_caller(db: Database) -> None:
     for bad in ("李\x00", "\ud800"):
         with pytest.raises(InvalidInput):
-            services.start_instance(db, "complaint_handling", "frontdesk", {**FORM, "customer_name": bad})
-    assert services.search_cases(db, services.CaseQuery()).total == 0
+            services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), {**FORM, "customer_name": bad})
+    assert services.search_cases(db, services.CaseQuery(), services.Actor.operator()).total == 0
 
 
 def test_ids_beyond_the_integer_columns_are_not_found(app: Flask) -> None:
@@ -111,7 +111,7 @@ def test_odd_page_numbers_and_query_arguments_show_the_first_page(app: Flask) ->
 
 def test_the_pager_keeps_the_query_but_never_takes_url_for_arguments_from_it(app: Flask, site_db: Database) -> None:
     for _ in range(3):
-        services.start_instance(site_db, "complaint_handling", "frontdesk", FORM)
+        services.start_instance(site_db, "complaint_handling", services.actor_for(site_db, "frontdesk"), FORM)
     client, _ = signed_in(app, "frontdesk")
     app.config["PER_PAGE"] = 1
     try:
@@ -168,5 +168,5 @@ def test_a_case_whose_data_outgrows_its_budget_is_refused(site_db: Database,
     monkeypatch.setenv("BPMDESK_MAX_CASE_BYTES", "20000")
     before = cases_of(site_db)
     with pytest.raises(InvalidInput, match="BPMDESK_MAX_CASE_BYTES"):
-        services.start_instance(site_db, "complaint_handling", "frontdesk", {**FORM, "description": "长" * 9000})
+        services.start_instance(site_db, "complaint_handling", services.actor_for(site_db, "frontdesk"), {**FORM, "description": "长" * 9000})
     assert cases_of(site_db) == before

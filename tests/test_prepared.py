@@ -41,7 +41,7 @@ NEXT = {  # what runs after the failing write: on PostgreSQL where its failure i
 @pytest.mark.parametrize("then", NEXT)
 def test_a_stale_instance_write_fails_its_unit_of_work_and_writes_nothing(db, then):
     with clock.frozen(NOW):
-        instance_id = services.start_instance(db, "complaint_handling", "frontdesk", dict(COMPLAINT))
+        instance_id = services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), dict(COMPLAINT))
     with db.unit_of_work() as session:
         record = load_instance(session, instance_id)
     read = record.lock_version

@@ -71,6 +71,6 @@ def test_weekly_complaint_summary_goes_to_the_manager(procedures_db):
 
 
 def test_periodic_duties_are_not_started_by_hand(procedures_db):
-    startable = {d.process_id for d in services.startable(procedures_db, "frontdesk")}
+    startable = {d.process_id for d in services.startable(procedures_db, services.actor_for(procedures_db, "frontdesk"))}
     assert "complaint_handling" in startable
     assert not startable & {d[0] for d in DUTIES}

@@ -30,7 +30,7 @@ def procedures_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database
     """
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('procedures') / 'bpmdesk.db'}")
     db.upgrade_schema()
-    services.deploy_paths(db, [PROCESSES], "test")
+    services.deploy_paths(db, [PROCESSES], services.Actor.operator("test"))
     ensure_demo_users(db)
     yield db
     db.dispose()
@@ -51,11 +51,11 @@ class Desk:
 
     def start(self, process_id: str, actor: str | None, **data: Any) -> int:
         with clock.frozen(self.now):
-            return services.start_instance(self.db, process_id, actor, data)
+            return services.start_instance(self.db, process_id, services.actor_for(self.db, actor), data)
 
     def open_tasks(self, case: int) -> list[TaskItem]:
         with clock.frozen(self.now):
-            return services.list_tasks(self.db, instance_id=case, scope="open").items
+            return services.list_tasks(self.db, services.Actor.operator(), instance_id=case, scope="open").items
 
     def open_elements(self, case: int) -> set[str]:
         return {t.element_id for t in self.open_tasks(case)}
@@ -69,22 +69,22 @@ class Desk:
     def complete(self, case: int, element_id: str, actor: str, **data: Any) -> None:
         task = self.task(case, element_id)
         with clock.frozen(self.now):
-            services.complete(self.db, task.id, actor, data)
+            services.complete(self.db, task.id, services.actor_for(self.db, actor), data)
 
     def claim(self, case: int, element_id: str, actor: str) -> None:
         task = self.task(case, element_id)
         with clock.frozen(self.now):
-            services.claim(self.db, task.id, actor)
+            services.claim(self.db, task.id, services.actor_for(self.db, actor))
 
     def delegate(self, case: int, element_id: str, actor: str, to_user: str) -> None:
         task = self.task(case, element_id)
         with clock.frozen(self.now):
-            services.delegate(self.db, task.id, actor, to_user)
+            services.delegate(self.db, task.id, services.actor_for(self.db, actor), to_user)
 
     def inbox(self, user: str, case: int) -> set[str]:
         """The elements of this case that ``user`` sees in the inbox."""
         with clock.frozen(self.now):
-            return {t.element_id for t in services.list_tasks(self.db, user=user, instance_id=case).items}
+            return {t.element_id for t in services.list_tasks(self.db, services.actor_for(self.db, user), instance_id=case).items}
 
     def wait(self, **delta: float) -> None:
         """Let time pass and fire whatever timers are due by then."""
@@ -94,7 +94,7 @@ class Desk:
 
     def case(self, case: int) -> services.InstanceView:
         with clock.frozen(self.now):
-            return services.show_instance(self.db, case)
+            return services.show_instance(self.db, case, services.Actor.operator())
 
     def data(self, case: int) -> dict[str, Any]:
         return self.case(case).data

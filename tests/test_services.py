@@ -21,33 +21,35 @@ COMPLAINT = {
 NOW = "2026-11-23T09:00:00+08:00"
 
 
-def only_task(db, **criteria) -> services.TaskItem:
-    items = services.list_tasks(db, **criteria).items
+def only_task(db, user: str | None = None, **criteria) -> services.TaskItem:
+    """The one task ``user``'s inbox (everyone's, without a user) shows for ``criteria``."""
+    actor = services.actor_for(db, user) if user else services.Actor.operator()
+    items = services.list_tasks(db, actor, **criteria).items
     assert len(items) == 1, [t.name for t in items]
     return items[0]
 
 
 def start_complaint(db) -> int:
-    return services.start_instance(db, "complaint_handling", "frontdesk", dict(COMPLAINT))
+    return services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), dict(COMPLAINT))
 
 
 def test_deploy_is_versioned_and_unchanged_files_change_nothing(empty_db, tmp_path):
     source = (DATA / "five_steps.bpmn").read_text(encoding="utf-8")
     path = tmp_path / "five_steps.bpmn"
     path.write_text(source, encoding="utf-8")
-    first = services.deploy_paths(empty_db, [path])
-    again = services.deploy_paths(empty_db, [path])
+    first = services.deploy_paths(empty_db, [path], services.Actor.operator())
+    again = services.deploy_paths(empty_db, [path], services.Actor.operator())
     assert [(p.process_id, p.version, p.changed) for p in first.processes] == [("five_steps", 1, True)]
     assert [(p.version, p.changed) for p in again.processes] == [(1, False)]
 
-    instance_on_v1 = services.start_instance(empty_db, "five_steps", None, {})
+    instance_on_v1 = services.start_instance(empty_db, "five_steps", services.Actor.operator(), {})
     path.write_text(source.replace("第一步", "第一步（新）"), encoding="utf-8")
-    changed = services.deploy_paths(empty_db, [path])
+    changed = services.deploy_paths(empty_db, [path], services.Actor.operator())
     assert [(p.version, p.changed) for p in changed.processes] == [(2, True)]
-    instance_on_v2 = services.start_instance(empty_db, "five_steps", None, {})
-    assert services.show_instance(empty_db, instance_on_v1).version == 1
-    assert services.show_instance(empty_db, instance_on_v2).version == 2
-    assert services.show_instance(empty_db, instance_on_v1).open_tasks[0].name == "第一步"
+    instance_on_v2 = services.start_instance(empty_db, "five_steps", services.Actor.operator(), {})
+    assert services.show_instance(empty_db, instance_on_v1, services.Actor.operator()).version == 1
+    assert services.show_instance(empty_db, instance_on_v2, services.Actor.operator()).version == 2
+    assert services.show_instance(empty_db, instance_on_v1, services.Actor.operator()).open_tasks[0].name == "第一步"
 
 
 def test_a_bad_file_in_a_deployment_deploys_nothing(empty_db, tmp_path):
@@ -55,7 +57,7 @@ def test_a_bad_file_in_a_deployment_deploys_nothing(empty_db, tmp_path):
     good.write_bytes((DATA / "five_steps.bpmn").read_bytes())
     (tmp_path / "bad.bpmn").write_text("<bpmn:definitions", encoding="utf-8")
     with pytest.raises(DeployError) as error:
-        services.deploy_paths(empty_db, [tmp_path])
+        services.deploy_paths(empty_db, [tmp_path], services.Actor.operator())
     assert "bad.bpmn:1" in str(error.value)
     assert services.list_definitions(empty_db) == []
 
@@ -68,27 +70,27 @@ def test_a_case_changed_by_another_worker_is_reloaded_never_overwritten(db):
         with clock.frozen(NOW):
             instance_id = start_complaint(db)
             classify = only_task(db, user="frontdesk")
-            services.complete(db, classify.id, "frontdesk", {
+            services.complete(db, classify.id, services.actor_for(db, "frontdesk"), {
                 "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
             dispatch = only_task(db, user="frontdesk")
-            services.claim(elsewhere, dispatch.id, "frontdesk2")  # the case moves on elsewhere
+            services.claim(elsewhere, dispatch.id, services.actor_for(elsewhere, "frontdesk2"))  # the case moves on elsewhere
             with pytest.raises(Conflict, match="已被 frontdesk2 认领"):
-                services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
-            services.complete(elsewhere, dispatch.id, "frontdesk2", {"responsible_dept": "engineering"})
+                services.complete(db, dispatch.id, services.actor_for(db, "frontdesk"), {"responsible_dept": "engineering"})
+            services.complete(elsewhere, dispatch.id, services.actor_for(elsewhere, "frontdesk2"), {"responsible_dept": "engineering"})
             pickup = only_task(db, user="engineer")
-            services.claim(db, pickup.id, "engineer")
-            services.complete(db, pickup.id, "engineer", {"receiver": "赵强"})  # this worker holds the case again
+            services.claim(db, pickup.id, services.actor_for(db, "engineer"))
+            services.complete(db, pickup.id, services.actor_for(db, "engineer"), {"receiver": "赵强"})  # this worker holds the case again
             with elsewhere.unit_of_work() as session:  # an event of the case this worker never saw
                 record(session, "note_added", "supervisor", instance_id=instance_id, payload={"text": "已回电"})
             reaction = only_task(db, user="engineer")
             with pytest.raises(Conflict):  # its event chain moved on: the stale head is refused
-                services.complete(db, reaction.id, "engineer", {"reaction_note": "已调整电梯"})
-            services.complete(db, reaction.id, "engineer", {"reaction_note": "已调整电梯"})  # reloaded: done
+                services.complete(db, reaction.id, services.actor_for(db, "engineer"), {"reaction_note": "已调整电梯"})
+            services.complete(db, reaction.id, services.actor_for(db, "engineer"), {"reaction_note": "已调整电梯"})  # reloaded: done
     finally:
         elsewhere.dispose()
-    kinds = [e.type for e in services.history(db, instance_id)]
+    kinds = [e.type for e in services.history(db, instance_id, services.Actor.operator())]
     assert kinds.count("task_completed") == 4 and "note_added" in kinds
-    assert services.verify_history(db).ok
+    assert services.verify_history(db, services.Actor.operator()).ok
 
 
 @pytest.mark.postgres
@@ -97,27 +99,27 @@ def test_complaint_walks_from_front_desk_to_the_department(db):
         instance_id = start_complaint(db)
         classify = only_task(db, user="frontdesk")
         assert classify.name == "投诉分类" and classify.phone == "13800000000"
-        services.complete(db, classify.id, "frontdesk", {
+        services.complete(db, classify.id, services.actor_for(db, "frontdesk"), {
             "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
         dispatch = only_task(db, user="frontdesk")
-        done = services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+        done = services.complete(db, dispatch.id, services.actor_for(db, "frontdesk"), {"responsible_dept": "engineering"})
         pickup = only_task(db, user="engineer")
         assert pickup.candidate_groups == ("engineering",)
         assert done.instance_id == instance_id and done.next_tasks == (pickup,)  # what comes next, as listed
-        assert services.list_tasks(db, user="cleaner").items == []
-        services.claim(db, pickup.id, "engineer")
+        assert services.list_tasks(db, services.actor_for(db, "cleaner")).items == []
+        services.claim(db, pickup.id, services.actor_for(db, "engineer"))
         assert only_task(db, user="engineer", scope="mine").assignee == "engineer"
-        assert services.list_tasks(db, user="engineer2").items == []
-    view = services.show_instance(db, instance_id, "engineer")
+        assert services.list_tasks(db, services.actor_for(db, "engineer2")).items == []
+    view = services.show_instance(db, instance_id, services.actor_for(db, "engineer"))
     assert view.labels.fields["phone"] == "联系电话"
     assert view.labels.options["responsible_dept"]["engineering"] == "工程部"
     with pytest.raises(Forbidden):
-        services.show_instance(db, instance_id, "gardener")
-    services.show_instance(db, instance_id, "auditor")
+        services.show_instance(db, instance_id, services.actor_for(db, "gardener"))
+    services.show_instance(db, instance_id, services.actor_for(db, "auditor"))
     with db.unit_of_work() as session:
         viewed = session.scalars(select(Event).where(Event.type == "audit_viewed")).all()
         assert [(e.actor, e.payload["instance_id"]) for e in viewed] == [("auditor", instance_id)]
-    kinds = [e.type for e in services.history(db, instance_id)]
+    kinds = [e.type for e in services.history(db, instance_id, services.Actor.operator())]
     assert kinds[:4] == ["instance_started", "task_ready", "task_completed", "task_ready"]
     assert kinds[-1] == "task_claimed"
 
@@ -126,14 +128,14 @@ def test_wrong_form_data_is_refused_and_changes_nothing(db):
     with clock.frozen(NOW):
         start_complaint(db)
         classify = only_task(db, user="frontdesk")
-        before = services.show_instance(db, classify.instance_id)
+        before = services.show_instance(db, classify.instance_id, services.Actor.operator())
         with pytest.raises(InvalidInput) as error:
-            services.complete(db, classify.id, "frontdesk", {
+            services.complete(db, classify.id, services.actor_for(db, "frontdesk"), {
                 "complaint_severity": "huge", "complaint_kind": "soft", "surprise": 1})
         assert {"complaint_severity", "surprise"} <= set(error.value.field_errors)
-        after = services.show_instance(db, classify.instance_id)
+        after = services.show_instance(db, classify.instance_id, services.Actor.operator())
     assert after.open_tasks == before.open_tasks and after.data == before.data
-    assert [e.type for e in services.history(db, classify.instance_id)].count("task_completed") == 0
+    assert [e.type for e in services.history(db, classify.instance_id, services.Actor.operator())].count("task_completed") == 0
 
 
 def test_a_task_that_is_not_yours_cannot_be_claimed_or_completed(db):
@@ -141,16 +143,16 @@ def test_a_task_that_is_not_yours_cannot_be_claimed_or_completed(db):
         start_complaint(db)
         classify = only_task(db, user="frontdesk")
         with pytest.raises(Forbidden):
-            services.complete(db, classify.id, "engineer", {})
+            services.complete(db, classify.id, services.actor_for(db, "engineer"), {})
         with pytest.raises(Forbidden):
-            services.claim(db, classify.id, "gm")
-        services.claim(db, classify.id, "frontdesk")
+            services.claim(db, classify.id, services.actor_for(db, "gm"))
+        services.claim(db, classify.id, services.actor_for(db, "frontdesk"))
         with pytest.raises(Conflict, match="frontdesk"):
-            services.claim(db, classify.id, "frontdesk2")
+            services.claim(db, classify.id, services.actor_for(db, "frontdesk2"))
         with pytest.raises(Conflict):
-            services.complete(db, classify.id, "frontdesk2", {})
+            services.complete(db, classify.id, services.actor_for(db, "frontdesk2"), {})
         with pytest.raises(NotFound):
-            services.claim(db, "no-such-task", "frontdesk")
+            services.claim(db, "no-such-task", services.actor_for(db, "frontdesk"))
 
 
 def test_a_stale_second_submission_is_refused(db):
@@ -158,10 +160,10 @@ def test_a_stale_second_submission_is_refused(db):
         start_complaint(db)
         classify = only_task(db, user="frontdesk")
         values = {"complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"}
-        services.complete(db, classify.id, "frontdesk", values)
+        services.complete(db, classify.id, services.actor_for(db, "frontdesk"), values)
         with pytest.raises(Conflict, match="已由 frontdesk 完成"):
-            services.complete(db, classify.id, "frontdesk", values)
-    completions = [e for e in services.history(db, classify.instance_id) if e.type == "task_completed"]
+            services.complete(db, classify.id, services.actor_for(db, "frontdesk"), values)
+    completions = [e for e in services.history(db, classify.instance_id, services.Actor.operator()) if e.type == "task_completed"]
     assert len(completions) == 1
 
 
@@ -177,7 +179,7 @@ def test_two_people_completing_at_once_cannot_both_win(db):
         def submit(user: str) -> None:
             barrier.wait()
             try:
-                services.complete(db, classify.id, user, values)
+                services.complete(db, classify.id, services.actor_for(db, user), values)
                 outcomes.append("ok")
             except Conflict:
                 outcomes.append("conflict")
@@ -197,34 +199,34 @@ def test_delegation_hands_a_task_to_a_colleague_and_back(db):
     with clock.frozen(NOW):
         start_complaint(db)
         classify = only_task(db, user="frontdesk")
-        services.claim(db, classify.id, "frontdesk")
+        services.claim(db, classify.id, services.actor_for(db, "frontdesk"))
         with pytest.raises(InvalidInput):
-            services.delegate(db, classify.id, "frontdesk", "engineer")
-        services.delegate(db, classify.id, "frontdesk", "frontdesk2")
+            services.delegate(db, classify.id, services.actor_for(db, "frontdesk"), "engineer")
+        services.delegate(db, classify.id, services.actor_for(db, "frontdesk"), "frontdesk2")
         assert only_task(db, user="frontdesk2", scope="mine").owner == "frontdesk"
         with pytest.raises(Conflict):
-            services.complete(db, classify.id, "frontdesk", {})
-        services.delegate(db, classify.id, "frontdesk2", "frontdesk")
+            services.complete(db, classify.id, services.actor_for(db, "frontdesk"), {})
+        services.delegate(db, classify.id, services.actor_for(db, "frontdesk2"), "frontdesk")
         assert only_task(db, user="frontdesk", scope="mine").owner is None
 
 
 def test_start_groups_and_start_form_are_enforced(db):
     with pytest.raises(InvalidInput) as error:
-        services.start_instance(db, "complaint_handling", "frontdesk", {"phone": "1"})
+        services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), {"phone": "1"})
     assert "customer_name" in error.value.field_errors
     with pytest.raises(NotFound):
-        services.start_instance(db, "no_such_process", "frontdesk", {})
+        services.start_instance(db, "no_such_process", services.actor_for(db, "frontdesk"), {})
 
 
 def test_cancelling_a_case_closes_its_tasks(db):
     with clock.frozen(NOW):
         instance_id = start_complaint(db)
         with pytest.raises(Forbidden):
-            services.cancel_instance(db, instance_id, "engineer", "无关人员")
-        services.cancel_instance(db, instance_id, "manager", "业户撤回投诉")
-        view = services.show_instance(db, instance_id)
+            services.cancel_instance(db, instance_id, services.actor_for(db, "engineer"), "无关人员")
+        services.cancel_instance(db, instance_id, services.actor_for(db, "manager"), "业户撤回投诉")
+        view = services.show_instance(db, instance_id, services.Actor.operator())
     assert view.status == "cancelled" and view.open_tasks == []
-    assert services.list_tasks(db, user="frontdesk").items == []
+    assert services.list_tasks(db, services.actor_for(db, "frontdesk")).items == []
     with db.unit_of_work() as session:
         rows = session.scalars(select(HumanTask.state).where(HumanTask.instance_id == instance_id)).all()
         assert rows == ["cancelled"]
@@ -237,20 +239,20 @@ def test_camunda_initiator_holds_who_started_the_case(empty_db, tmp_path):
         '<bpmn:startEvent id="StartEvent_Begin" name="开始" camunda:initiator="starter" />')
     path = tmp_path / "five_steps.bpmn"
     path.write_text(source, encoding="utf-8")
-    services.deploy_paths(empty_db, [path])
-    services.add_user(empty_db, "li", ["front-desk"])
-    instance_id = services.start_instance(empty_db, "five_steps", "li", {})
-    assert services.show_instance(empty_db, instance_id).data["starter"] == "li"
+    services.deploy_paths(empty_db, [path], services.Actor.operator())
+    services.add_user(empty_db, "li", ["front-desk"], actor=services.Actor.operator())
+    instance_id = services.start_instance(empty_db, "five_steps", services.actor_for(empty_db, "li"), {})
+    assert services.show_instance(empty_db, instance_id, services.Actor.operator()).data["starter"] == "li"
 
 
 def test_a_claimed_task_leaves_the_group_queue_and_returns_when_unclaimed(db):
     with clock.frozen(NOW):
         start_complaint(db)
         classify = only_task(db, user="frontdesk2")
-        services.claim(db, classify.id, "frontdesk")
-        assert services.list_tasks(db, user="frontdesk2").items == []
+        services.claim(db, classify.id, services.actor_for(db, "frontdesk"))
+        assert services.list_tasks(db, services.actor_for(db, "frontdesk2")).items == []
         assert only_task(db, user="frontdesk", scope="mine").id == classify.id
-        services.unclaim(db, classify.id, "frontdesk")
+        services.unclaim(db, classify.id, services.actor_for(db, "frontdesk"))
         assert only_task(db, user="frontdesk2", scope="group").id == classify.id
 
 
@@ -258,16 +260,16 @@ def test_the_inbox_puts_the_soonest_due_first_and_undated_tasks_last(db):
     with clock.frozen(NOW):
         for _ in range(3):
             start_complaint(db)
-        undated = services.list_tasks(db, user="frontdesk").items
+        undated = services.list_tasks(db, services.actor_for(db, "frontdesk")).items
         first = undated[0]
-        services.complete(db, first.id, "frontdesk", {
+        services.complete(db, first.id, services.actor_for(db, "frontdesk"), {
             "complaint_severity": "general", "complaint_kind": "soft", "validity": "valid"})
-        dispatch = next(t for t in services.list_tasks(db, user="frontdesk").items
+        dispatch = next(t for t in services.list_tasks(db, services.actor_for(db, "frontdesk")).items
                         if t.instance_id == first.instance_id)
-        services.complete(db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
-        page = services.list_tasks(db, user="engineer", per_page=1)
+        services.complete(db, dispatch.id, services.actor_for(db, "frontdesk"), {"responsible_dept": "engineering"})
+        page = services.list_tasks(db, services.actor_for(db, "engineer"), per_page=1)
         assert page.total == 1 and page.items[0].due_at is not None
-        frontdesk = services.list_tasks(db, user="frontdesk", per_page=1, page=2)
+        frontdesk = services.list_tasks(db, services.actor_for(db, "frontdesk"), per_page=1, page=2)
     assert frontdesk.total == 2 and frontdesk.items[0].due_at is None
 
 
@@ -299,9 +301,9 @@ def test_an_inbox_counts_its_tasks_up_to_a_cap_then_says_more(db, monkeypatch):
     with clock.frozen(NOW):
         for _ in range(5):
             start_complaint(db)
-        first = services.list_tasks(db, user="frontdesk", per_page=2)
+        first = services.list_tasks(db, services.actor_for(db, "frontdesk"), per_page=2)
         assert (len(first.items), first.total, first.more) == (2, 3, True)
-        third = services.list_tasks(db, user="frontdesk", per_page=2, page=3)
+        third = services.list_tasks(db, services.actor_for(db, "frontdesk"), per_page=2, page=3)
         assert (len(third.items), third.total, third.more) == (1, 5, False)  # counted past the cap
-        every = services.list_tasks(db, user="frontdesk", per_page=4, page=2)
+        every = services.list_tasks(db, services.actor_for(db, "frontdesk"), per_page=4, page=2)
         assert (len(every.items), every.total, every.more) == (1, 5, False)

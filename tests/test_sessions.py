@@ -75,7 +75,7 @@ def test_a_password_change_ends_every_session_of_that_user(app: Flask, site_db: 
     assert client.get("/").status_code == 302 and copy.get("/").status_code == 302
     assert admin.get("/").status_code == 200  # other people stay signed in
     signed_in(app, "engineer", "new-secret")
-    services.set_password(site_db, "engineer", "demo", actor="test")
+    services.set_password(site_db, "engineer", "demo", actor=services.Actor.operator("test"))
 
 
 def test_an_administrator_signs_a_user_out_everywhere(app: Flask) -> None:
@@ -95,13 +95,13 @@ def test_an_administrator_signs_a_user_out_everywhere(app: Flask) -> None:
 
 def test_user_names_are_one_account_whatever_their_case_or_width(site_db: Database) -> None:
     with pytest.raises(Conflict):
-        services.add_user(site_db, "Frontdesk", ["front-desk"], "demo")
+        services.add_user(site_db, "Frontdesk", ["front-desk"], "demo", actor=services.Actor.operator())
     with pytest.raises(Conflict):
-        services.add_user(site_db, "ｆｒｏｎｔｄｅｓｋ", ["front-desk"], "demo")
+        services.add_user(site_db, "ｆｒｏｎｔｄｅｓｋ", ["front-desk"], "demo", actor=services.Actor.operator())
     for typed in ("FrontDesk", " frontdesk ", "ＦＲＯＮＴＤＥＳＫ"):
         info = services.authenticate(site_db, typed, "demo")
         assert info is not None and info.name == "frontdesk", typed
-    created = services.add_user(site_db, "Night.Shift", ["front-desk"], "demo")
+    created = services.add_user(site_db, "Night.Shift", ["front-desk"], "demo", actor=services.Actor.operator())
     assert created.name == "night.shift" and services.get_user(site_db, "NIGHT.SHIFT") is not None
 
 
@@ -109,7 +109,7 @@ def test_sign_in_takes_as_long_and_locks_the_same_for_a_name_without_an_account(
         site_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BPMDESK_PASSWORD_HASH", "pbkdf2:sha256:150000")
     users._stand_in_hash.cache_clear()
-    services.add_user(site_db, "slowhash", ["front-desk"], "right")
+    services.add_user(site_db, "slowhash", ["front-desk"], "right", actor=services.Actor.operator())
 
     def took(name: str) -> float:
         started = time.perf_counter()

@@ -16,8 +16,8 @@ ROUNDS, THREADS = 3, 8
 
 @pytest.mark.postgres
 def test_simultaneous_sign_ins_and_auditor_views_all_succeed(empty_db: Database) -> None:
-    services.add_user(empty_db, "frontdesk", ["front-desk"], "demo")
-    services.add_user(empty_db, "auditor", ["auditor"], "demo")
+    services.add_user(empty_db, "frontdesk", ["front-desk"], "demo", actor=services.Actor.operator())
+    services.add_user(empty_db, "auditor", ["auditor"], "demo", actor=services.Actor.operator())
     workers = [Database(empty_db.url) for _ in range(4)]
     failures: list[str] = []
     start = threading.Barrier(THREADS)
@@ -29,7 +29,7 @@ def test_simultaneous_sign_ins_and_auditor_views_all_succeed(empty_db: Database)
             if number % 2:
                 assert services.authenticate(worker, "frontdesk", "demo") is not None
             else:
-                services.search_cases(worker, CaseQuery(), viewer="auditor")
+                services.search_cases(worker, CaseQuery(), viewer=services.actor_for(worker, "auditor"))
         except Exception as error:  # noqa: BLE001 - every failure is counted, whatever it is
             failures.append(f"{type(error).__name__}: {error}")
 
@@ -44,6 +44,6 @@ def test_simultaneous_sign_ins_and_auditor_views_all_succeed(empty_db: Database)
         for worker in workers:
             worker.dispose()
     assert failures == []
-    report = services.verify_history(empty_db)
+    report = services.verify_history(empty_db, services.Actor.operator())
     assert report.ok, report.problems
     assert report.events >= 2 + ROUNDS * THREADS

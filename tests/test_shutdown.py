@@ -52,7 +52,7 @@ def answers(url: str) -> bool:
 
 @pytest.mark.parametrize("command", ["serve", "scheduler"])
 def test_sigterm_stops_within_seconds_while_a_firing_spins(empty_db: Database, tmp_path: Path, command: str) -> None:
-    services.deploy_files(empty_db, [compat.SourceFile("spin.bpmn", SPIN_AFTER_A_SECOND.encode())], "test")
+    services.deploy_files(empty_db, [compat.SourceFile("spin.bpmn", SPIN_AFTER_A_SECOND.encode())], services.Actor.operator("test"))
     port = free_port()
     args = ["serve", "--port", str(port), "--workers", "1"] if command == "serve" else ["scheduler", "--poll", "0.2"]
     env = {**os.environ, "BPMDESK_DATABASE_URL": empty_db.url, "PYTHONPATH": str(ROOT),
@@ -66,7 +66,7 @@ def test_sigterm_stops_within_seconds_while_a_firing_spins(empty_db: Database, t
         while not ready():
             assert time.monotonic() < deadline and process.poll() is None, "the server did not come up"
             time.sleep(0.1)
-        services.start_instance(empty_db, "spin_later", None, {"cycle": "R/PT0S"})
+        services.start_instance(empty_db, "spin_later", services.Actor.operator(), {"cycle": "R/PT0S"})
         time.sleep(3)  # the first timer is due after 1 s: its firing now spins
         stopping = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -77,5 +77,5 @@ def test_sigterm_stops_within_seconds_while_a_firing_spins(empty_db: Database, t
             process.kill()
             process.communicate()
     assert took < 6, f"{command} took {took:.1f} s to stop"
-    view = services.search_cases(empty_db, services.CaseQuery()).items[0]
+    view = services.search_cases(empty_db, services.CaseQuery(), services.Actor.operator()).items[0]
     assert view.status == "running"  # the spinning firing was rolled back: the case still waits

@@ -18,7 +18,7 @@ def test_a_held_connection_the_server_ended_is_replaced_before_the_next_request(
                                                                                  backend: str) -> None:
     if backend != "postgres":
         pytest.skip("the server ends a backend only on PostgreSQL")
-    services.add_user(empty_db, "frontdesk", ["front-desk"], "demo")
+    services.add_user(empty_db, "frontdesk", ["front-desk"], "demo", actor=services.Actor.operator())
     with empty_db.unit_of_work(read_only=True) as session:
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
     admin = create_engine(empty_db.url)
@@ -51,10 +51,10 @@ def test_a_statement_running_past_the_configured_timeout_is_cancelled(empty_db: 
 def test_reads_take_no_write_lock_on_sqlite(db: Database, tmp_path: Path) -> None:
     """Another process holds SQLite's write lock: looking (user loader, lists, a case, a task)
     goes on at once; only a write waits."""
-    case = services.start_instance(db, "complaint_handling", "frontdesk", {
+    case = services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), {
         "customer_name": "李先生", "phone": "13800138000", "room": "3-1-502", "channel": "phone",
         "occurred_at": "今天上午", "place": "3号楼电梯", "description": "电梯异响", "read_back_confirmed": True})
-    task = services.list_tasks(db, user="frontdesk").items[0]
+    task = services.list_tasks(db, services.actor_for(db, "frontdesk")).items[0]
     writer = sqlite3.connect(db.url.removeprefix("sqlite:///"), isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     try:
@@ -62,11 +62,11 @@ def test_reads_take_no_write_lock_on_sqlite(db: Database, tmp_path: Path) -> Non
         assert services.get_user(db, "frontdesk") is not None
         assert services.list_users(db)
         assert services.list_definitions(db)
-        assert services.startable(db, "frontdesk")
-        assert services.show_instance(db, case, "frontdesk").id == case
-        assert services.history(db, case)
-        assert services.get_task(db, task.id, "frontdesk").task.id == task.id
-        assert services.list_tasks(db, user="frontdesk").items
+        assert services.startable(db, services.actor_for(db, "frontdesk"))
+        assert services.show_instance(db, case, services.actor_for(db, "frontdesk")).id == case
+        assert services.history(db, case, services.Actor.operator())
+        assert services.get_task(db, task.id, services.actor_for(db, "frontdesk")).task.id == task.id
+        assert services.list_tasks(db, services.actor_for(db, "frontdesk")).items
         assert services.list_timers(db) is not None
         assert time.monotonic() - started < 2
     finally:

@@ -29,7 +29,7 @@ TIMER = """<?xml version="1.0" encoding="UTF-8"?>
 
 def deploy(db: Database, kind: str, text: str):
     source = compat.SourceFile("processes/timed.bpmn", TIMER.format(kind=kind, text=text).encode())
-    return services.deploy_files(db, [source], "test")
+    return services.deploy_files(db, [source], services.Actor.operator("test"))
 
 
 @pytest.mark.parametrize("kind, text, says", [
@@ -66,5 +66,5 @@ def test_a_timer_expression_giving_an_unusable_value_fails_the_step_as_the_diagr
         empty_db: Database, value: object) -> None:
     deploy(empty_db, "timeDuration", "${wait}")
     with pytest.raises(ProcessError, match="流程「timed」运行出错"):
-        services.start_instance(empty_db, "timed", None, {"wait": value})
-    assert services.search_cases(empty_db, services.CaseQuery()).total == 0
+        services.start_instance(empty_db, "timed", services.Actor.operator(), {"wait": value})
+    assert services.search_cases(empty_db, services.CaseQuery(), services.Actor.operator()).total == 0

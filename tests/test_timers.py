@@ -35,9 +35,9 @@ STAFF = {"frontdesk": "front-desk", "supervisor": "cs-supervisor", "manager": "c
 def prepare(db: Database, *paths: Path) -> Database:
     """Diagrams deployed at DEPLOYED_AT, and one person per group the diagrams name."""
     with clock.frozen(DEPLOYED_AT):
-        services.deploy_paths(db, paths, "test")
+        services.deploy_paths(db, paths, services.Actor.operator("test"))
         for name, group in STAFF.items():
-            services.add_user(db, name, [group])
+            services.add_user(db, name, [group], actor=services.Actor.operator())
     return db
 
 
@@ -48,7 +48,7 @@ def tdb(empty_db: Database) -> Database:
 
 def start(db: Database, process_id: str, when: str = at("09:00:00")) -> int:
     with clock.frozen(when):
-        return services.start_instance(db, process_id, None, {})
+        return services.start_instance(db, process_id, services.Actor.operator(), {})
 
 
 def fire(db: Database, when: str) -> list[timers.Firing]:
@@ -58,12 +58,12 @@ def fire(db: Database, when: str) -> list[timers.Firing]:
 
 def inbox(db: Database, user: str, when: str) -> list[services.TaskItem]:
     with clock.frozen(when):
-        return services.list_tasks(db, user=user).items
+        return services.list_tasks(db, services.actor_for(db, user)).items
 
 
 def overdue(db: Database, user: str, when: str) -> list[bool]:
     with clock.frozen(when):
-        return [task.overdue for task in services.list_tasks(db, user=user).items]
+        return [task.overdue for task in services.list_tasks(db, services.actor_for(db, user)).items]
 
 
 def events(db: Database, type_: str, instance_id: int | None = None) -> list[Event]:
@@ -149,7 +149,7 @@ def test_passed_due_date_without_a_timer_notifies_whoever_holds_the_task_once(td
     fire(tdb, at("11:00:01"))  # the task opens, due 12:00:01
     [task] = inbox(tdb, "frontdesk", at("11:00:01"))
     with clock.frozen(at("11:10:00")):
-        services.claim(tdb, task.id, "frontdesk")
+        services.claim(tdb, task.id, services.actor_for(tdb, "frontdesk"))
 
     assert fire(tdb, at("12:00:01")) == []  # not before it has passed
     [firing] = fire(tdb, at("12:00:02"))
@@ -166,8 +166,8 @@ def test_passed_due_date_without_a_timer_notifies_whoever_holds_the_task_once(td
     assert [f for f in fire(tdb, at("13:00:00")) if f.instance_id == case] == []  # once
     assert [t for t in timers.list_timers(tdb) if t.instance_id == case] == []
     with clock.frozen(at("13:00:00")):
-        services.complete(tdb, task.id, "frontdesk", {})
-    assert services.show_instance(tdb, case).status == "completed"
+        services.complete(tdb, task.id, services.actor_for(tdb, "frontdesk"), {})
+    assert services.show_instance(tdb, case, services.Actor.operator()).status == "completed"
     assert len(events(tdb, "escalated", case)) == 1
 
 
@@ -179,8 +179,8 @@ def test_cases_read_ahead_of_their_due_time_fire_as_they_are_when_due(tdb):
         assert timers.parse_ahead(tdb, clock.now() + timers.AHEAD) == 2
     task = next(t for t in inbox(web, "frontdesk", at("09:14:59")) if t.instance_id == picked_up)
     with clock.frozen(at("09:14:59")):
-        services.claim(web, task.id, "frontdesk")
-        services.complete(web, task.id, "frontdesk")  # picked up just in time: no reminder
+        services.claim(web, task.id, services.actor_for(web, "frontdesk"))
+        services.complete(web, task.id, services.actor_for(web, "frontdesk"))  # picked up just in time: no reminder
     web.dispose()
 
     assert [f.instance_id for f in fire(tdb, at("09:15:01"))] == [untouched]
@@ -216,10 +216,10 @@ def test_timer_started_process_starts_once_per_occurrence_with_the_newest_versio
     changed.write_text((TIMER_DIAGRAMS / "daily_report.bpmn").read_text(encoding="utf-8")
                        .replace("填写日报", "填写当日报表"), encoding="utf-8")
     with clock.frozen(at("18:00:00")):
-        services.deploy_paths(tdb, [changed])
+        services.deploy_paths(tdb, [changed], services.Actor.operator())
     assert fire(tdb, at("16:59:59", day=3)) == []
     [next_day] = fire(tdb, at("17:00:01", day=3))
-    assert services.show_instance(tdb, next_day.instance_id).version == 2
+    assert services.show_instance(tdb, next_day.instance_id, services.Actor.operator()).version == 2
     [fired] = events(tdb, "timer_fired", next_day.instance_id)
     assert fired.payload["due_at"] == "2026-03-03T09:00:00+00:00" and fired.payload["occurrences"] == 1
 
@@ -250,7 +250,7 @@ def test_failing_timer_is_retried_with_backoff_then_becomes_an_incident(tdb):
     assert outcomes == [[("retry", "03-02 09:10:31")], [], [("retry", "03-02 09:11:32")],
                         [("retry", "03-02 09:13:33")], [("retry", "03-02 09:17:34")], [("incident", None)]]
 
-    assert services.show_instance(tdb, case).status == "incident"
+    assert services.show_instance(tdb, case, services.Actor.operator()).status == "incident"
     [incident] = events(tdb, "incident", case)
     assert "Script_Divide" in incident.payload["message"] and incident.payload["attempt"] == 5
     assert incident.payload["due_at"] == "2026-03-02T01:10:00+00:00"
@@ -259,10 +259,10 @@ def test_failing_timer_is_retried_with_backoff_then_becomes_an_incident(tdb):
     assert [(t.instance_id, t.status) for t in timers.list_timers(tdb)] == [(case, "incident")]
 
     with pytest.raises(Forbidden):
-        timers.retry_incident(tdb, case, "frontdesk")
-    timers.retry_incident(tdb, case, "admin")
+        timers.retry_incident(tdb, case, services.actor_for(tdb, "frontdesk"))
+    timers.retry_incident(tdb, case, services.actor_for(tdb, "admin"))
     with pytest.raises(Conflict):
-        timers.retry_incident(tdb, case, "admin")
+        timers.retry_incident(tdb, case, services.actor_for(tdb, "admin"))
     assert [f.outcome for f in fire(tdb, at("12:00:01", day=9)) if f.instance_id == case] == ["retry"]
 
 

@@ -48,9 +48,9 @@ def reminder_in(db: Database, tmp_path: Path, duration: str) -> Database:
     path = tmp_path / "pickup_reminder.bpmn"
     path.write_text((TIMER_DIAGRAMS / "pickup_reminder.bpmn").read_text(encoding="utf-8")
                     .replace("PT15M", duration), encoding="utf-8")
-    services.deploy_paths(db, [path])
+    services.deploy_paths(db, [path], services.Actor.operator())
     for name, group in STAFF.items():
-        services.add_user(db, name, [group])
+        services.add_user(db, name, [group], actor=services.Actor.operator())
     return db
 
 
@@ -88,7 +88,7 @@ def test_scheduler_fires_within_a_second_of_due_and_mails_the_escalation(empty_d
         time.sleep(0.3)
         cases = []
         for _ in range(8):  # due one after another: each firing must re-arm for the next
-            cases.append(services.start_instance(db, "pickup_reminder", None, {}))
+            cases.append(services.start_instance(db, "pickup_reminder", services.Actor.operator(), {}))
             time.sleep(0.15)
         wait_until(lambda: len(fired_events(db)) == 8, 10, "eight reminders")
         wait_until(lambda: len(sink.messages) == 16, 10, "sixteen notices mailed")
@@ -142,7 +142,7 @@ def test_two_scheduler_processes_fire_each_timer_exactly_once(empty_db, tmp_path
     try:
         for process in processes:
             assert process.stdout.readline().startswith("scheduler running"), process.stderr.read()
-        cases = [services.start_instance(db, "pickup_reminder", None, {}) for _ in range(80)]
+        cases = [services.start_instance(db, "pickup_reminder", services.Actor.operator(), {}) for _ in range(80)]
         wait_until(lambda: len(fired_events(db)) >= len(cases), 60, "all reminders")
         time.sleep(0.5)  # a second firing, if there were one, would show now
     finally:
@@ -203,7 +203,7 @@ def test_the_web_server_fires_timers_while_it_serves(empty_db, tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login"), 30, "the web server")
-        cases = [services.start_instance(db, "pickup_reminder", None, {}) for _ in range(3)]
+        cases = [services.start_instance(db, "pickup_reminder", services.Actor.operator(), {}) for _ in range(3)]
         wait_until(lambda: len(fired_events(db)) == 3, 15, "the server's schedulers to fire")
         time.sleep(0.5)
     finally:

@@ -51,13 +51,13 @@ def script(name: str) -> compat.SourceFile:
 def test_a_cycle_of_period_zero_from_an_expression_is_stopped_at_the_step_budget(
         empty_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BPMDESK_STEP_SECONDS", "0.5")
-    services.deploy_files(empty_db, [source("spin", CYCLE)], "test")
+    services.deploy_files(empty_db, [source("spin", CYCLE)], services.Actor.operator("test"))
     started = time.monotonic()
     with pytest.raises(ProcessError, match="运行超过 0.5 秒.*BPMDESK_STEP_SECONDS"):
-        services.start_instance(empty_db, "spin", None, {"cycle": "R/PT0S"})
+        services.start_instance(empty_db, "spin", services.Actor.operator(), {"cycle": "R/PT0S"})
     assert time.monotonic() - started < 5
-    assert services.search_cases(empty_db, services.CaseQuery()).total == 0
-    assert services.start_instance(empty_db, "spin", None, {"cycle": "R2/PT1H"})  # the process is fine
+    assert services.search_cases(empty_db, services.CaseQuery(), services.Actor.operator()).total == 0
+    assert services.start_instance(empty_db, "spin", services.Actor.operator(), {"cycle": "R2/PT1H"})  # the process is fine
 
 
 def test_a_step_in_any_thread_is_aborted_and_a_short_one_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,7 +92,7 @@ db = Database(sys.argv[1])
 for name in sys.argv[2:]:
     started = time.monotonic()
     try:
-        services.start_instance(db, name, None, {})
+        services.start_instance(db, name, services.Actor.operator(), {})
         print(name, "finished")
     except ProcessError as error:
         print(name, "refused", round(time.monotonic() - started, 1), str(error)[:80])
@@ -110,19 +110,19 @@ def guarded(db: Database, *names: str, grace: float = 8.0) -> tuple[subprocess.C
 
 
 def test_single_c_level_calls_fail_at_the_memory_cap_and_the_process_goes_on(db: Database) -> None:
-    services.deploy_files(db, [script("zip_all"), script("str_all")], "test")
+    services.deploy_files(db, [script("zip_all"), script("str_all")], services.Actor.operator("test"))
     result, _ = guarded(db, "zip_all", "str_all")
     lines = result.stdout.splitlines()
     assert result.returncode == 0 and lines[-1] == "alive", result.stderr[-2000:]
     assert [line.split()[:2] for line in lines[:-1]] == [["zip_all", "refused"], ["str_all", "refused"]]
     assert all(float(line.split()[2]) < 20 for line in lines[:-1]), lines
-    assert services.search_cases(db, services.CaseQuery()).total == 0
+    assert services.search_cases(db, services.CaseQuery(), services.Actor.operator()).total == 0
 
 
 def test_a_step_stuck_in_c_code_ends_the_serving_process_and_nothing_is_saved(db: Database) -> None:
-    services.deploy_files(db, [script("compare_all")], "test")
+    services.deploy_files(db, [script("compare_all")], services.Actor.operator("test"))
     result, took = guarded(db, "compare_all", grace=1.0)
     assert result.returncode != 0 and "alive" not in result.stdout
     assert "Timeout" in result.stderr  # faulthandler's dump of where it was stuck
     assert took < 30
-    assert services.search_cases(db, services.CaseQuery()).total == 0
+    assert services.search_cases(db, services.CaseQuery(), services.Actor.operator()).total == 0

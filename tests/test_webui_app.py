@@ -81,11 +81,11 @@ def text(response) -> str:
 
 
 def start_complaint(site_db: Database, **changes: str) -> int:
-    return services.start_instance(site_db, COMPLAINT, "frontdesk", {**COMPLAINT_FORM, **changes})
+    return services.start_instance(site_db, COMPLAINT, services.actor_for(site_db, "frontdesk"), {**COMPLAINT_FORM, **changes})
 
 
 def open_task(site_db: Database, instance_id: int, name: str) -> services.TaskItem:
-    items = services.list_tasks(site_db, TaskFilter(instance_id=instance_id, scope="open")).items
+    items = services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=instance_id, scope="open")).items
     return next(t for t in items if t.name == name)
 
 
@@ -93,10 +93,10 @@ def dispatched_to_engineering(site_db: Database) -> tuple[int, services.TaskItem
     """A soft complaint dispatched to engineering: the department's pick-up task is open."""
     case = start_complaint(site_db)
     classify = open_task(site_db, case, "投诉分类")
-    services.complete(site_db, classify.id, "frontdesk", {"complaint_severity": "general",
+    services.complete(site_db, classify.id, services.actor_for(site_db, "frontdesk"), {"complaint_severity": "general",
                                                       "complaint_kind": "soft", "validity": "valid"})
     dispatch = open_task(site_db, case, "通知责任部门")
-    services.complete(site_db, dispatch.id, "frontdesk", {"responsible_dept": "engineering"})
+    services.complete(site_db, dispatch.id, services.actor_for(site_db, "frontdesk"), {"responsible_dept": "engineering"})
     return case, open_task(site_db, case, "责任部门取单签收")
 
 
@@ -162,9 +162,9 @@ def test_sign_out_is_a_post_with_a_csrf_token(app: Flask) -> None:
 
 
 def test_a_deactivated_account_is_signed_out_at_its_next_request(app: Flask, site_db: Database) -> None:
-    services.add_user(site_db, "leaver", ["front-desk"], "demo")
+    services.add_user(site_db, "leaver", ["front-desk"], "demo", actor=services.Actor.operator())
     client = client_for(app, "leaver")
-    services.set_active(site_db, "leaver", False)
+    services.set_active(site_db, "leaver", False, actor=services.Actor.operator())
     assert client.get("/").status_code == 302
 
 
@@ -243,10 +243,10 @@ def test_claim_then_complete_moves_the_case_on(app: Flask, site_db: Database) ->
     assert "engineer" in text(client.get(via))
     response = post(client, f"/tasks/{pickup.id}/complete", {"receiver": "赵强"}, via=via)
     assert response.status_code == 302
-    assert services.get_task(site_db, pickup.id, "engineer").task.state == "completed"
+    assert services.get_task(site_db, pickup.id, services.actor_for(site_db, "engineer")).task.state == "completed"
     done = text(client.get("/?scope=done"))
     assert pickup.id in done
-    following = services.list_tasks(site_db, TaskFilter(instance_id=case, scope="open")).items
+    following = services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case, scope="open")).items
     assert len(following) == 2  # the reply and its check
     assert f"案件 {case} 的任务已完成。下一步：" in done and all(f"「{t.name}」" in done for t in following)
 
@@ -272,33 +272,33 @@ def test_completing_a_task_already_completed_says_so_and_changes_nothing(app: Fl
     assert post(first, f"/tasks/{pickup.id}/complete", {"receiver": "赵强"}, via=f"/tasks/{pickup.id}").status_code == 302
     stale = second.post(f"/tasks/{pickup.id}/complete", data={"receiver": "孙磊", "csrf_token": token})
     assert stale.status_code == 409 and "已由 engineer 完成" in text(stale)
-    assert services.show_instance(site_db, case).data["receiver"] == "赵强"
+    assert services.show_instance(site_db, case, services.Actor.operator()).data["receiver"] == "赵强"
 
 
 def test_a_task_claimed_by_a_colleague_cannot_be_completed_by_me(app: Flask, site_db: Database) -> None:
     _, pickup = dispatched_to_engineering(site_db)
-    services.claim(site_db, pickup.id, "engineer")
+    services.claim(site_db, pickup.id, services.actor_for(site_db, "engineer"))
     response = post(client_for(app, "engineer2"), f"/tasks/{pickup.id}/complete", {"receiver": "孙磊"})
     assert response.status_code == 409 and "已被 engineer 认领" in text(response)
 
 
 def test_delegate_to_a_colleague_and_hand_back(app: Flask, site_db: Database) -> None:
     _, pickup = dispatched_to_engineering(site_db)
-    services.claim(site_db, pickup.id, "engineer")
+    services.claim(site_db, pickup.id, services.actor_for(site_db, "engineer"))
     owner = client_for(app, "engineer")
     assert post(owner, f"/tasks/{pickup.id}/delegate", {"to_user": "engineer2"}).status_code == 302
     colleague = client_for(app, "engineer2")
     page = text(colleague.get(f"/tasks/{pickup.id}"))
     assert "由 工程部 赵强 委派" in page and "交还给 工程部 赵强" in page
     assert post(colleague, f"/tasks/{pickup.id}/handback").status_code == 302
-    assert services.get_task(site_db, pickup.id, "engineer").task.assignee == "engineer"
+    assert services.get_task(site_db, pickup.id, services.actor_for(site_db, "engineer")).task.assignee == "engineer"
 
 
 def test_unclaim_returns_the_task_to_the_group(app: Flask, site_db: Database) -> None:
     _, pickup = dispatched_to_engineering(site_db)
-    services.claim(site_db, pickup.id, "engineer")
+    services.claim(site_db, pickup.id, services.actor_for(site_db, "engineer"))
     assert post(client_for(app, "engineer"), f"/tasks/{pickup.id}/unclaim").status_code == 302
-    assert services.get_task(site_db, pickup.id, "engineer").task.assignee is None
+    assert services.get_task(site_db, pickup.id, services.actor_for(site_db, "engineer")).task.assignee is None
 
 
 # ---- starting a case and the case page -----------------------------------------------------------
@@ -315,7 +315,7 @@ def test_starting_a_complaint_opens_its_first_task_when_it_is_mine(app: Flask, s
     task_page = text(client.get(response.headers["Location"]))
     assert "<h1>投诉分类" in task_page and 'id="task-form"' in task_page
     case = int(re.search(r'href="/cases/(\d+)"', task_page).group(1))
-    services.complete(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk", {"complaint_kind": "soft"})
+    services.complete(site_db, open_task(site_db, case, "投诉分类").id, services.actor_for(site_db, "frontdesk"), {"complaint_kind": "soft"})
     dispatch = open_task(site_db, case, "通知责任部门")
     response = post(client, f"/tasks/{dispatch.id}/complete", {"responsible_dept": "engineering"},
                     via=f"/tasks/{dispatch.id}")
@@ -325,9 +325,9 @@ def test_starting_a_complaint_opens_its_first_task_when_it_is_mine(app: Flask, s
 def test_starting_a_case_someone_else_works_on_opens_its_case_page(app: Flask, site_db: Database) -> None:
     client = client_for(app, "frontdesk")
     case = start_complaint(site_db)
-    services.claim(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk")
-    assert services.next_task_for(site_db, case, "frontdesk").name == "投诉分类"
-    assert services.next_task_for(site_db, case, "engineer") is None
+    services.claim(site_db, open_task(site_db, case, "投诉分类").id, services.actor_for(site_db, "frontdesk"))
+    assert services.next_task_for(site_db, case, services.actor_for(site_db, "frontdesk")).name == "投诉分类"
+    assert services.next_task_for(site_db, case, services.actor_for(site_db, "engineer")) is None
 
 
 def test_a_started_complaint_has_a_case_page_with_diagram_and_timeline(app: Flask, site_db: Database) -> None:
@@ -339,7 +339,7 @@ def test_a_started_complaint_has_a_case_page_with_diagram_and_timeline(app: Flas
     assert "发起案件" in page and "前台 王芳" in page
     assert "2025-03-03 09:00" in page  # started_at in Beijing time
     case = int(case_page.rsplit("/", 1)[1])
-    services.complete(site_db, open_task(site_db, case, "投诉分类").id, "frontdesk", {"complaint_kind": "soft"})
+    services.complete(site_db, open_task(site_db, case, "投诉分类").id, services.actor_for(site_db, "frontdesk"), {"complaint_kind": "soft"})
     page = text(client.get(case_page))
     assert re.search(r'<g class="el userTask done" data-element-id="Task_ClassifyComplaint"', page)
     assert re.search(r'<g class="el userTask active" data-element-id="Task_DispatchToDepartment"', page)
@@ -439,7 +439,7 @@ def test_api_claims_and_completes_with_the_same_rules(app: Flask, site_db: Datab
     bad = client.post(f"/api/tasks/{pickup.id}/complete", json={"data": {}}, headers=headers)
     assert bad.status_code == 400 and "receiver" in bad.get_json()["field_errors"]
     done = client.post(f"/api/tasks/{pickup.id}/complete", json={"data": {"receiver": "赵强"}}, headers=headers)
-    following = services.list_tasks(site_db, TaskFilter(instance_id=case, scope="open")).items
+    following = services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case, scope="open")).items
     assert done.get_json()["instance_id"] == case
     assert sorted(t["id"] for t in done.get_json()["next_tasks"]) == sorted(t.id for t in following)
     other, other_headers = api_client(app, "cleaner")
@@ -451,7 +451,7 @@ def test_api_post_without_csrf_header_is_rejected(app: Flask, site_db: Database)
     client, _ = api_client(app, "engineer")
     response = client.post(f"/api/tasks/{pickup.id}/claim")
     assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
-    assert services.get_task(site_db, pickup.id, "engineer").task.assignee is None
+    assert services.get_task(site_db, pickup.id, services.actor_for(site_db, "engineer")).task.assignee is None
 
 
 def test_api_starts_a_case(app: Flask) -> None:
@@ -477,16 +477,16 @@ def test_the_starter_cancels_a_case_from_its_page_with_a_reason(app: Flask, site
     response = post(client, f"/cases/{case}/cancel", {"reason": "  "}, via=f"/cases/{case}")
     assert response.status_code == 302
     assert "请填写撤销原因。" in text(client.get(f"/cases/{case}"))
-    assert services.show_instance(site_db, case).status == "running"
+    assert services.show_instance(site_db, case, services.Actor.operator()).status == "running"
     post(client, f"/cases/{case}/cancel", {"reason": "业户撤回投诉"}, via=f"/cases/{case}")
     page = text(client.get(f"/cases/{case}"))
     assert f"案件 {case} 已撤销。" in page and "原因：业户撤回投诉" in page
     assert "撤销案件</h2>" not in page  # nothing left to cancel
-    assert services.show_instance(site_db, case).open_tasks == []
+    assert services.show_instance(site_db, case, services.Actor.operator()).open_tasks == []
 
 
 def test_the_sign_in_page_says_when_an_account_is_locked_after_failed_attempts(app: Flask, site_db: Database) -> None:
-    services.add_user(site_db, "night-shift", ["cleaning"], "demo")
+    services.add_user(site_db, "night-shift", ["cleaning"], "demo", actor=services.Actor.operator())
     client = app.test_client()
     for _ in range(5):
         page = client.get("/login").get_data(as_text=True)
@@ -501,7 +501,7 @@ def test_the_sign_in_page_says_when_an_account_is_locked_after_failed_attempts(a
 
 def test_groups_have_chinese_names_and_an_unknown_group_is_refused_in_the_admin_page(app: Flask, site_db: Database) -> None:
     client = client_for(app, "admin")
-    services.add_user(site_db, "plumber", ["engineering"], "demo")
+    services.add_user(site_db, "plumber", ["engineering"], "demo", actor=services.Actor.operator())
     response = post(client, "/admin/users/plumber/groups", {"groups": "engineering plumbing"}, via="/admin/users")
     assert response.status_code == 400 and "没有这个组：plumbing" in text(response)
     assert services.get_user(site_db, "plumber").groups == ("engineering",)

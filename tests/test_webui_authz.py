@@ -90,7 +90,7 @@ _new_users = itertools.count()
 def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('authz') / 'bpmdesk.db'}",
                                  set(ROLES) - {"anonymous"})
-    services.add_user(database, "target", ["front-desk"], "demo")
+    services.add_user(database, "target", ["front-desk"], "demo", actor=services.Actor.operator())
     yield database
     database.dispose()
 
@@ -120,12 +120,12 @@ def _token(page: str) -> str:
 
 def _case_in_state(site_db: Database, state: str) -> tuple[int, str]:
     with clock.frozen("2025-03-03T09:00:00+08:00"):
-        case = services.start_instance(site_db, "complaint_handling", "frontdesk", dict(START))
-    task = services.list_tasks(site_db, TaskFilter(instance_id=case)).items[0].id
+        case = services.start_instance(site_db, "complaint_handling", services.actor_for(site_db, "frontdesk"), dict(START))
+    task = services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case)).items[0].id
     if state in ("claimed", "delegated"):
-        services.claim(site_db, task, "frontdesk")
+        services.claim(site_db, task, services.actor_for(site_db, "frontdesk"))
     if state == "delegated":
-        services.delegate(site_db, task, "frontdesk", "frontdesk2")
+        services.delegate(site_db, task, services.actor_for(site_db, "frontdesk"), "frontdesk2")
     return case, task
 
 

@@ -27,7 +27,7 @@ def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('forms') / 'bpmdesk.db'}",
                                  {"frontdesk", "engineer", "engineer2", "storemgr", "sales", "finance", "gm"})
     services.deploy_paths(database, [ROOT / "processes" / "order_cancellation_return.bpmn",
-                                     ROOT / "processes" / "return_policy.dmn"], "test")
+                                     ROOT / "processes" / "return_policy.dmn"], services.Actor.operator("test"))
     yield database
     database.dispose()
 
@@ -71,21 +71,21 @@ def test_an_order_time_in_words_is_refused_beside_the_field_and_every_value_is_k
     assert response.status_code == 302
     task_id = re.search(r"/tasks/([^#]+)#task-form$", response.headers["Location"]).group(1)
     db = app.extensions["bpmdesk.db"]
-    case = services.get_task(db, task_id, "frontdesk").task.instance_id
-    assert services.show_instance(db, case).data["ordered_at"] == "2026-02-20T10:00+08:00"
+    case = services.get_task(db, task_id, services.actor_for(db, "frontdesk")).task.instance_id
+    assert services.show_instance(db, case, services.Actor.operator()).data["ordered_at"] == "2026-02-20T10:00+08:00"
 
 
 def returned_for_refund(db: Database) -> tuple[int, services.TaskItem]:
-    case = services.start_instance(db, "order_cancellation_return", "frontdesk", RETURN)
+    case = services.start_instance(db, "order_cancellation_return", services.actor_for(db, "frontdesk"), RETURN)
     steps = [("Task_TryResolve", "frontdesk", {"suggestion": "建议换货"}),
              ("Task_FillReturnForm", "storemgr", {"receipt_provided": "true", "pickup_slip_provided": "true",
                                                   "delivery_slip_provided": "true", "customer_signed": "true"}),
              ("Task_InspectGoods", "storemgr", {"goods_condition": "完好", "goods_confirmed": "true"}),
              ("Task_ApproveReturn", "sales", {"approved": "true"})]
     for element, who, data in steps:
-        task = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.element_id == element)
-        services.complete(db, task.id, who, data)
-    return case, next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items)
+        task = next(t for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.element_id == element)
+        services.complete(db, task.id, services.actor_for(db, who), data)
+    return case, next(t for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items)
 
 
 def test_a_refund_above_the_price_is_refused_with_the_price_named(app: Flask, site_db: Database) -> None:
@@ -102,20 +102,20 @@ def test_a_refund_above_the_price_is_refused_with_the_price_named(app: Flask, si
     response = post(client, f"/tasks/{filing.id}/complete", {"refund_amount": "1299", "filed": "false"},
                     via=f"/tasks/{filing.id}")
     assert response.status_code == 302
-    assert services.show_instance(site_db, case).data["filed"] is False
+    assert services.show_instance(site_db, case, services.Actor.operator()).data["filed"] is False
 
 
 def test_a_submission_someone_else_beat_keeps_what_was_typed_and_says_what_next(app: Flask, site_db: Database) -> None:
-    case = services.start_instance(site_db, "complaint_handling", "frontdesk", {
+    case = services.start_instance(site_db, "complaint_handling", services.actor_for(site_db, "frontdesk"), {
         "customer_name": "王女士", "phone": "13700000000", "room": "2-1-101", "channel": "phone",
         "occurred_at": "今天上午", "place": "大堂", "description": "灯不亮", "read_back_confirmed": "true"})
     for name, data in (("投诉分类", {"complaint_kind": "soft"}), ("通知责任部门", {"responsible_dept": "engineering"})):
-        task = next(t for t in services.list_tasks(site_db, TaskFilter(instance_id=case)).items if t.name == name)
-        services.complete(site_db, task.id, "frontdesk", data)
-    pickup = next(t for t in services.list_tasks(site_db, TaskFilter(instance_id=case)).items)
+        task = next(t for t in services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.name == name)
+        services.complete(site_db, task.id, services.actor_for(site_db, "frontdesk"), data)
+    pickup = next(t for t in services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case)).items)
     client = client_for(app, "engineer")
     token = token_of(client.get(f"/tasks/{pickup.id}").get_data(as_text=True))
-    services.claim(site_db, pickup.id, "engineer2")
+    services.claim(site_db, pickup.id, services.actor_for(site_db, "engineer2"))
     response = client.post(f"/tasks/{pickup.id}/complete", data={"receiver": "赵强", "csrf_token": token})
     page = text(response)
     assert response.status_code == 409 and "已被 engineer2 认领" in page

@@ -68,7 +68,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, Data
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('words') / 'bpmdesk.db'}")
     db.upgrade_schema()
     with clock.frozen(T0):
-        services.deploy_paths(db, [ROOT / "processes"], "test")
+        services.deploy_paths(db, [ROOT / "processes"], services.Actor.operator("test"))
         ensure_demo_users(db)
         _cases(db)
     with clock.frozen(LATER):
@@ -78,22 +78,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, Data
 
 
 def _complete(db: Database, case: int, element: str, who: str, data: dict) -> None:
-    task = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.element_id == element)
-    services.complete(db, task.id, who, data)
+    task = next(t for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.element_id == element)
+    services.complete(db, task.id, services.actor_for(db, who), data)
 
 
 def _cases(db: Database) -> None:
-    complaint = services.start_instance(db, "complaint_handling", "frontdesk", {
+    complaint = services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), {
         "customer_name": "李先生", "phone": "13800138000", "room": "3-1-502", "channel": "phone",
         "occurred_at": "今天上午", "place": "3号楼电梯", "description": "电梯异响", "read_back_confirmed": "true"})
     _complete(db, complaint, "Task_ClassifyComplaint", "frontdesk", {"complaint_kind": "soft"})
     _complete(db, complaint, "Task_DispatchToDepartment", "frontdesk", {"responsible_dept": "engineering"})
-    ret = services.start_instance(db, "order_cancellation_return", "frontdesk", {
+    ret = services.start_instance(db, "order_cancellation_return", services.actor_for(db, "frontdesk"), {
         "customer_name": "王女士", "phone": "13900000002", "order_no": "20260220001", "request_kind": "return",
         "request_reason": "尺寸不合适", "price": "1,299.50", "order_kind": "ordinary",
         "ordered_at": "2026-02-20T10:00", "delivered": "true", "delivered_on": "2026-02-27", "packaging_intact": "true"})
     _complete(db, ret, "Task_TryResolve", "frontdesk", {"suggestion": "建议换货"})
-    withdrawn = services.start_instance(db, "order_cancellation_return", "frontdesk", {
+    withdrawn = services.start_instance(db, "order_cancellation_return", services.actor_for(db, "frontdesk"), {
         "customer_name": "赵先生", "phone": "13900000003", "order_no": "20260220002", "request_kind": "cancel",
         "request_reason": "不需要了", "price": "259.9", "order_kind": "ordinary", "ordered_at": "2026-03-01T08:00"})
     _complete(db, withdrawn, "Task_TryResolve", "frontdesk", {"suggestion": "说明情况", "customer_withdraws": "true"})
@@ -106,7 +106,7 @@ def _ids(db: Database) -> set[str]:
         labels.add(definition.process_id)
     fields: set[str] = set()
     for case in range(1, 4):
-        fields |= set(services.show_instance(db, case).labels.fields)
+        fields |= set(services.show_instance(db, case, services.Actor.operator()).labels.fields)
     return ({name for name, _, _ in DEMO_USERS} | set(services.group_names(db)) | labels | fields
             | {"scheduler", "cli"})
 

@@ -15,10 +15,10 @@ COMPLAINT_BPMN = ROOT / "processes" / "complaint_handling.bpmn"
 def prepared_database(url: str, users: set[str]) -> Database:
     db = Database(url)
     db.upgrade_schema()
-    services.deploy_paths(db, [COMPLAINT_BPMN], "test")
+    services.deploy_paths(db, [COMPLAINT_BPMN], services.Actor.operator("test"))
     for name, display_name, groups in DEMO_USERS:
         if name in users:
-            services.add_user(db, name, groups, DEMO_PASSWORD, display_name, actor="test")
+            services.add_user(db, name, groups, DEMO_PASSWORD, display_name, actor=services.Actor.operator("test"))
     missing = users - {u.name for u in services.list_users(db)}
     assert not missing, f"no demo user {missing}"
     return db

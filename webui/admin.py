@@ -66,7 +66,7 @@ def add_user():
 @admin_required
 def set_groups(name: str):
     groups = group_list(request.form.get("groups"))
-    if name == actor() and "admin" not in groups:
+    if name == actor().name and "admin" not in groups:
         raise InvalidInput("不能取消自己的管理员身份（以免无人能管理用户）。")
     services.set_groups(db(), name, groups, actor=actor())
     flash(f"已更新 {person_name(name)} 的组。", "ok")
@@ -94,7 +94,7 @@ def sign_out_everywhere(name: str):
 @admin_required
 def set_active(name: str):
     active = request.form.get("active") == "1"
-    if name == actor() and not active:
+    if name == actor().name and not active:
         raise InvalidInput("不能停用自己的账号。")
     services.set_active(db(), name, active, actor=actor())
     flash(f"已{'启用' if active else '停用'}用户 {person_name(name)}。", "ok")

@@ -98,7 +98,7 @@ def me():
 @login_required
 def tasks():
     per_page = inbox.page_number(request.args.get("per_page")) if request.args.get("per_page") else 50
-    page = services.list_tasks(db(), inbox.inbox_filter(request.args, actor(), min(per_page, MAX_PER_PAGE)))
+    page = services.list_tasks(db(), actor(), inbox.inbox_filter(request.args, min(per_page, MAX_PER_PAGE)))
     return jsonify(plain(page))
 
 
@@ -182,7 +182,7 @@ def case(instance_id: int):
     view = services.show_instance(db(), instance_id, actor())
     events = [{"at": e.at.isoformat(), "actor": e.actor, "type": e.type, "task_id": e.task_id,
                "element_id": e.element_id, "payload": plain(e.payload)}
-              for e in services.history(db(), instance_id)]
+              for e in services.history(db(), instance_id, actor())]
     return jsonify({**plain(view), "history": events})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from markupsafe import Markup
 
 from engine import diagram, forms, services
@@ -53,8 +53,8 @@ def event_text(event: Any) -> str:
 @bp.get("/cases/<int:instance_id>")
 @login_required
 def show(instance_id: int):
-    view = services.show_instance(db(), instance_id, current_user.name)
-    events = services.history(db(), instance_id)
+    view = services.show_instance(db(), instance_id, actor())
+    events = services.history(db(), instance_id, actor())
     return render_template("case.html", case=view, events=events, svg=diagram_of(view),
                            event_labels=EVENT_LABELS, event_text=event_text)
 
@@ -89,7 +89,7 @@ def _startable(process_id: str):
 def start(process_id: str):
     definition = _startable(process_id)
     fields = services.start_form(db(), process_id)
-    values: dict[str, Any] = forms.defaults(fields, user=actor())
+    values: dict[str, Any] = forms.defaults(fields, user=actor().name)
     errors: dict[str, str] = {}
     if request.method == "POST":
         submitted = submitted_values(request.form)

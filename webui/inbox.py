@@ -23,12 +23,11 @@ def page_number(text: str | None) -> int:
     return int(text) if text and text.isascii() and text.isdigit() and 0 < int(text) < 100_000 else 1
 
 
-def inbox_filter(args, user: str, per_page: int) -> TaskFilter:
+def inbox_filter(args, per_page: int) -> TaskFilter:
     """The query string as a task filter; unknown values fall back to the plain inbox."""
     scope = args.get("scope", "open")
     due = args.get("due", "")
     return TaskFilter(
-        user=user,
         scope=scope if scope in SCOPES else "open",
         process_id=args.get("procedure") or None,
         overdue=due == "overdue",
@@ -42,8 +41,8 @@ def inbox_filter(args, user: str, per_page: int) -> TaskFilter:
 @bp.get("/")
 @login_required
 def index():
-    flt = inbox_filter(request.args, actor(), current_app.config["PER_PAGE"])
-    result = services.list_tasks(db(), flt)
+    flt = inbox_filter(request.args, current_app.config["PER_PAGE"])
+    result = services.list_tasks(db(), actor(), flt)
     procedures = [(d.process_id, d.name or d.process_id) for d in services.list_definitions(db())]
     pages = max(1, -(-result.total // result.per_page))
     return render_template("inbox.html", result=result, flt=flt, pages=pages, procedures=procedures,

@@ -29,7 +29,7 @@ def colleagues(view: TaskView) -> list[services.UserInfo]:
     """People this task may be delegated to: active members of its groups (the service re-checks)."""
     groups = set(view.task.candidate_groups)
     return [u for u in services.list_users(db())
-            if u.active and u.name != actor()
+            if u.active and u.name != actor().name
             and (groups & set(u.groups) or u.name in view.task.candidate_users)]
 
 

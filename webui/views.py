@@ -8,6 +8,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
 
 from engine import clock, services
+from engine.services import Actor
 from engine.store import Database
 
 STATUS_LABELS = {"running": "进行中", "open": "待办", "completed": "已完成", "cancelled": "已取消",
@@ -18,9 +19,10 @@ def db() -> Database:
     return current_app.extensions["bpmdesk.db"]
 
 
-def actor() -> str:
-    """The signed-in user's name, as the services expect it."""
-    return current_user.name
+def actor() -> Actor:
+    """The signed-in user as the services expect them: built from the account as loaded for this
+    request (Flask-Login reloads it on every request, so a deactivated account is refused)."""
+    return Actor(current_user.name, current_user.groups)
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

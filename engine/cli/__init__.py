@@ -29,6 +29,11 @@ def _db() -> Database:
     return click.get_current_context().ensure_object(dict).setdefault("db", Database())
 
 
+def _actor(name: str | None) -> services.Actor:
+    """``--as NAME``: that user, their groups checked by every service; none: the operator."""
+    return services.actor_for(_db(), name) if name else services.Actor.operator()
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -117,7 +122,7 @@ def init() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="also show how each JUEL expression will run")
 def deploy(paths: tuple[str, ...], actor: str, verbose: bool) -> None:
     """Deploy BPMN/DMN files or folders (default: processes/)."""
-    report = services.deploy_paths(_db(), paths or (DEFAULT_PROCESSES,), actor)
+    report = services.deploy_paths(_db(), paths or (DEFAULT_PROCESSES,), services.Actor.operator(actor))
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for translation in report.translations if verbose else []:
@@ -146,7 +151,8 @@ def definitions(as_json: bool) -> None:
 @click.option("--as", "actor", help="start as this user (their groups are checked)")
 def start(process_id: str, data: str | None, actor: str | None) -> None:
     """Start a case; prints the instance id."""
-    click.echo(services.start_instance(_db(), process_id, actor, _parse_data(data)))
+    values = _parse_data(data)  # a malformed --data is reported before anything is looked up
+    click.echo(services.start_instance(_db(), process_id, _actor(actor), values))
 
 
 @main.command()
@@ -201,7 +207,7 @@ def _task_rows(items: list[services.TaskItem]) -> list[list[Any]]:
 @click.option("--json", "as_json", is_flag=True)
 def tasks(actor: str | None, group: str | None, instance_id: int | None, scope: str, as_json: bool) -> None:
     """List tasks (open ones by default)."""
-    page = services.list_tasks(_db(), user=actor, group=group, instance_id=instance_id, scope=scope,
+    page = services.list_tasks(_db(), _actor(actor), group=group, instance_id=instance_id, scope=scope,
                                per_page=500)
     if as_json:
         _emit_json([dataclasses.asdict(t) | {"overdue": t.overdue} for t in page.items])
@@ -214,7 +220,7 @@ def _task_action(name: str, action: Callable[..., Any], help_text: str) -> None:
     @click.argument("task_id")
     @click.option("--as", "actor", required=True)
     def command(task_id: str, actor: str) -> None:
-        item = action(_db(), task_id, actor)
+        item = action(_db(), task_id, _actor(actor))
         click.echo(f"{name}ed {item.id} {item.name} (assignee: {item.assignee or '-'})")
 
 
@@ -228,7 +234,7 @@ _task_action("unclaim", services.unclaim, "Give a claimed task back to its group
 @click.option("--to", "to_user", required=True, help="the colleague who takes over")
 def delegate(task_id: str, actor: str, to_user: str) -> None:
     """Hand a task to a colleague of the same group."""
-    item = services.delegate(_db(), task_id, actor, to_user)
+    item = services.delegate(_db(), task_id, _actor(actor), to_user)
     click.echo(f"delegated {item.id} {item.name} to {item.assignee}")
 
 
@@ -238,7 +244,8 @@ def delegate(task_id: str, actor: str, to_user: str) -> None:
 @click.option("--data", help="form values as a JSON object")
 def complete(task_id: str, actor: str, data: str | None) -> None:
     """Complete a task with its form values."""
-    done = services.complete(_db(), task_id, actor, _parse_data(data))
+    values = _parse_data(data)  # a malformed --data is reported before anything is looked up
+    done = services.complete(_db(), task_id, _actor(actor), values)
     click.echo(f"completed {task_id} (case {done.instance_id})")
 
 
@@ -248,7 +255,7 @@ def complete(task_id: str, actor: str, data: str | None) -> None:
 @click.option("--reason", required=True)
 def cancel(instance_id: int, actor: str | None, reason: str) -> None:
     """Cancel a running case."""
-    services.cancel_instance(_db(), instance_id, actor, reason)
+    services.cancel_instance(_db(), instance_id, _actor(actor), reason)
     click.echo(f"cancelled {instance_id}")
 
 
@@ -257,7 +264,7 @@ def cancel(instance_id: int, actor: str | None, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show(instance_id: int, as_json: bool) -> None:
     """Status, data, open tasks and waiting timers of a case."""
-    view = services.show_instance(_db(), instance_id)
+    view = services.show_instance(_db(), instance_id, services.Actor.operator())
     if as_json:
         _emit_json({"id": view.id, "process_id": view.process_id, "version": view.version,
                     "status": view.status, "started_at": view.started_at, "started_by": view.started_by,
@@ -283,7 +290,7 @@ def demo(processes: str) -> None:
 
     db = _db()
     db.upgrade_schema()
-    for item in services.deploy_paths(db, [processes], "demo").processes:
+    for item in services.deploy_paths(db, [processes], services.Actor.operator("demo")).processes:
         click.echo(f"{'deployed' if item.changed else 'unchanged'} {item.process_id} v{item.version}")
     click.echo(f"demo users (password: {DEMO_PASSWORD}) — demo mode only:")
     _table([(u.name, u.display_name, ",".join(u.groups)) for u in ensure_demo_users(db)],
@@ -302,7 +309,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def users_add(name: str, groups: str, display_name: str | None, password_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    info = services.add_user(_db(), name, _split(groups), password, display_name)
+    info = services.add_user(_db(), name, _split(groups), password, display_name, actor=services.Actor.operator())
     click.echo(f"added {info.name} ({', '.join(info.groups) or 'no groups'})")
 
 
@@ -322,7 +329,7 @@ def users_list(as_json: bool) -> None:
 @click.argument("groups")
 def users_groups(name: str, groups: str) -> None:
     """Replace a user's groups (comma-separated)."""
-    info = services.set_groups(_db(), name, _split(groups))
+    info = services.set_groups(_db(), name, _split(groups), actor=services.Actor.operator())
     click.echo(f"{info.name}: {', '.join(info.groups) or 'no groups'}")
 
 
@@ -330,7 +337,7 @@ def users_groups(name: str, groups: str) -> None:
 @click.argument("name")
 def users_passwd(name: str) -> None:
     """Set a password, read from standard input."""
-    services.set_password(_db(), name, sys.stdin.readline().rstrip("\n"))
+    services.set_password(_db(), name, sys.stdin.readline().rstrip("\n"), actor=services.Actor.operator())
     click.echo(f"password set for {name}")
 
 

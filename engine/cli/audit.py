@@ -36,7 +36,7 @@ def audit_verify(noted_head: str | None) -> None:
     Keep the printed head somewhere else (a report, a ticket): a later run with --head shows whether
     the newest history was cut off since.
     """
-    report = services.verify_history(_db(), noted_head)
+    report = services.verify_history(_db(), services.Actor.operator(), noted_head)
     if report.ok:
         click.echo(f"ok: {report.events} events in {report.chains} chains, {report.blocks} blocks; "
                    f"head {report.head}")
@@ -66,7 +66,7 @@ def _parse_at(text: str | None) -> Any:
 @click.option("--json", "as_json", is_flag=True)
 def replay(instance_id: int, at_text: str | None, event_seq: int | None, as_json: bool) -> None:
     """Rebuild a case from its events; without --at/--event, compare it with the stored state."""
-    result = services.replay(_db(), instance_id, event=event_seq, at=_parse_at(at_text))
+    result = services.replay(_db(), instance_id, services.Actor.operator(), event=event_seq, at=_parse_at(at_text))
     if as_json:
         _emit_json(dataclasses.asdict(result) | {"agrees": result.agrees})
     else:
@@ -102,7 +102,7 @@ def _print_snapshot(snapshot: Snapshot, with_data: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def history(instance_id: int, as_json: bool) -> None:
     """The timeline of a case: who did what, when, and which data it changed."""
-    entries = [timeline_entry(e) for e in services.history(_db(), instance_id)]
+    entries = [timeline_entry(e) for e in services.history(_db(), instance_id, services.Actor.operator())]
     if as_json:
         _emit_json([dataclasses.asdict(e) for e in entries])
         return
@@ -139,7 +139,7 @@ def export(fmt: str, process_id: str | None, start: str | None, end: str | None,
     fd, draft = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            count = services.export_log(_db(), fmt, out, process_id=process_id,
+            count = services.export_log(_db(), fmt, out, services.Actor.operator(), process_id=process_id,
                                         started_from=started_from, started_to=started_to)
         os.replace(draft, target)
     except BaseException:

@@ -30,5 +30,6 @@ def groups_list(as_json: bool) -> None:
 def groups_set(name: str, display_name: str, supervisors: str | None) -> None:
     """Add a group or rename it (e.g. ``bpmdesk groups set plumbing 水电班``)."""
     info = services.set_group(_db(), name, display_name,
-                              _split(supervisors) if supervisors is not None else None)
+                              _split(supervisors) if supervisors is not None else None,
+                              actor=services.Actor.operator())
     click.echo(f"{info.name}: {info.display_name} (supervised by {', '.join(info.supervisor_groups) or 'nobody'})")

@@ -10,7 +10,7 @@ from datetime import datetime
 import click
 
 from engine import clock, limits, watchdog
-from engine.cli import _db, _emit_json, _table, main
+from engine.cli import _actor, _db, _emit_json, _table, main
 from engine.services import timers as timer_service
 
 
@@ -79,7 +79,7 @@ def starts(as_json: bool) -> None:
 @click.option("--as", "actor", help="retry as this user (must be an admin)")
 def retry(instance_id: int, actor: str | None) -> None:
     """Fire a case's timers again after an incident (once its cause is fixed)."""
-    timer_service.retry_incident(_db(), instance_id, actor)
+    timer_service.retry_incident(_db(), instance_id, _actor(actor))
     click.echo(f"case {instance_id} is running again; its timers fire at the next poll")
 
 

@@ -3,6 +3,7 @@
 Each call is one unit of work: load → check the actor and the task's state → run SpiffWorkflow →
 derive task rows, due times and events from the new state → commit once.
 """
+from engine.services.access import Actor
 from engine.services.cases import (
     InstanceView,
     cancel_instance,
@@ -21,6 +22,7 @@ from engine.services.groups import GroupInfo, group_names, list_groups, set_grou
 from engine.services.timers import fire_due_timers, list_timers
 from engine.services.users import (
     UserInfo,
+    actor_for,
     add_user,
     authenticate,
     close_session,
@@ -50,7 +52,7 @@ from engine.services.work import (
 
 __all__ = [
     "close_session", "normal_name", "open_session", "revoke_sessions", "session_user",
-    "Completion", "Count", "DeployReport", "GroupInfo", "TabCounts", "tab_counts", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
+    "Actor", "actor_for", "Completion", "Count", "DeployReport", "GroupInfo", "TabCounts", "tab_counts", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "evaluate_decision", "fire_due_timers", "get_task", "get_user", "group_names", "list_groups", "set_group", "history", "list_definitions",
     "list_tasks", "list_timers", "list_users", "may_start", "next_task_for", "set_active", "set_groups",

@@ -1,10 +1,10 @@
 """Auditing: verify the history, replay a case, search cases, export event logs.
 
-Read-only for cases. Whatever an auditor (``viewer``) looks at is itself recorded as an
-``audit_viewed`` event in the system chain, in a short unit of work of its own once the read has
-succeeded (and before anything is shown): the read itself then takes no write lock on SQLite, so a
-long replay never holds up the desk. The operator's CLI passes no viewer: whoever runs it
-already holds the database.
+Read-only for cases; for auditors and the operator (``access``). Whatever an auditor looks at
+is itself recorded as an ``audit_viewed`` event in the system chain, in a short unit of work of
+its own once the read has succeeded (and before anything is shown): the read itself then takes no
+write lock on SQLite, so a long replay never holds up the desk. The operator's reads are not
+recorded: whoever runs the CLI already holds the database.
 """
 from __future__ import annotations
 
@@ -16,29 +16,24 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock, runtime
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.history import chain_of, record
-from engine.services.users import AUDITOR_GROUP, groups_of
+from engine.services import access
+from engine.services.access import Actor
 from engine.store import Database, DefinitionVersion, Event, HumanTask, Instance
 
 STATUSES = ("running", "completed", "cancelled", "incident")
 FORMATS = audit.FORMATS
 
 
-def _require_auditor(session: Session, viewer: str) -> None:
-    if AUDITOR_GROUP not in groups_of(session, viewer):
-        raise Forbidden("只有审计组成员可以查看审计信息。")
+def _may_view(viewer: Actor) -> None:
+    access.require_auditor(viewer)
 
 
-def _may_view(session: Session, viewer: str | None) -> None:
-    if viewer is not None:
-        _require_auditor(session, viewer)
-
-
-def _log_view(db: Database, viewer: str | None, view: str, **details: Any) -> None:
-    if viewer is not None:
+def _log_view(db: Database, viewer: Actor, view: str, **details: Any) -> None:
+    if not viewer.operator:
         with db.unit_of_work() as session:
-            record(session, "audit_viewed", viewer, payload={"view": view, **details})
+            record(session, "audit_viewed", viewer.name, payload={"view": view, **details})
 
 
 def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
@@ -63,33 +58,33 @@ def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, d
     return lower, upper
 
 
-def verify_history(db: Database, noted_head: str | None = None) -> audit.VerifyReport:
+def verify_history(db: Database, viewer: Actor, noted_head: str | None = None) -> audit.VerifyReport:
     """Check every chain and the global chain (`bpmdesk audit verify`); ``noted_head``: a head
     printed by an earlier run, which must still be in the chain."""
+    access.require_auditor(viewer)
     with db.unit_of_work(read_only=True) as session:
         return audit.verify(session, noted_head)
 
 
-def replay(db: Database, instance_id: int, *, event: int | None = None, at: datetime | None = None,
-           viewer: str | None = None) -> audit.ReplayResult:
+def replay(db: Database, instance_id: int, viewer: Actor, *, event: int | None = None,
+           at: datetime | None = None) -> audit.ReplayResult:
     """Rebuild a case from its events; compared with the stored state unless stopped early."""
     if event is not None and at is not None:
         raise InvalidInput("只能指定事件序号或时刻之一。")
     with db.unit_of_work(read_only=True) as session:
-        _may_view(session, viewer)
+        _may_view(viewer)
         result = audit.replay_instance(db, session, instance_id, until_seq=event, until_at=at)
     _log_view(db, viewer, "replay", instance_id=instance_id, event=event, at=at.isoformat() if at else None)
     return result
 
 
-def export_log(db: Database, fmt: str, out: BinaryIO, *, process_id: str | None = None,
-               started_from: datetime | None = None, started_to: datetime | None = None,
-               viewer: str | None = None) -> audit.ExportCount:
+def export_log(db: Database, fmt: str, out: BinaryIO, viewer: Actor, *, process_id: str | None = None,
+               started_from: datetime | None = None, started_to: datetime | None = None) -> audit.ExportCount:
     """Write an XES or CSV event log of the chosen cases to ``out``."""
     if fmt not in audit.FORMATS:
         raise InvalidInput(f"未知的导出格式 {fmt}（可选：{', '.join(audit.FORMATS)}）。")
     with db.unit_of_work(read_only=True) as session:
-        _may_view(session, viewer)
+        _may_view(viewer)
     _log_view(db, viewer, "export", format=fmt, process_id=process_id,
               started_from=started_from.isoformat() if started_from else None,
               started_to=started_to.isoformat() if started_to else None)
@@ -159,12 +154,12 @@ def _case_conditions(query: CaseQuery) -> list[Any]:
     return conditions
 
 
-def search_cases(db: Database, query: CaseQuery, viewer: str | None = None) -> CasePage:
+def search_cases(db: Database, query: CaseQuery, viewer: Actor) -> CasePage:
     """Cases by procedure, start date, anyone who acted on them, status, overdue; newest first."""
     conditions = _case_conditions(query)
     page, per_page = max(query.page, 1), min(max(query.per_page, 1), 500)
     with db.unit_of_work(read_only=True) as session:
-        _may_view(session, viewer)
+        _may_view(viewer)
         total = session.scalar(select(func.count(Instance.id)).where(*conditions))
         rows = session.execute(
             select(Instance, DefinitionVersion.name, DefinitionVersion.version,
@@ -223,11 +218,10 @@ class AuditCase:
     labels: runtime.FormLabels  # form labels and option names, to show data as the forms did
 
 
-def audit_case(db: Database, instance_id: int, viewer: str | None = None,
-               as_of: int | None = None) -> AuditCase:
+def audit_case(db: Database, instance_id: int, viewer: Actor, as_of: int | None = None) -> AuditCase:
     """Timeline plus the replayed state as of event ``as_of`` (default: the newest event)."""
     with db.unit_of_work(read_only=True) as session:
-        _may_view(session, viewer)
+        _may_view(viewer)
         events = list(session.scalars(
             select(Event).where(Event.chain == chain_of(instance_id)).order_by(Event.seq)))
         instance = session.get(Instance, instance_id)

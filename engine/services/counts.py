@@ -18,7 +18,7 @@ from sqlalchemy import Integer, bindparam, distinct, func, select, union_all
 
 from engine import clock
 from engine.services.steps import CANDIDATES, TASKS
-from engine.services.users import groups_of
+from engine.services.access import Actor
 from engine.services.work import COUNT_CAP
 from engine.store import Database
 from engine.store.prepared import Prepared
@@ -67,13 +67,13 @@ def _count(kind: str, groups: int, bounded: bool) -> Prepared:
     return Prepared(select(func.count(), func.count(distinct(limited.c.id))).select_from(limited))
 
 
-def tab_counts(db: Database, user: str) -> TabCounts:
-    """The four counts of ``user``'s inbox tabs, each up to COUNT_CAP ("500+" beyond)."""
+def tab_counts(db: Database, actor: Actor) -> TabCounts:
+    """The four counts of ``actor``'s inbox tabs, each up to COUNT_CAP ("500+" beyond)."""
     now = clock.now()
     end_of_day = now.astimezone(clock.local_tz()).replace(hour=23, minute=59, second=59, microsecond=999999)
+    groups = sorted(actor.groups)
     with db.unit_of_work(read_only=True) as session:
-        groups = sorted(groups_of(session, user))
-        params = {"user": user, "cap": COUNT_CAP + 1, **{f"g{i}": name for i, name in enumerate(groups)}}
+        params = {"user": actor.name, "cap": COUNT_CAP + 1, **{f"g{i}": name for i, name in enumerate(groups)}}
 
         def count(kind: str, due_before: datetime | None = None) -> Count:
             bounded = due_before is not None

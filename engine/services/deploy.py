@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, defer
 from engine import clock, compat, runtime
 from engine.errors import DeployError, NotFound
 from engine.history import record
+from engine.services import access
+from engine.services.access import Actor
 from engine.services.steps import translating_races
 from engine.store import Database, DefinitionVersion
 from engine.store.prepared import Prepared
@@ -59,18 +61,19 @@ def collect_files(paths: Iterable[str | Path]) -> list[compat.SourceFile]:
     return files
 
 
-def deploy_paths(db: Database, paths: Iterable[str | Path], actor: str = "cli") -> DeployReport:
+def deploy_paths(db: Database, paths: Iterable[str | Path], actor: Actor) -> DeployReport:
     return deploy_files(db, collect_files(paths), actor)
 
 
 @translating_races
-def deploy_files(db: Database, files: list[compat.SourceFile], actor: str = "cli") -> DeployReport:
+def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> DeployReport:
     """Validate every file first; only if all are deployable is anything written."""
+    access.require_admin(actor, "部署流程")
     bundle = compat.load_bundle(files, _Earlier(db))
     report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations))
     with db.unit_of_work() as session:
         for process_id in sorted(bundle.processes):
-            report.processes.append(_deploy_process(session, bundle.processes[process_id], actor))
+            report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
     return report
 
 

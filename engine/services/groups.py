@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from engine.errors import InvalidInput
 from engine.history import record
+from engine.services import access
+from engine.services.access import Actor
 from engine.store import Database, WorkGroup
 from engine.services.users import NAME_PATTERN, require_groups
 
@@ -37,9 +39,10 @@ def group_names(db: Database) -> dict[str, str]:
 
 
 def set_group(db: Database, name: str, display_name: str, supervisor_groups: list[str] | None = None,
-              actor: str = "cli") -> GroupInfo:
+              *, actor: Actor) -> GroupInfo:
     """Add a group or rename it; ``supervisor_groups`` (existing groups) replace its supervisors
     when given. Recorded in the system history."""
+    access.require_admin(actor, "管理用户")
     name, display_name = name.strip(), display_name.strip()
     if not NAME_PATTERN.match(name):
         raise InvalidInput(f"组 id「{name}」不合法（只允许字母、数字、点、下划线和连字符）")
@@ -57,7 +60,7 @@ def set_group(db: Database, name: str, display_name: str, supervisor_groups: lis
             group.display_name = display_name
             if supervisor_groups is not None:
                 group.supervisor_groups = list(dict.fromkeys(supervisor_groups))
-        record(session, "group_set", actor, payload={"group": name, "display_name": display_name,
+        record(session, "group_set", actor.name, payload={"group": name, "display_name": display_name,
                                                      "supervisor_groups": list(group.supervisor_groups)})
         session.flush()
         return _info(group)

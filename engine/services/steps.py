@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock, history, limits, notify, runtime, watchdog
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
-from engine.services.users import UNASSIGNED_QUEUE
+from engine.services.access import UNASSIGNED_QUEUE
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
 from engine.store.database import AFTER_COMMIT
 from engine.store.prepared import Prepared

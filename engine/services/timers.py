@@ -41,7 +41,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.task import Task
 
 from engine import clock, runtime
-from engine.errors import BpmdeskError, Conflict, Forbidden, NotFound, ProcessError
+from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import GENESIS, assume_head, chain_of, record
 from engine.services.deploy import list_definitions, require_latest
 from engine.services.steps import (
@@ -53,7 +53,8 @@ from engine.services.steps import (
     running_diagram,
     save_case,
 )
-from engine.services.users import ADMIN_GROUP, groups_of
+from engine.services import access
+from engine.services.access import Actor
 from engine.store import Database, DefinitionVersion, Event, HumanTask, Instance, WaitingTimer
 from engine.store.models import StartSchedule
 
@@ -309,17 +310,16 @@ def _record_failure(db: Database, claim: _Claim, exc: Exception, now: datetime) 
                       retry_at)
 
 
-def retry_incident(db: Database, instance_id: int, actor: str | None = None) -> None:
+def retry_incident(db: Database, instance_id: int, actor: Actor) -> None:
     """Put an instance stopped by an incident back in the scheduler's hands (after a fix)."""
+    access.require_admin(actor, "重试出错的案件")
     with db.unit_of_work() as session:
-        if actor is not None and ADMIN_GROUP not in groups_of(session, actor):
-            raise Forbidden("只有管理员可以重试出错的案件。")
         instance = session.get(Instance, instance_id)
         if instance is None:
             raise NotFound(f"案件 {instance_id} 不存在。")
         if instance.status != "incident":
             raise Conflict(f"案件 {instance_id} 没有出错（状态：{instance.status}），无需重试。")
-        record(session, "incident_resolved", actor or "cli", instance_id=instance_id,
+        record(session, "incident_resolved", actor.name, instance_id=instance_id,
                definition_id=instance.definition_id, payload={"message": instance.last_error})
         instance.status, instance.fire_attempts, instance.last_error = "running", 0, None
         timer = select(func.min(WaitingTimer.due_at)).where(WaitingTimer.instance_id == instance_id)

@@ -18,6 +18,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine import clock
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from engine.history import SYSTEM_CHAIN, record
+from engine.services import access
+from engine.services.access import ADMIN_GROUP, AUDITOR_GROUP, Actor
 from engine.store import AppUser, Database, Event, Membership, UserSession, WorkGroup
 from engine.store.prepared import Prepared
 
@@ -28,12 +30,6 @@ def _hash(password: str) -> str:
 
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-ADMIN_GROUP = "admin"
-AUDITOR_GROUP = "auditor"
-#: The queue of user tasks the diagram gives to nobody (no assignee, no candidates). In Camunda
-#: only an administrator could find them; here supervisors and admins see, assign and complete them.
-UNASSIGNED_QUEUE = "未分配"
-QUEUE_KEEPERS = frozenset({ADMIN_GROUP, "cs-manager", "cs-supervisor"})
 
 
 @dataclass(frozen=True)
@@ -95,12 +91,18 @@ def groups_of(session: Session, name: str) -> set[str]:
     rows = _GROUPS_OF.all(session, name=normal_name(name))
     if not rows or not rows[0].active:
         raise Forbidden(f"用户 {name} 不存在或已停用。")
-    groups = {row.group_name for row in rows if row.group_name is not None}
-    return groups | {UNASSIGNED_QUEUE} if groups & QUEUE_KEEPERS else groups
+    return {row.group_name for row in rows if row.group_name is not None}
+
+
+def actor_for(db: Database, name: str) -> Actor:
+    """The active user ``name`` as an actor (the CLI's ``--as``); refused if unknown or inactive."""
+    with db.unit_of_work(read_only=True) as session:
+        return Actor(normal_name(name), groups_of(session, name))
 
 
 def add_user(db: Database, name: str, groups: list[str], password: str | None = None,
-             display_name: str | None = None, actor: str = "cli") -> UserInfo:
+             display_name: str | None = None, *, actor: Actor) -> UserInfo:
+    access.require_admin(actor, "管理用户")
     name = normal_name(name)
     _check_names(name, groups)
     with db.unit_of_work() as session:
@@ -111,12 +113,13 @@ def add_user(db: Database, name: str, groups: list[str], password: str | None = 
                        password_hash=_hash(password) if password else None)
         user.memberships = [Membership(group_name=g) for g in dict.fromkeys(groups)]
         session.add(user)
-        record(session, "user_added", actor, payload={"user": name, "groups": list(dict.fromkeys(groups))})
+        record(session, "user_added", actor.name, payload={"user": name, "groups": list(dict.fromkeys(groups))})
         session.flush()
         return _info(user)
 
 
-def set_groups(db: Database, name: str, groups: list[str], actor: str = "cli") -> UserInfo:
+def set_groups(db: Database, name: str, groups: list[str], *, actor: Actor) -> UserInfo:
+    access.require_admin(actor, "管理用户")
     name = normal_name(name)
     _check_names(name, groups)
     with db.unit_of_work() as session:
@@ -124,27 +127,29 @@ def set_groups(db: Database, name: str, groups: list[str], actor: str = "cli") -
         user = _existing(session, name)
         before = user.groups
         user.memberships = [Membership(group_name=g) for g in dict.fromkeys(groups)]
-        record(session, "user_groups_changed", actor,
+        record(session, "user_groups_changed", actor.name,
                payload={"user": name, "before": before, "after": list(dict.fromkeys(groups))})
         session.flush()
         return _info(user)
 
 
-def set_password(db: Database, name: str, password: str, actor: str = "cli") -> None:
+def set_password(db: Database, name: str, password: str, *, actor: Actor) -> None:
+    access.require_admin(actor, "管理用户")
     if len(password) < 4:
         raise InvalidInput("密码至少 4 个字符。")
     with db.unit_of_work() as session:
         user = _existing(session, name)
         user.password_hash = _hash(password)
-        record(session, "user_password_changed", actor, payload={"user": user.name})
+        record(session, "user_password_changed", actor.name, payload={"user": user.name})
         revoke_all(session, user.name)  # a cookie taken before the change stops working
 
 
-def set_active(db: Database, name: str, active: bool, actor: str = "cli") -> None:
+def set_active(db: Database, name: str, active: bool, *, actor: Actor) -> None:
+    access.require_admin(actor, "管理用户")
     with db.unit_of_work() as session:
         user = _existing(session, name)
         user.active = active
-        record(session, "user_activated" if active else "user_deactivated", actor, payload={"user": user.name})
+        record(session, "user_activated" if active else "user_deactivated", actor.name, payload={"user": user.name})
         if not active:
             revoke_all(session, user.name)
 
@@ -248,12 +253,13 @@ def close_session(db: Database, key: str) -> None:
                         .values(revoked_at=clock.now()))
 
 
-def revoke_sessions(db: Database, name: str, actor: str = "cli") -> int:
+def revoke_sessions(db: Database, name: str, *, actor: Actor) -> int:
     """Sign a user out everywhere (an administrator's action); how many sessions it ended."""
+    access.require_admin(actor, "管理用户")
     with db.unit_of_work() as session:
         user = _existing(session, name)
         ended = revoke_all(session, user.name)
-        record(session, "user_signed_out_everywhere", actor, payload={"user": user.name, "sessions": ended})
+        record(session, "user_signed_out_everywhere", actor.name, payload={"user": user.name, "sessions": ended})
         return ended
 
 

@@ -1,7 +1,7 @@
 """Human work: listing, claiming, delegating and completing user tasks.
 
-Who may act: the assignee; or, while nobody has claimed it, a member of a candidate group or a
-candidate user. Listing reads only the indexed task tables, never a workflow.
+Who may act is ``access``'s rule (the assignee; or, while nobody has claimed it, a member of a
+candidate group or a candidate user). Listing reads only the indexed task tables, never a workflow.
 """
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ from engine.services.steps import (
     save_case,
     translating_races,
 )
-from engine.services.users import AUDITOR_GROUP, UNASSIGNED_QUEUE, groups_of, require_user
+from engine.services import access
+from engine.services.access import Actor
+from engine.services.users import groups_of
 from engine.store import NO_DUE_DATE, Database, HumanTask
 from engine.store.prepared import Prepared
 
@@ -104,9 +106,8 @@ class TaskPage:
 
 @dataclass
 class TaskFilter:
-    """What an inbox asks for; every field is optional."""
+    """What an inbox asks for; every field is optional (whose inbox: the actor listing it)."""
 
-    user: str | None = None
     scope: str = "open"
     group: str | None = None
     instance_id: int | None = None
@@ -239,20 +240,21 @@ def _view_queries(scope: str, for_person: bool, groups: int, filters: tuple[str,
     return Prepared(rows), Prepared(counted)
 
 
-def list_tasks(db: Database, flt: TaskFilter | None = None, **criteria: Any) -> TaskPage:
-    """A page of tasks, soonest due first (tasks without a due time last)."""
+def list_tasks(db: Database, actor: Actor, flt: TaskFilter | None = None, **criteria: Any) -> TaskPage:
+    """A page of the tasks in ``actor``'s inbox (the operator: every task), soonest due first
+    (tasks without a due time last)."""
     flt = flt or TaskFilter(**criteria)
     per_page = max(1, min(flt.per_page, 500))
     page = max(1, flt.page)
     if flt.scope not in SCOPES:
         raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
-    for_person = flt.user is not None
+    for_person = not actor.operator
     filters, values = _row_filters(flt)
+    groups = sorted(actor.groups) if for_person else []
     with db.unit_of_work(read_only=True) as session:
-        groups = sorted(groups_of(session, flt.user)) if for_person else []
         rows, counted = _view_queries(flt.scope, for_person, len(groups), filters)
         params: dict[str, Any] = {**values, "limit": per_page, "offset": (page - 1) * per_page,
-                                  "depth": page * per_page, "user": flt.user,
+                                  "depth": page * per_page, "user": actor.name if for_person else None,
                                   **{f"g{i}": name for i, name in enumerate(groups)}}
         items = [_item(r) for r in rows.all(session, **params)]
         if page == 1 and len(items) < per_page:
@@ -277,10 +279,6 @@ def _require_task(session: Session, task_id: str, with_case: bool = False) -> Ro
     return row
 
 
-def _is_candidate(row: Row, user: str, groups: set[str]) -> bool:
-    return user in (row.candidate_users or []) or bool(groups & set(row.candidate_groups or []))
-
-
 def _require_open(row: Row) -> None:
     if row.state == "completed":
         who = f"由 {row.completed_by} " if row.completed_by else ""
@@ -289,18 +287,10 @@ def _require_open(row: Row) -> None:
         raise Conflict(f"任务「{row.name}」已取消（流程已越过这一步）。")
 
 
-def _require_actor(session: Session, row: Row, actor: str) -> None:
-    """The actor may work on this task right now."""
+def _require_actor(row: Row, actor: Actor) -> None:
+    """The actor may work on this open task right now."""
     _require_open(row)
-    groups = groups_of(session, actor)
-    if row.assignee == actor:
-        return
-    if row.assignee is not None:
-        if _is_candidate(row, actor, groups):
-            raise Conflict(f"任务「{row.name}」已被 {row.assignee} 认领。")
-        raise Forbidden(f"任务「{row.name}」不是您的任务。")
-    if not _is_candidate(row, actor, groups):
-        raise Forbidden(f"任务「{row.name}」不属于您所在的组。")
+    access.require_work(actor, row)
 
 
 @dataclass(frozen=True)
@@ -317,13 +307,10 @@ class TaskView:
     labels: runtime.FormLabels
 
 
-def get_task(db: Database, task_id: str, actor: str) -> TaskView:
+def get_task(db: Database, task_id: str, actor: Actor) -> TaskView:
     with db.unit_of_work(read_only=True) as session:
         row = _require_task(session, task_id)
-        groups = groups_of(session, actor)
-        involved = (row.assignee == actor or row.completed_by == actor or row.owner == actor
-                    or _is_candidate(row, actor, groups))
-        if not involved and AUDITOR_GROUP not in groups:
+        if not access.may_view_task(actor, row):
             raise Forbidden(f"任务「{row.name}」不属于您所在的组。")
         case = open_case(session, db, row.instance_id)
         task = runtime.find_task(case.workflow, task_id)
@@ -331,12 +318,12 @@ def get_task(db: Database, task_id: str, actor: str) -> TaskView:
         field_list = forms.fields_of(spec) if spec is not None else []
         data = dict(task.data) if task is not None else runtime.case_data(case.workflow)
         values = {**forms.defaults(field_list), **{f.id: data[f.id] for f in field_list if f.id in data},
-                  **forms.defaults([f for f in field_list if f.current_user], user=actor)}
+                  **forms.defaults([f for f in field_list if f.current_user], user=actor.name)}
         is_open = row.state == "open"
         return TaskView(
             task=_item(row), fields=field_list, values=values, case_data=data,
-            can_act=is_open and (row.assignee == actor or (row.assignee is None and _is_candidate(row, actor, groups))),
-            can_claim=is_open and row.assignee is None and _is_candidate(row, actor, groups),
+            can_act=is_open and access.may_act_on(actor, row),
+            can_claim=is_open and access.may_claim(actor, row),
             documentation=getattr(spec, "documentation", None),
             labels=runtime.form_labels(case.deployed.specs),
         )
@@ -352,14 +339,14 @@ def _touch_instance(session: Session, row: Row) -> None:
 
 
 @translating_races
-def claim(db: Database, task_id: str, actor: str) -> TaskItem:
+def claim(db: Database, task_id: str, actor: Actor) -> TaskItem:
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
-        _require_actor(session, row, actor)
-        if row.assignee == actor:
+        _require_actor(row, actor)
+        if row.assignee == actor.name:
             return _item(row)
-        row = _set_assignee(session, row, expected=None, assignee=actor)
-        record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id,
+        row = _set_assignee(session, row, expected=None, assignee=actor.name)
+        record(session, "task_claimed", actor.name, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name})
         return _item(row)
 
@@ -382,58 +369,54 @@ def _set_assignee(session: Session, row: Row, expected: str | None, assignee: st
 
 
 @translating_races
-def unclaim(db: Database, task_id: str, actor: str) -> TaskItem:
+def unclaim(db: Database, task_id: str, actor: Actor) -> TaskItem:
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
         _require_open(row)
-        require_user(session, actor)
-        if row.assignee != actor:
-            raise Forbidden(f"任务「{row.name}」不是由您认领的，不能退回。")
-        row = _set_assignee(session, row, expected=actor, assignee=None)
-        record(session, "task_unclaimed", actor, instance_id=row.instance_id, task_id=row.id,
+        access.require_unclaim(actor, row)
+        row = _set_assignee(session, row, expected=actor.name, assignee=None)
+        record(session, "task_unclaimed", actor.name, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name})
         return _item(row)
 
 
 @translating_races
-def delegate(db: Database, task_id: str, actor: str, to_user: str) -> TaskItem:
+def delegate(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
     """Hand a task to a colleague of the same group (shift handover); ``owner`` remembers who."""
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
-        _require_actor(session, row, actor)
-        if to_user == actor:
+        _require_actor(row, actor)
+        if to_user == actor.name:
             raise InvalidInput("不能委派给自己。")
-        to_groups = groups_of(session, to_user)
-        anyone = list(row.candidate_groups or []) == [UNASSIGNED_QUEUE]  # the diagram named nobody
-        if not anyone and not _is_candidate(row, to_user, to_groups) and to_user != row.owner:
+        if not access.may_delegate_to(Actor(to_user, groups_of(session, to_user)), row):
             raise InvalidInput(f"{to_user} 不在任务「{row.name}」的处理组中，不能委派。")
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user,
-                      owner=None if to_user == row.owner else actor)
-        record(session, "task_delegated", actor, instance_id=row.instance_id, task_id=row.id,
+                            owner=None if to_user == row.owner else actor.name)
+        record(session, "task_delegated", actor.name, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name, "to": to_user})
         return _item(row)
 
 
 @translating_races
-def complete(db: Database, task_id: str, actor: str, data: dict[str, Any] | None = None) -> Completion:
+def complete(db: Database, task_id: str, actor: Actor, data: dict[str, Any] | None = None) -> Completion:
     """Validate the form, complete the task, run the engine to the next wait."""
     limits.check_value(data or {})
     with db.unit_of_work() as session:
         row = _require_task(session, task_id, with_case=True)
-        _require_actor(session, row, actor)
+        _require_actor(row, actor)
         case = open_case(session, db, instance_record(row, prefix="case_"))
         task = runtime.find_task(case.workflow, task_id)
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"任务「{row.name}」当前不可提交（流程状态已变化），请刷新。")
-        values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data, user=actor,
+        values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data, user=actor.name,
                                 labels=runtime.form_labels(case.deployed.specs).fields)
         changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
         task.data.update(values)
         scope.share(task, values)  # one variable scope per case, as in Camunda: other branches see them now
-        case.note("task_completed", actor, task, name=row.name, data=values, changed=changed)
+        case.note("task_completed", actor.name, task, name=row.name, data=values, changed=changed)
         with running_diagram(case):
             task.run()
             case.workflow.do_engine_steps()
-        case.completed[task_id] = actor
-        save_case(case, actor)
+        case.completed[task_id] = actor.name
+        save_case(case, actor.name)
         return Completion(row.instance_id, tuple(_item(opened) for opened in case.opened))

@@ -37,11 +37,11 @@ ORDER = {"customer_name": "吴先生", "phone": "13922223333", "order_no": "2025
 def desk_db(web_db: Database) -> Database:
     """The shared browser database, with the cancellation procedure and the people these tests need."""
     services.deploy_paths(web_db, [ROOT / "processes" / "order_cancellation_return.bpmn",
-                                   ROOT / "processes" / "return_policy.dmn"], "test")
+                                   ROOT / "processes" / "return_policy.dmn"], services.Actor.operator("test"))
     existing = {u.name for u in services.list_users(web_db)}
     for name, display, groups in DEMO_USERS:
         if name in PEOPLE - existing:
-            services.add_user(web_db, name, groups, DEMO_PASSWORD, display, actor="test")
+            services.add_user(web_db, name, groups, DEMO_PASSWORD, display, actor=services.Actor.operator("test"))
     return web_db
 
 
@@ -74,16 +74,16 @@ def screen(request: pytest.FixtureRequest, browser: Browser, base_url: str) -> I
 
 
 def step(db: Database, case: int, element: str, who: str, **data: str) -> None:
-    task = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.element_id == element)
-    services.complete(db, task.id, who, data)
+    task = next(t for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.element_id == element)
+    services.complete(db, task.id, services.actor_for(db, who), data)
 
 
 def open_task(db: Database, case: int, element: str) -> str:
-    return next(t.id for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.element_id == element)
+    return next(t.id for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.element_id == element)
 
 
 def open_elements(db: Database, case: int) -> set[str]:
-    return {t.element_id for t in services.list_tasks(db, TaskFilter(instance_id=case)).items}
+    return {t.element_id for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items}
 
 
 def fits(page: Page) -> None:
@@ -94,7 +94,7 @@ def fits(page: Page) -> None:
 
 def recorded_complaint(db: Database) -> int:
     """A soft complaint cleaned up by the cleaning team, its record handed back to the counter."""
-    case = services.start_instance(db, "complaint_handling", "frontdesk", COMPLAINT)
+    case = services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), COMPLAINT)
     step(db, case, "Task_ClassifyComplaint", "frontdesk", complaint_kind="soft")
     step(db, case, "Task_DispatchToDepartment", "frontdesk", responsible_dept="cleaning")
     step(db, case, "Task_PickUpTicket", "cleaner", receiver="周敏")
@@ -131,7 +131,7 @@ def test_the_record_check_says_no_the_record_goes_back_then_passes(desk_db: Data
 
 
 def cancellation_for_the_gm(db: Database) -> int:
-    case = services.start_instance(db, "order_cancellation_return", "frontdesk", ORDER)
+    case = services.start_instance(db, "order_cancellation_return", services.actor_for(db, "frontdesk"), ORDER)
     step(db, case, "Task_TryResolve", "frontdesk", suggestion="建议延期送货")
     step(db, case, "Task_FillCancellationForm", "frontdesk", sales_order_provided="true",
          receipt_provided="true", customer_signed="true")
@@ -180,7 +180,7 @@ def test_a_second_browser_sees_a_new_task_arrive_without_reloading(desk_db: Data
     size, signed_in = screen
     page = signed_in("cleaner")
     before = page.locator("#tab-group .count").inner_text()
-    case = services.start_instance(desk_db, "complaint_handling", "frontdesk", COMPLAINT)
+    case = services.start_instance(desk_db, "complaint_handling", services.actor_for(desk_db, "frontdesk"), COMPLAINT)
     step(desk_db, case, "Task_ClassifyComplaint", "frontdesk", complaint_kind="soft")
     step(desk_db, case, "Task_DispatchToDepartment", "frontdesk", responsible_dept="cleaning")
     pickup = open_task(desk_db, case, "Task_PickUpTicket")

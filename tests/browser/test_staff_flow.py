@@ -54,14 +54,14 @@ def open_task_link(page: Page, case: int, name: str) -> None:
 def complaint_at_department(db: Database, phone: str, at: str = T0, customer: str = "李先生") -> tuple[int, str]:
     """A complaint received at ``at``, classified and dispatched to engineering by the counter."""
     with clock.frozen(at):
-        case = services.start_instance(db, "complaint_handling", "frontdesk",
+        case = services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"),
                                        {**COMPLAINT, "customer_name": customer, "phone": phone,
                                         "channel": "phone", "read_back_confirmed": True})
         for name, data in (("投诉分类", {"complaint_kind": "soft"}),
                            ("通知责任部门", {"responsible_dept": "engineering"})):
-            task = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items if t.name == name)
-            services.complete(db, task.id, "frontdesk", data)
-    pickup = next(t for t in services.list_tasks(db, TaskFilter(instance_id=case)).items
+            task = next(t for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.name == name)
+            services.complete(db, task.id, services.actor_for(db, "frontdesk"), data)
+    pickup = next(t for t in services.list_tasks(db, services.Actor.operator(), TaskFilter(instance_id=case)).items
                   if t.name == "责任部门取单签收")
     return case, pickup.id
 
@@ -144,7 +144,7 @@ def test_a_task_shows_as_overdue_once_the_clock_passes_its_due_time(page: Page, 
 
 
 def test_a_form_error_is_shown_and_corrected(page: Page, web_db: Database) -> None:
-    case = services.start_instance(web_db, "complaint_handling", "frontdesk",
+    case = services.start_instance(web_db, "complaint_handling", services.actor_for(web_db, "frontdesk"),
                                    {**COMPLAINT, "phone": "13900000002", "channel": "visit",
                                     "read_back_confirmed": True})
     sign_in(page, "frontdesk")

@@ -1,0 +1,148 @@
+"""Who may do what: every access rule of the service layer, in one place an auditor can read.
+
+Every service takes an ``Actor``, built once by the layer that knows who is asking (the CLI from
+``--as`` or as the operator, the web and API layers from the signed-in user). There is no default:
+a forgotten argument is a ``TypeError``, never a way past the checks. The operator (whoever runs
+the CLI on the server, and so already holds the database) is an explicit ``Actor.operator()``.
+
+| action                  | who may                                                                  |
+| ----------------------- | ------------------------------------------------------------------------ |
+| view a case             | the operator, auditors, its starter, anyone with a part in one of its tasks |
+| start a case            | the operator; a member of ``camunda:candidateStarterGroups`` (none: anyone) |
+| view a task             | the operator, auditors, its assignee, owner, completer or a candidate     |
+| claim / complete a task | its assignee; while unclaimed, a candidate user or candidate group member |
+| unclaim a task          | its assignee                                                              |
+| delegate a task         | whoever may complete it; to a candidate of the task, or back to its owner; |
+|                         | a task the diagram gives to nobody, to anyone                             |
+| the unassigned queue    | supervisors, managers, admins: they see, complete and assign its tasks    |
+| cancel a case           | the operator, its starter, customer-service supervisors, managers, admins |
+| retry an incident       | the operator, admins                                                      |
+| audit (search, replay, export, verify) | the operator, auditors                                     |
+| deploy, manage users    | the operator, admins                                                      |
+
+What an auditor looks at is itself recorded (``audit_viewed``); the operator's reads are not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from engine.errors import Conflict, Forbidden
+
+ADMIN_GROUP = "admin"
+AUDITOR_GROUP = "auditor"
+CANCEL_GROUPS = frozenset({ADMIN_GROUP, "cs-manager", "cs-supervisor"})
+#: The queue of user tasks the diagram gives to nobody (no assignee, no candidates). In Camunda
+#: only an administrator could find them; here supervisors and admins see, assign and complete them.
+UNASSIGNED_QUEUE = "未分配"
+QUEUE_KEEPERS = frozenset({ADMIN_GROUP, "cs-manager", "cs-supervisor"})
+OPERATOR = "cli"  # the name the operator's actions are recorded under
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: a person's name and groups, or the operator (``Actor.operator()``).
+
+    A keeper of the unassigned queue is a candidate of its tasks: ``groups`` then includes it.
+    """
+
+    name: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+    operator: bool = False
+
+    def __post_init__(self) -> None:
+        groups = frozenset(self.groups)
+        object.__setattr__(self, "groups", groups | {UNASSIGNED_QUEUE} if groups & QUEUE_KEEPERS else groups)
+
+    def in_group(self, *groups: str) -> bool:
+        return not self.groups.isdisjoint(groups)
+
+    @property
+    def auditor(self) -> bool:
+        return self.operator or AUDITOR_GROUP in self.groups
+
+    @property
+    def admin(self) -> bool:
+        return self.operator or ADMIN_GROUP in self.groups
+
+
+def _operator(cls: type[Actor], name: str = OPERATOR) -> Actor:
+    """The operator, recorded under ``name``."""
+    return cls(name, frozenset(), operator=True)
+
+
+# An instance reads its own ``operator`` field (the flag); the class offers ``Actor.operator()``.
+Actor.operator = classmethod(_operator)  # type: ignore[assignment]
+
+
+def may_start(actor: Actor, start_groups: Iterable[str]) -> bool:
+    """``camunda:candidateStarterGroups``: nobody listed means anyone may start."""
+    groups = set(start_groups)
+    return actor.operator or not groups or actor.in_group(*groups)
+
+
+def may_view_case(actor: Actor, started_by: str, tasks: Iterable[Any]) -> bool:
+    """Tasks: the case's task items (assignee, owner, completed_by, candidates)."""
+    if actor.auditor or started_by == actor.name:
+        return True
+    return any(_involved(actor, t) for t in tasks)
+
+
+def may_cancel(actor: Actor, started_by: str) -> bool:
+    return actor.operator or started_by == actor.name or actor.in_group(*CANCEL_GROUPS)
+
+
+def is_candidate(actor: Actor, task: Any) -> bool:
+    """Offered the task: a candidate user, or in one of its candidate groups."""
+    return actor.name in (task.candidate_users or ()) or actor.in_group(*(task.candidate_groups or ()))
+
+
+def _involved(actor: Actor, task: Any) -> bool:
+    return actor.name in (task.assignee, task.owner, task.completed_by) or is_candidate(actor, task)
+
+
+def may_view_task(actor: Actor, task: Any) -> bool:
+    return actor.auditor or _involved(actor, task)
+
+
+def may_act_on(actor: Actor, task: Any) -> bool:
+    """Complete (or delegate) it now: its assignee, or a candidate while nobody has claimed it."""
+    return task.assignee == actor.name or (task.assignee is None and is_candidate(actor, task))
+
+
+def may_claim(actor: Actor, task: Any) -> bool:
+    return task.assignee is None and is_candidate(actor, task)
+
+
+def require_work(actor: Actor, task: Any) -> None:
+    """Claim or complete: refused with what the person should know (claimed by whom, not theirs)."""
+    if may_act_on(actor, task):
+        return
+    if task.assignee is not None:
+        if is_candidate(actor, task):
+            raise Conflict(f"任务「{task.name}」已被 {task.assignee} 认领。")
+        raise Forbidden(f"任务「{task.name}」不是您的任务。")
+    raise Forbidden(f"任务「{task.name}」不属于您所在的组。")
+
+
+def require_unclaim(actor: Actor, task: Any) -> None:
+    if task.assignee != actor.name:
+        raise Forbidden(f"任务「{task.name}」不是由您认领的，不能退回。")
+
+
+def may_delegate_to(target: Actor, task: Any) -> bool:
+    """A task goes to a colleague it is offered to, or back to the one who delegated it; one the
+    diagram gave to nobody, to anyone."""
+    if list(task.candidate_groups or []) == [UNASSIGNED_QUEUE]:
+        return True
+    return is_candidate(target, task) or target.name == task.owner
+
+
+def require_auditor(actor: Actor) -> None:
+    if not actor.auditor:
+        raise Forbidden("只有审计组成员可以查看审计信息。")
+
+
+def require_admin(actor: Actor, what: str) -> None:
+    if not actor.admin:
+        raise Forbidden(f"只有管理员可以{what}。")
