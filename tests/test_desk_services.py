@@ -40,5 +40,5 @@ def test_the_next_task_of_a_case_is_offered_only_to_who_may_submit_it(db) -> Non
         case = services.start_instance(db, "complaint_handling", services.actor_for(db, "frontdesk"), COMPLAINT)
         assert services.next_task_for(db, case, services.actor_for(db, "frontdesk")).element_id == "Task_ClassifyComplaint"
         assert services.next_task_for(db, case, services.actor_for(db, "engineer")) is None
-        services.claim(db, services.next_task_for(db, case, services.actor_for(db, "frontdesk")).id, "frontdesk2")
+        services.claim(db, services.next_task_for(db, case, services.actor_for(db, "frontdesk")).id, services.actor_for(db, "frontdesk2"))
         assert services.next_task_for(db, case, services.actor_for(db, "frontdesk")) is None
