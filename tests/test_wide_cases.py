@@ -25,11 +25,11 @@ WIDE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_the_audit_replay_of_a_wide_case_walks_the_workflow_once_per_step(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    services.deploy_files(db, [compat.SourceFile("wide.bpmn", WIDE.format(count=300).encode())], "test")
-    case = services.start_instance(db, "wide", "frontdesk", {})
-    tasks = services.list_tasks(db, user="frontdesk", instance_id=case, per_page=500).items
+    services.deploy_files(db, [compat.SourceFile("wide.bpmn", WIDE.format(count=300).encode())], services.Actor.operator("test"))
+    case = services.start_instance(db, "wide", services.actor_for(db, "frontdesk"), {})
+    tasks = services.list_tasks(db, services.actor_for(db, "frontdesk"), instance_id=case, per_page=500).items
     for task in tasks[:3]:
-        services.complete(db, task.id, "frontdesk", {})
+        services.complete(db, task.id, services.actor_for(db, "frontdesk"), {})
     walks = []
     counted = runtime.open_user_tasks
 
@@ -38,7 +38,7 @@ def test_the_audit_replay_of_a_wide_case_walks_the_workflow_once_per_step(
         return counted(workflow)
 
     monkeypatch.setattr(runtime, "open_user_tasks", counting)
-    audited = services.audit_case(db, case, viewer="auditor")
+    audited = services.audit_case(db, case, viewer=services.actor_for(db, "auditor"))
     assert audited.replay.divergence is None
     assert len([e for e in audited.timeline if e.type == "task_ready"]) == 300
     assert len(walks) <= 1 + 3 + 2, len(walks)  # the start, each completion, the comparison
