@@ -1,5 +1,9 @@
 """Replay: rebuild an instance from its definition version and its recorded events alone.
 
+Every event that moved the case is applied with the same function of ``engine.actions`` the live
+path ran (start, complete, fire timers, start by timer, cancel), on the event's clock: there is no
+second copy of what an action does here, only the matching of recorded tasks and the checks.
+
 SpiffWorkflow gives a rebuilt workflow new task ids, so recorded tasks are matched to replayed
 ones by element id (first unmatched open task of that element). Each action runs on the clock
 of its event: a completion at the time it was recorded, a timer at the time it fired. The other
@@ -24,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, runtime, scope
+from engine import actions, clock, runtime
 from engine.errors import InvalidInput, NotFound
 from engine.history import canonical, chain_of
 from engine.store import Database, Event, Instance
@@ -139,9 +143,7 @@ class Replayer:
         return snapshot_of(self.workflow, self.status, self.escalated)
 
     def _started(self, event: Event) -> str | None:
-        self.workflow = runtime.new_workflow(self.specs)
-        for task in self.workflow.get_tasks(state=TaskState.READY):
-            task.data.update(event.payload.get("data") or {})
+        self.workflow = actions.start(self.specs, event.payload.get("data") or {})
         self.start_at = event.at
         return None
 
@@ -149,7 +151,7 @@ class Replayer:
         """Run an ordinary start to its first wait, as the start service did."""
         if self.start_at is not None:
             with clock.frozen(self.start_at):
-                self.workflow.do_engine_steps()
+                actions.proceed(self.workflow)
             self.start_at = None
             self.open_by_element = None
 
@@ -161,13 +163,9 @@ class Replayer:
                       and t.task_spec.bpmn_id == event.element_id), None)
         if start is None:
             return False
-        from engine.services.timers import fire_start_event  # the services import this package
-
         fired_at = clock.parse_time(event.payload["fired_at"])
         with clock.frozen(fired_at):
-            fire_start_event(self.workflow, fired_at)
-            for _ in range(2):  # as the scheduler does: the second pass completes a cycle start
-                self.workflow.do_engine_steps()
+            actions.start_by_timer(self.workflow, fired_at)
         self.start_at = None
         return True
 
@@ -206,12 +204,8 @@ class Replayer:
         task = self._match(event)
         if task is None:
             return self._not_open(event)
-        values = event.payload.get("data") or {}
-        task.data.update(values)
-        scope.share(task, values)
         with clock.frozen(event.at):
-            task.run()
-            self.workflow.do_engine_steps()
+            actions.complete(self.workflow, task, event.payload.get("data") or {})
         return None
 
     def _task_cancelled(self, event: Event) -> str | None:
@@ -223,8 +217,7 @@ class Replayer:
     def _timer_fired(self, event: Event) -> str | None:
         fired_at = event.payload.get("fired_at")
         with clock.frozen(clock.parse_time(fired_at) if fired_at else event.at):
-            self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            actions.fire_timers(self.workflow)
         return self._timer_gone(event)
 
     def _timer_gone(self, event: Event) -> str | None:
@@ -235,7 +228,7 @@ class Replayer:
         return None
 
     def _instance_cancelled(self, event: Event) -> str | None:
-        self.workflow.cancel()
+        actions.cancel(self.workflow)
         self.cancelled = True
         return None
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, forms, limits, runtime
+from engine import actions, clock, forms, limits, runtime
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
@@ -50,7 +50,7 @@ def start_instance(db: Database, process_id: str, actor: Actor,
         values = forms.validate(fields, data or {}, user=actor.name) if fields else dict(data or {})
         case = new_case(session, db, definition.id, actor.name, values)
         with running_diagram(case):
-            case.workflow.do_engine_steps()
+            actions.proceed(case.workflow)
         save_case(case, actor.name)
         return case.instance.id
 
@@ -68,7 +68,7 @@ def cancel_instance(db: Database, instance_id: int, actor: Actor, reason: str) -
             raise Forbidden("只有发起人、客服主管、客服经理或管理员可以撤销案件。")
         if case.instance.status != "running":
             raise Forbidden(f"案件 {instance_id} 已{_STATUS_ZH.get(case.instance.status, case.instance.status)}，不能撤销。")
-        case.workflow.cancel()
+        actions.cancel(case.workflow)
         case.instance.status = "cancelled"
         case.instance.ended_at = clock.now()
         case.note("instance_cancelled", actor.name, reason=reason)

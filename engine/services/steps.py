@@ -23,7 +23,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, history, limits, notify, runtime, watchdog
+from engine import actions, clock, history, limits, notify, runtime, watchdog
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.services.access import UNASSIGNED_QUEUE
@@ -226,11 +226,9 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
              data: dict[str, Any]) -> Case:
     """A new instance whose start event carries ``data``; not yet run."""
     deployed = runtime.deployed(db, session, definition_id)
-    workflow = runtime.new_workflow(deployed.specs)
     initiator = runtime.initiator_variable(deployed.specs[0])
     data = {**data, initiator: actor} if initiator else data  # recorded as given: replay needs it
-    for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(data)
+    workflow = actions.start(deployed.specs, data)
     now = clock.now()
     instance = InstanceRecord(
         id=0, definition_id=deployed.id, process_id=deployed.process_id, status="running", state="",

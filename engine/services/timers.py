@@ -32,15 +32,9 @@ from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.defaults import StartEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    TimerEventDefinition,
-)
-from SpiffWorkflow.task import Task
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import clock, runtime
+from engine import actions, clock, runtime
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import GENESIS, assume_head, chain_of, record
 from engine.services.deploy import list_definitions, require_latest
@@ -177,8 +171,7 @@ def _fire_instance(session: Session, db: Database, claim: _Claim, now: datetime)
     case = open_case(session, db, claim.record)
     due = [t for t in case.timers_before.values() if t.due_at < now]
     with running_diagram(case):
-        case.workflow.refresh_timers()
-        case.workflow.do_engine_steps()
+        actions.fire_timers(case.workflow)
     if case.instance.fire_attempts:
         case.instance.fire_attempts, case.instance.last_error = 0, None
     still = {t.task_id: t.due_at for t in save_case(case, SCHEDULER).timers}
@@ -469,33 +462,12 @@ def _advance(row: StartSchedule, covered: int) -> None:
     row.retry_at, row.attempts = None, 0
 
 
-def fire_start_event(workflow: BpmnWorkflow, now: datetime) -> Task | None:
-    """Let the start event's timer count as fired: the scheduler has decided it is time.
-
-    SpiffWorkflow would otherwise wait on it (and repeat a cycle inside this one instance). A cycle
-    is made to complete one repetition, which is what creates the path after the event.
-    """
-    for task in workflow.get_tasks():
-        spec = task.task_spec
-        if isinstance(spec, StartEvent) and isinstance(getattr(spec, "event_definition", None),
-                                                       TimerEventDefinition):
-            if isinstance(spec.event_definition, CycleTimerEventDefinition):
-                task._set_internal_data(event_value={"cycles": 1, "duration": 0.0,
-                                                     "next": (now - timedelta(seconds=1)).isoformat()})
-            else:
-                task._set_internal_data(event_fired=True)
-            return task
-    return None
-
-
 def _start_occurrence(session: Session, db: Database, row: StartSchedule, now: datetime) -> Firing:
     due_at, covered = row.next_start_at, _covered(row, now)
     deployed = require_latest(db, session, row.process_id)
     case = new_case(session, db, deployed.id, SCHEDULER, {})
-    start = fire_start_event(case.workflow, now)
     with running_diagram(case):
-        for _ in range(2):  # the second pass completes a cycle start event (see fire_start_event)
-            case.workflow.do_engine_steps()
+        start = actions.start_by_timer(case.workflow, now)
     element = start.task_spec.bpmn_id if start is not None else None
     case.note("timer_fired", SCHEDULER, start, due_at=due_at.isoformat(), fired_at=now.isoformat(),
               name=start.task_spec.bpmn_name if start is not None else None, occurrences=covered)

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, Row, bindparam, func, or_, select, union, union_
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, forms, limits, runtime, scope
+from engine import actions, clock, forms, limits, runtime
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.steps import (
@@ -411,12 +411,9 @@ def complete(db: Database, task_id: str, actor: Actor, data: dict[str, Any] | No
         values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data, user=actor.name,
                                 labels=runtime.form_labels(case.deployed.specs).fields)
         changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
-        task.data.update(values)
-        scope.share(task, values)  # one variable scope per case, as in Camunda: other branches see them now
         case.note("task_completed", actor.name, task, name=row.name, data=values, changed=changed)
         with running_diagram(case):
-            task.run()
-            case.workflow.do_engine_steps()
+            actions.complete(case.workflow, task, values)
         case.completed[task_id] = actor.name
         save_case(case, actor.name)
         return Completion(row.instance_id, tuple(_item(opened) for opened in case.opened))

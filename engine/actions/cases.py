@@ -1,0 +1,28 @@
+"""Starting and cancelling a case."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine import runtime
+
+
+def start(specs: tuple[Any, dict[str, Any]], data: Mapping[str, Any]) -> BpmnWorkflow:
+    """A new workflow whose start event carries ``data`` (the start form, the initiator); not
+    yet run: an ordinary start then ``proceed``s, a timer start runs ``start_by_timer``."""
+    workflow = runtime.new_workflow(specs)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    return workflow
+
+
+def proceed(workflow: BpmnWorkflow) -> None:
+    """Run the engine to the next wait (a user task, a timer, the end)."""
+    workflow.do_engine_steps()
+
+
+def cancel(workflow: BpmnWorkflow) -> None:
+    """Stop the case for good: every unfinished task is cancelled, no timer waits any more."""
+    workflow.cancel()
