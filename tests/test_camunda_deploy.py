@@ -12,7 +12,7 @@ from engine import services
 from engine.compat import SourceFile
 from engine.errors import DeployError
 
-from camunda_cases import cli, definitions, process, user_task
+from camunda_cases import ROOT, cli, definitions, process, user_task
 
 
 def deploy(db, *files: tuple[str, bytes]):
@@ -176,3 +176,24 @@ def test_plain_and_manual_tasks_complete_at_once(empty_db, tmp_path):
 def test_send_and_service_tasks_without_implementation_are_refused(empty_db, node, expected):
     found = refused(empty_db, ("s.bpmn", definitions(process("s", node) + '<bpmn:message id="m" name="m"/>')))
     assert any(problem.startswith("s.bpmn:5: ") and expected in problem for problem in found), found
+
+
+def test_deploy_v_lists_every_construct_with_what_bpmdesk_does_with_it(tmp_path):
+    (tmp_path / "v.bpmn").write_bytes(definitions(process(
+        "v", user_task("t", "登记", 'camunda:assignee="demo" camunda:asyncBefore="true"'),
+        '<bpmn:manualTask id="m"/>', extra='<bpmn:textAnnotation id="a"><bpmn:text>注</bpmn:text>'
+                                          "</bpmn:textAnnotation>")))
+    deployed = cli(tmp_path)("deploy", "-v", "v.bpmn")
+    assert deployed.returncode == 0, deployed.stderr
+    lines = deployed.stdout.splitlines()
+    assert lines[:2] == ["deployed v v1", "v.bpmn:"]
+    for expected in ("  runs     bpmn:userTask ×1", "  runs     bpmn:manualTask ×1", "  runs     camunda:assignee ×1",
+                     "  ignored  camunda:asyncBefore ×1 — job-executor setting",
+                     "  ignored  bpmn:textAnnotation ×1 — documentation only"):
+        assert any(line.startswith(expected) for line in lines), (expected, lines)
+
+
+def test_every_construct_of_the_centres_processes_is_accounted_for(empty_db):
+    report = services.deploy_paths(empty_db, [ROOT / "processes"], "test")
+    assert report.constructs and all(c.verdict in ("runs", "ignored")
+                                     for constructs in report.constructs.values() for c in constructs)

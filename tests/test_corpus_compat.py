@@ -97,6 +97,9 @@ def test_executable_file_deploys_and_starts_through_the_product(row, empty_db):
     own = [p.process_id for p in report.processes if p.process_id in
            {pid for pid, b in deploy(row).processes.items() if b.bpmn.name == row["file"]}]
     assert own, f"no executable process of {row['file']} was deployed"
+    silent = [c.line() for constructs in report.constructs.values() for c in constructs
+              if c.verdict not in ("runs", "ignored")]
+    assert silent == [], f"{row['file']} deployed constructs bpmdesk does not account for"
     if not runnable(row) or "timer-start:" in row["runtime_requires"]:
         return
     for process_id in own:

@@ -119,7 +119,8 @@ def init() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--as", "actor", default="cli", help="who deploys (recorded in the history)")
-@click.option("-v", "--verbose", is_flag=True, help="also show how each JUEL expression will run")
+@click.option("-v", "--verbose", is_flag=True, help="also show how each JUEL expression will run and, per "
+              "file, every construct with what bpmdesk does with it (runs / ignored and why)")
 def deploy(paths: tuple[str, ...], actor: str, verbose: bool) -> None:
     """Deploy BPMN/DMN files or folders (default: processes/)."""
     report = services.deploy_paths(_db(), paths or (DEFAULT_PROCESSES,), services.Actor.operator(actor))
@@ -129,6 +130,10 @@ def deploy(paths: tuple[str, ...], actor: str, verbose: bool) -> None:
         click.echo(f"note: {translation}", err=True)
     for item in report.processes:
         click.echo(f"{'deployed' if item.changed else 'unchanged'} {item.process_id} v{item.version}")
+    for file, constructs in report.constructs.items() if verbose else []:
+        click.echo(f"{file}:")
+        for construct in constructs:
+            click.echo(f"  {construct.line()}")
 
 
 @main.command()

@@ -22,6 +22,7 @@ from engine.compat.dmn import check_dmn, decisions_of
 from engine.compat.lint import FileFacts, check_bpmn
 from engine.compat.model import (Bundle, DeployedDefinitions, EarlierVersion, ProcessBundle,
                                  SourceFile)
+from engine.compat.inventory import Construct, inventory
 from engine.compat.normalise import normalise_bpmn
 from engine.compat.parser import build_parser
 from engine.compat.schema import check_bpmn_schema
@@ -42,6 +43,7 @@ class _Document:
     kind: str = ""  # "bpmn" or "dmn" once recognised
     facts: FileFacts = field(default_factory=FileFacts)
     decisions: list[str] = field(default_factory=list)
+    constructs: list[Construct] = field(default_factory=list)
 
 
 def load_bundle(files: list[SourceFile], deployed: DeployedDefinitions | None = None) -> Bundle:
@@ -96,7 +98,8 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
         raise DeployError(errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
-    return Bundle(processes=bundles, warnings=warnings, translations=translations)
+    return Bundle(processes=bundles, warnings=warnings, translations=translations,
+                  constructs={d.source.name: d.constructs for d in bpmn})
 
 
 def _guarded(document: _Document, check) -> None:
@@ -121,6 +124,7 @@ def _check_document(document: _Document) -> None:
         document.kind = "bpmn"
         check_bpmn_schema(name, root, document.findings)
         normalise_bpmn(name, root, document.findings)
+        document.constructs = inventory(root)
         document.facts = check_bpmn(name, root, document.findings)
         translate_bpmn(name, root, document.findings)
     elif qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":

@@ -61,6 +61,7 @@ _CAMUNDA_IGNORED = {
     **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
                     "that variable will not be set when the event is caught"),
 }
+CAMUNDA_IGNORED = _CAMUNDA_IGNORED  # for the construct inventory (inventory.py)
 #: camunda: attributes that need the Java engine.
 _CAMUNDA_REFUSED = {
     "resource": "loads a script or expression from an external resource",

@@ -50,6 +50,8 @@ class Bundle:
     warnings: list[str]  # each "FILE:LINE: what will be ignored and why"
     #: each "FILE:LINE: element, JUEL as written, the Python it runs as": for the analyst to check
     translations: list[str] = field(default_factory=list)
+    #: per BPMN file, each construct it uses and what happens to it (see inventory.py)
+    constructs: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class DeployReport:
     processes: list[DeployedProcess] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     translations: list[str] = field(default_factory=list)  # how each JUEL expression will run
+    constructs: dict[str, list] = field(default_factory=dict)  # per BPMN file: runs / ignored / unknown
 
 
 def is_diagram(name: str) -> bool:
@@ -70,7 +71,8 @@ def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> 
     """Validate every file first; only if all are deployable is anything written."""
     access.require_admin(actor, "部署流程")
     bundle = compat.load_bundle(files, _Earlier(db))
-    report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations))
+    report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations),
+                          constructs=dict(bundle.constructs))
     with db.unit_of_work() as session:
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
