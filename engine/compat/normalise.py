@@ -9,6 +9,11 @@
 - Plain BPMN `humanPerformer` / `potentialOwner` are read as Camunda 7 reads them: the performer
   is the assignee; a potential owner `user(x)` a candidate user, `group(x)` or a bare name a
   candidate group. They become the `camunda:` attributes the rest of the deployment reads.
+- Uncontrolled flow (BPMN 2.0, Camunda 7): several outgoing flows from an activity or event are
+  an implicit parallel split (or, when every one carries a condition, each true one is taken, the
+  activity's `default` flow when none is); several incoming flows an implicit merge (the element
+  runs once per arriving token). SpiffWorkflow refuses both, so the equivalent gateway is drawn in
+  (`<id>__split`, `<id>__merge`). Conditional and plain flows mixed on one element are refused.
 The same tree goes through here at deploy and whenever specs are rebuilt, so generated ids are
 the same every time (they depend only on the file's content).
 """
@@ -41,6 +46,8 @@ def normalise_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
     _resolve_qnames(root, ids)
     for task in root.iter(f"{{{BPMN_NS}}}userTask"):
         _read_resources(file, task, findings)
+    for scope in list(root.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _SCOPES))):
+        _draw_implicit_gateways(file, scope, ids, findings)
 
 
 def _give_ids(file: str, root: etree._Element, ids: set[str], findings: Findings) -> None:
@@ -117,3 +124,62 @@ def _read_resources(file: str, task: etree._Element, findings: Findings) -> None
         task.set(attribute, value)
         findings.translated(file, task, f'{describe(task)} {"humanPerformer" if key == "assignee" else "potentialOwner"}'
                             f' is read as camunda:{key}="{value}"')
+
+
+_NOT_NODES = _NOT_FLOW_ELEMENTS | {"sequenceFlow", "textAnnotation", "association", "group", "dataObject",
+                                   "dataObjectReference", "dataStoreReference"}
+
+
+def _draw_implicit_gateways(file: str, scope: etree._Element, ids: set[str], findings: Findings) -> None:
+    flows = scope.findall(f"{{{BPMN_NS}}}sequenceFlow")
+    for node in list(scope):
+        if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
+            continue
+        kind = etree.QName(node).localname
+        if kind in _NOT_NODES or kind.endswith("Gateway") or not node.get("id"):
+            continue
+        outgoing = [f for f in flows if f.get("sourceRef") == node.get("id")]
+        incoming = [f for f in flows if f.get("targetRef") == node.get("id")]
+        if len(outgoing) > 1:
+            _split(file, scope, node, outgoing, ids, findings)
+        if len(incoming) > 1:
+            _merge(scope, node, incoming, ids)
+
+
+def _gateway(scope: etree._Element, kind: str, gateway_id: str, ids: set[str]) -> etree._Element:
+    gateway = etree.SubElement(scope, f"{{{BPMN_NS}}}{kind}")
+    gateway.set("id", _unique(gateway_id, ids))
+    return gateway
+
+
+def _flow(scope: etree._Element, source: str, target: str, ids: set[str]) -> None:
+    flow = etree.SubElement(scope, f"{{{BPMN_NS}}}sequenceFlow")
+    flow.set("id", _unique(f"{source}__to__{target}", ids))
+    flow.set("sourceRef", source)
+    flow.set("targetRef", target)
+
+
+def _split(file: str, scope: etree._Element, node: etree._Element, outgoing: list[etree._Element],
+           ids: set[str], findings: Findings) -> None:
+    conditional = [f for f in outgoing if f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
+                   and f.get("id") != node.get("default")]
+    plain = [f for f in outgoing if f not in conditional and f.get("id") != node.get("default")]
+    if conditional and plain:
+        findings.error(file, node, f"{describe(node)} has conditional and unconditional outgoing flows "
+                       "together: draw a parallel gateway for the flows always taken and an inclusive "
+                       "gateway for the conditional ones")
+        return
+    gateway = _gateway(scope, "inclusiveGateway" if conditional else "parallelGateway",
+                       f"{node.get('id')}__split", ids)
+    if node.get("default"):
+        gateway.set("default", node.attrib.pop("default"))
+    for flow in outgoing:
+        flow.set("sourceRef", gateway.get("id"))
+    _flow(scope, node.get("id"), gateway.get("id"), ids)
+
+
+def _merge(scope: etree._Element, node: etree._Element, incoming: list[etree._Element], ids: set[str]) -> None:
+    gateway = _gateway(scope, "exclusiveGateway", f"{node.get('id')}__merge", ids)
+    for flow in incoming:
+        flow.set("targetRef", gateway.get("id"))
+    _flow(scope, gateway.get("id"), node.get("id"), ids)
