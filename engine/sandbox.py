@@ -364,7 +364,50 @@ _SIZE_CHECKED_METHODS: dict[tuple[type, str], Callable[[Any], Any]] = {
 _CLOCK_READS = frozenset({"now", "today", "utcnow"})
 
 
+class CamundaExecution:
+    """`execution` in a script, as Camunda's DelegateExecution offers it to scripts ported from
+    Camunda: the variables are the script's own (one scope per case, see engine.scope), so
+    `execution.setVariable("x", 1)` is `x = 1` and `execution.getVariable("x")` is x, or None when
+    x is not set. Only these methods are reachable (the attribute guard allows no others)."""
+
+    def __init__(self, namespace: dict[str, Any], functions: Mapping[str, Any]):
+        self._namespace = namespace
+        self._functions = functions
+
+    def _data(self, name: str) -> str:
+        if not isinstance(name, str) or not name.isidentifier() or name in _RESERVED or name in self._functions:
+            raise ScriptError(f"{name!r} cannot be a variable name")
+        return name
+
+    def getVariable(self, name: str) -> Any:  # noqa: N802 - Camunda's name
+        value = self._namespace.get(self._data(name))
+        return None if callable(value) or isinstance(value, CamundaExecution) else value
+
+    getVariableLocal = getVariable
+
+    def setVariable(self, name: str, value: Any) -> None:  # noqa: N802
+        self._namespace[self._data(name)] = value
+
+    setVariableLocal = setVariable
+
+    def hasVariable(self, name: str) -> bool:  # noqa: N802
+        return self.getVariable(name) is not None or self._data(name) in self._namespace
+
+    def removeVariable(self, name: str) -> None:  # noqa: N802
+        self._namespace.pop(self._data(name), None)
+
+    def getVariables(self) -> dict[str, Any]:  # noqa: N802
+        return {name: value for name, value in self._namespace.items() if name not in _RESERVED
+                and name not in self._functions and not callable(value) and not isinstance(value, CamundaExecution)}
+
+
+_EXECUTION_METHODS = frozenset({"getVariable", "getVariableLocal", "setVariable", "setVariableLocal", "hasVariable",
+                                "removeVariable", "getVariables"})
+
+
 def _allowed_attributes(obj: object) -> tuple[type | None, frozenset[str]]:
+    if isinstance(obj, CamundaExecution):
+        return CamundaExecution, _EXECUTION_METHODS
     if isinstance(obj, type):
         return None, _CLASS_ATTRIBUTES.get(obj, frozenset())
     for kind in type(obj).__mro__:
@@ -568,8 +611,12 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self._refuse_shadowed_functions(context)
         code = _compile(script, "exec")
         namespace = self._namespace(context, self.globals, external_context)
+        skipped = _RESERVED | set(external_context)
+        if "execution" in script and "execution" not in context:  # Camunda's object, for ported scripts
+            namespace["execution"] = CamundaExecution(namespace, self.globals)
+            skipped = skipped | {"execution"}
         self._run(code, namespace)
-        self._write_back(namespace, context, _RESERVED | set(external_context))
+        self._write_back(namespace, context, skipped)
         return True
 
     def _refuse_shadowed_functions(self, context: Mapping[str, Any]) -> None:

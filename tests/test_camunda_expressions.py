@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from engine import clock, services
 from engine.compat import SourceFile
-from engine.errors import ProcessError
+from engine.errors import DeployError, ProcessError
 
 from camunda_cases import cli, definitions, process, user_task
 
@@ -84,3 +84,23 @@ def test_a_missing_variable_in_an_assignee_is_a_clear_error_and_nothing_is_saved
     started = bpmdesk("start", "who")
     assert started.returncode == 2 and "变量 owner 不存在" in started.stderr and "call" in started.stderr
     assert bpmdesk("start", "who", "--data", '{"owner": "demo"}').returncode == 0
+
+
+def test_scripts_ported_from_camunda_use_execution_get_and_set_variable(empty_db):
+    script = ('total = execution.getVariable("price") * 2\n'
+              'execution.setVariable("level", "高" if total &gt; 100 else "低")\n'
+              'missing = execution.getVariable("nothing")\n'
+              'execution.removeVariable("price")')
+    content = definitions(process("port", f'<bpmn:scriptTask id="s" scriptFormat="python"><bpmn:script>{script}'
+                                          "</bpmn:script></bpmn:scriptTask>", user_task("t", "查看")))
+    deploy(empty_db, "port", content)
+    instance = services.start_instance(empty_db, "port", data={"price": 80})
+    assert services.show_instance(empty_db, instance).data == {"total": 160, "level": "高", "missing": None}
+
+
+def test_engine_objects_scripts_cannot_have_are_refused_naming_them(empty_db):
+    content = definitions(process("bk", '<bpmn:scriptTask id="s" scriptFormat="python"><bpmn:script>'
+                                        "who = task.getAssignee()</bpmn:script></bpmn:scriptTask>"))
+    with pytest.raises(DeployError) as raised:
+        deploy(empty_db, "bk", content)
+    assert any("task.getAssignee: not available here" in p for p in raised.value.problems)

@@ -149,8 +149,8 @@ def test_service_task_with_java_class_is_refused_with_file_line_and_id():
     ('<bpmn:userTask id="T"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
      'name="x">${a}</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>',
      'camunda:inputParameter "x" maps'),
-    ('<bpmn:scriptTask id="T"><bpmn:script>x = execution.getVariable("a")</bpmn:script></bpmn:scriptTask>',
-     "script uses Camunda's execution object"),
+    ('<bpmn:scriptTask id="T"><bpmn:script>x = execution.getProcessEngine()</bpmn:script></bpmn:scriptTask>',
+     "script uses Camunda's execution.getProcessEngine: not available here"),
     ('<bpmn:intermediateCatchEvent id="M"><bpmn:messageEventDefinition messageRef="nowhere"/>'
      '</bpmn:intermediateCatchEvent>', 'intermediateCatchEvent "M" messageRef="nowhere" names no message'),
     ('<bpmn:boundaryEvent id="B" attachedToRef="start"/>', 'boundaryEvent "B" has no event definition'),

@@ -72,7 +72,9 @@ _CAMUNDA_REFUSED = {
     "formHandlerClass": "is a Java form handler",
 }
 _LISTENER_KINDS = ("class", "expression", "delegateExpression")
-_CAMUNDA_OBJECTS = re.compile(r"\b(execution|task)\s*\.\s*(?:get|set|remove|has)Variables?")
+#: Camunda engine objects in a script, except the `execution` methods the sandbox provides.
+_CAMUNDA_OBJECTS = re.compile(r"\b(execution|task)\s*\.\s*(?!(?<=execution\.)(?:getVariables?|setVariable|"
+                              r"hasVariable|removeVariable|getVariableLocal|setVariableLocal)\b)(\w+)")
 
 
 @dataclass
@@ -206,8 +208,9 @@ def _check_script_task(file: str, task: etree._Element, facts: FileFacts, findin
         findings.error(file, task, f"{describe(task)} has no script")
     engine_object = _CAMUNDA_OBJECTS.search(text)
     if engine_object:
-        findings.error(file, task, f"{describe(task)} script uses Camunda's {engine_object.group(1)} object "
-                       "(e.g. execution.getVariable): task data are plain variables here")
+        findings.error(file, task, f"{describe(task)} script uses Camunda's {engine_object.group(1)}."
+                       f"{engine_object.group(2)}: not available here; scripts read and assign variables by "
+                       "name, or use execution.getVariable / setVariable / hasVariable / removeVariable")
     if task.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
         findings.error(file, task, f"{describe(task)} uses camunda:resultVariable: not supported; "
                        "assign the variable inside the script")
