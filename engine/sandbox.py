@@ -680,6 +680,9 @@ class SandboxScriptEngine(PythonScriptEngine):
         return result
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        loop = scope.loop_variables(task)  # nrOfInstances … inside a multi-instance activity
+        if loop:
+            external_context = {**loop, **(external_context or {})}
         try:
             return super().evaluate(task, expression, external_context)
         except WorkflowTaskException as error:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from copy import deepcopy
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, SequentialMultiInstanceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -76,3 +77,25 @@ def _instance_workflows(workflow: Any) -> list[Any]:
     root = _scope_root(workflow)
     subs = [sub for sub in workflow.top_workflow.subprocesses.values() if _scope_root(sub) is root]
     return [root, *[sub for sub in subs if sub is not root]]
+
+
+def loop_variables(task: Task) -> dict[str, int]:
+    """Camunda's multi-instance variables for an expression evaluated on one instance (as
+    `completionCondition` is, after each instance completes): `loopCounter` (the instance's index,
+    from 0), `nrOfInstances`, `nrOfActiveInstances`, `nrOfCompletedInstances`. Empty elsewhere."""
+    parent = task.parent
+    spec = parent.task_spec if parent is not None else None
+    if not isinstance(spec, MultiInstanceTask):
+        return {}
+    instances = [child for child in parent.children if child.task_spec.name == spec.task_spec]
+    completed = len(parent.internal_data.get("merged", []))
+    active = sum(1 for child in instances if not child.has_state(TaskState.FINISHED_MASK))
+    total = len(instances)
+    if isinstance(spec, SequentialMultiInstanceTask):
+        total += len(parent.internal_data.get("remaining", [])) if spec.data_input is not None else (
+            parent.internal_data.get("cardinality", 0) - parent.internal_data.get("current", 0))
+    index = task.internal_data.get("key_or_index")
+    counter = index if isinstance(index, int) else next(
+        (position for position, child in enumerate(instances) if child is task), 0)
+    return {"loopCounter": counter, "nrOfInstances": total, "nrOfActiveInstances": active,
+            "nrOfCompletedInstances": completed}

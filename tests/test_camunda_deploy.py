@@ -194,6 +194,6 @@ def test_deploy_v_lists_every_construct_with_what_bpmdesk_does_with_it(tmp_path)
 
 
 def test_every_construct_of_the_centres_processes_is_accounted_for(empty_db):
-    report = services.deploy_paths(empty_db, [ROOT / "processes"], "test")
+    report = services.deploy_paths(empty_db, [ROOT / "processes"], services.Actor.operator())
     assert report.constructs and all(c.verdict in ("runs", "ignored")
                                      for constructs in report.constructs.values() for c in constructs)

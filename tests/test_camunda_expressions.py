@@ -94,8 +94,8 @@ def test_scripts_ported_from_camunda_use_execution_get_and_set_variable(empty_db
     content = definitions(process("port", f'<bpmn:scriptTask id="s" scriptFormat="python"><bpmn:script>{script}'
                                           "</bpmn:script></bpmn:scriptTask>", user_task("t", "查看")))
     deploy(empty_db, "port", content)
-    instance = services.start_instance(empty_db, "port", data={"price": 80})
-    assert services.show_instance(empty_db, instance).data == {"total": 160, "level": "高", "missing": None}
+    instance = services.start_instance(empty_db, "port", services.Actor.operator(), data={"price": 80})
+    assert services.show_instance(empty_db, instance, services.Actor.operator()).data == {"total": 160, "level": "高", "missing": None}
 
 
 def test_engine_objects_scripts_cannot_have_are_refused_naming_them(empty_db):

@@ -29,18 +29,18 @@ SPLIT_MERGE = diagram("sm", user_task("a", "受理") + user_task("b", "上门") 
 
 
 def names(db, instance: int) -> list[str]:
-    return sorted(t.name for t in services.list_tasks(db, instance_id=instance).items)
+    return sorted(t.name for t in services.list_tasks(db, services.Actor.operator(), instance_id=instance).items)
 
 
 def finish(db, instance: int, name: str) -> None:
-    task = next(t for t in services.list_tasks(db, instance_id=instance).items if t.name == name)
-    services.complete(db, task.id, "demo")
+    task = next(t for t in services.list_tasks(db, services.Actor.operator(), instance_id=instance).items if t.name == name)
+    services.complete(db, task.id, services.actor_for(db, "demo"))
 
 
 def test_several_outgoing_flows_split_and_several_incoming_merge_once_per_token(empty_db):
-    services.add_user(empty_db, "demo", ["engineering"])
-    services.deploy_files(empty_db, [SourceFile("sm.bpmn", SPLIT_MERGE)], "t")
-    instance = services.start_instance(empty_db, "sm")
+    services.add_user(empty_db, "demo", ["engineering"], actor=services.Actor.operator())
+    services.deploy_files(empty_db, [SourceFile("sm.bpmn", SPLIT_MERGE)], services.Actor.operator())
+    instance = services.start_instance(empty_db, "sm", services.Actor.operator())
     finish(empty_db, instance, "受理")
     assert names(empty_db, instance) == ["上门", "回电"]  # an implicit parallel split
     finish(empty_db, instance, "上门")
@@ -49,8 +49,8 @@ def test_several_outgoing_flows_split_and_several_incoming_merge_once_per_token(
     finish(empty_db, instance, "回电")
     assert names(empty_db, instance) == ["记录"]
     finish(empty_db, instance, "记录")
-    assert services.show_instance(empty_db, instance).status == "completed"
-    replayed = services.replay(empty_db, instance)
+    assert services.show_instance(empty_db, instance, services.Actor.operator()).status == "completed"
+    replayed = services.replay(empty_db, instance, services.Actor.operator())
     assert replayed.compared and replayed.divergence is None
 
 
@@ -81,6 +81,6 @@ def test_conditional_and_plain_flows_mixed_on_one_task_are_refused(empty_db):
                       flows(("start", "a", ""), ("a", "b", "${x}"), ("a", "c", ""), ("b", "end", ""),
                             ("c", "end", "")))
     with pytest.raises(DeployError) as raised:
-        services.deploy_files(empty_db, [SourceFile("mx.bpmn", content)], "t")
+        services.deploy_files(empty_db, [SourceFile("mx.bpmn", content)], services.Actor.operator())
     assert any("has conditional and unconditional outgoing flows together: draw a parallel gateway" in p
                for p in raised.value.problems), raised.value.problems

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 #: Names that are Camunda engine objects or engine-managed variables: nothing here provides them.
 ENGINE_NAMES = frozenset({
     "execution", "task", "externalTask", "caseExecution", "authentication", "variableScope",
-    "nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances", "loopCounter",
 })
 
 _WORD_OPS = {
