@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -113,11 +114,37 @@ def new_workflow(specs: tuple[Any, dict[str, Any]], script_engine: Any = SCRIPT_
 def load_workflow(specs: tuple[Any, dict[str, Any]], state: str,
                   script_engine: Any = SCRIPT_ENGINE) -> BpmnWorkflow:
     dct = json.loads(state)
-    dct.pop("serializer_version", None)
+    version = dct.pop("serializer_version", STATE_VERSION)
+    if version != STATE_VERSION:
+        migrate_state(dct, version, specs)
     dct["spec"], dct["subprocess_specs"] = specs
     workflow = _REGISTRY.restore(dct)
     workflow.script_engine = script_engine
     return workflow
+
+
+def migrate_state(dct: dict[str, Any], version: str, specs: tuple[Any, dict[str, Any]]) -> None:
+    """Bring a state saved by an older SpiffWorkflow up to this one's format, in place, with the
+    library's own migrations: a library upgrade must not misread old cases.
+
+    The migrations read (and may rewrite) the spec inside the state; ours is left out of it and
+    parsed afresh from the deployed sources by the library in use, so they are given the current
+    spec as a dict and what they do to it is dropped. A state newer than this library, or one its
+    migrations cannot read, is refused rather than guessed at.
+    """
+    if version not in MIGRATIONS:
+        raise ProcessError(f"案件状态的格式版本 {version} 不是当前流程引擎（{STATE_VERSION}）能读取的，"
+                           "请联系系统管理员。")
+    spec, subprocess_specs = specs
+    dct["spec"] = _REGISTRY.convert(spec)
+    dct["subprocess_specs"] = {name: _REGISTRY.convert(sub) for name, sub in subprocess_specs.items()}
+    try:
+        MIGRATIONS[version](dct)
+    except Exception as exc:  # noqa: BLE001 - whatever the migration trips on, the case is not misread
+        raise ProcessError(f"案件状态的格式版本 {version} 无法升级到 {STATE_VERSION}（{type(exc).__name__}），"
+                           "请联系系统管理员。") from exc
+    for key in ("spec", "subprocess_specs", "VERSION"):
+        dct.pop(key, None)
 
 
 def dump_workflow(workflow: BpmnWorkflow) -> str:

@@ -7,6 +7,10 @@ what SQLite itself takes, and together they outweighed SpiffWorkflow's own work 
 compiled by SQLAlchemy for the dialect (quoting, casts, RETURNING), and values still pass through
 the column types' own bind and result processors, so what is written and read here is exactly
 what the ORM writes and reads. It runs inside the Session's transaction, on the same connection.
+It reads three private SQLAlchemy attributes (``TypeEngine._cached_bind_processor`` and
+``_cached_result_processor``, ``UpdateBase._returning``), so pyproject.toml pins SQLAlchemy to the
+minor version they were written against (2.1); ``tests/test_prepared.py`` checks them on both
+backends before a newer minor may be allowed.
 
 On PostgreSQL (psycopg, for an engine given to :func:`pipeline_writes`) the writes of a
 transaction do not wait for the server: they queue in a psycopg pipeline, the server works through
