@@ -387,3 +387,12 @@ def test_a_decision_failing_in_a_timer_step_becomes_an_incident_on_the_case_with
     assert case.status == "incident"
     incident = [e for e in services.history(empty_db, instance_id, services.Actor.operator()) if e.type == "incident"]
     assert "命中策略是 UNIQUE" in incident[0].payload["message"] and "规则 1、2" in incident[0].payload["message"]
+
+
+def test_default_output_entry_when_no_rule_matches_and_cell_input_names_the_input(empty_db):
+    decisions = dmn(table([("amount", "integer")], [("level", "string")], [
+        (["cellInput > 1000"], ['"high"']), (["? > 100"], ['"medium"'])], hit_policy="FIRST").replace(
+        'typeRef="string"></output>', 'typeRef="string"><defaultOutputEntry id="def"><text>"low"</text>'
+                                      "</defaultOutputEntry></output>"))
+    assert [run(empty_db, decisions, {"amount": amount})["level"] for amount in (5000, 500, 5)] == [
+        "high", "medium", "low"]

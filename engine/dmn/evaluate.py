@@ -131,9 +131,12 @@ def _literal(decision: Decision, variables: dict[str, Any]) -> Evaluation:
 def _table(decision: Decision, table: Table, variables: dict[str, Any]) -> Evaluation:
     scope = feel.root_scope(variables)
     inputs = [_input_value(decision, column, scope) for column in table.inputs]
-    matched = [rule for rule in table.rules if _matches(decision, table, rule, inputs, scope)]
+    cells = [scope.child({column.variable: value}) for column, value in zip(table.inputs, inputs)]
+    matched = _matching_rules(decision, table, inputs, cells)
     computed = [(rule, _rule_outputs(decision, table, rule, scope)) for rule in matched]
     selected = _apply_hit_policy(decision, table, computed)
+    if not matched and any(output.default is not None for output in table.outputs):
+        selected = [(_DEFAULT_RULE, _default_outputs(decision, table, scope))]
     names = [_name(output, decision, len(table.outputs)) for output in table.outputs]
     evaluation = Evaluation(decision.id, decision.name, [], matched=[rule.number for rule in matched],
                             hits=[Hit(rule.number, rule.id, rule.description, _plain(names, table, values))
@@ -172,12 +175,36 @@ def _allowed(tests: feel.UnaryTests, value: Any, scope: feel.Scope) -> bool:
         return False
 
 
-def _matches(decision: Decision, table: Table, rule: Rule, inputs: list[Any], scope: feel.Scope) -> bool:
+_DEFAULT_RULE = Rule(0, "", [], [], "defaultOutputEntry")
+
+
+def _matching_rules(decision: Decision, table: Table, inputs: list[Any], cells: list[feel.Scope]) -> list[Rule]:
+    """The rules whose every input entry holds; FIRST stops at the first (the rest cannot count)."""
+    matched = []
+    for rule in table.rules:
+        if _matches(decision, table, rule, inputs, cells):
+            matched.append(rule)
+            if table.hit_policy == "FIRST":
+                break
+    return matched
+
+
+def _default_outputs(decision: Decision, table: Table, scope: feel.Scope) -> list[Any]:
+    values = []
+    for output in table.outputs:
+        value = output.default.evaluate(scope=scope) if output.default is not None else None
+        values.append(convert(value, output.type_ref, f"决策{decision.label}的输出「{output.label}」的默认值"))
+    return values
+
+
+def _matches(decision: Decision, table: Table, rule: Rule, inputs: list[Any], cells: list[feel.Scope]) -> bool:
+    """Whether every input entry of the rule holds; the input's value is `?` and, in Camunda's
+    way, `cellInput` (or the column's camunda:inputVariable)."""
     for index, (tests, value) in enumerate(zip(rule.tests, inputs)):
         if tests.always:
             continue
         try:
-            if not tests.matches(value, scope):
+            if not tests.matches(value, cells[index]):
                 return False
         except feel.TypeMismatch as mismatch:
             column = table.inputs[index].label

@@ -38,6 +38,7 @@ class Output:
     type_ref: str | None
     allowed: feel.UnaryTests | None
     priorities: list[Any]  # outputValues as FEEL values, highest priority first
+    default: feel.Expression | None = None  # defaultOutputEntry: the value when no rule matched
 
 
 @dataclass
@@ -230,7 +231,9 @@ class _Reader:
         values = element.find(self.tag("outputValues"))
         allowed = self.tests(values, column, "output values") if values is not None else None
         priorities = self.constants(values, column) if values is not None else []
-        return Output(name, label, element.get("typeRef"), allowed, priorities)
+        default = element.find(self.tag("defaultOutputEntry"))
+        fallback = self.expression(default, column, "default output entry") if default is not None else None
+        return Output(name, label, element.get("typeRef"), allowed, priorities, fallback)
 
     def constants(self, element: etree._Element, where: str) -> list[Any]:
         text = (element.findtext(self.tag("text")) or "").strip()

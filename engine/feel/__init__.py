@@ -59,7 +59,8 @@ class UnaryTests:
         if self.always:
             return True
         scope = scope if isinstance(scope, Scope) else root_scope(scope)
-        hit = any(test(value, scope) for test in self._tests)
+        tests = self._tests
+        hit = tests[0](value, scope) if len(tests) == 1 else any(test(value, scope) for test in tests)
         return not hit if self.negated else hit
 
 

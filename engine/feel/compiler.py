@@ -709,8 +709,7 @@ def compile_positive_test(tree: Any) -> UnaryTest:
 def _matcher(expected: Any) -> UnaryTest:
     """A predicate for a test whose value is known: equal, in a range or list, or a boolean result."""
     if isinstance(expected, Range):
-        return lambda value, scope: _checked(value, expected.start if expected.start is not None else expected.end,
-                                             lambda: expected.contains(value)) is True
+        return _range_matcher(expected)
     if isinstance(expected, _NotEqual):
         other = expected.value
         return lambda value, scope: _checked(value, other, lambda: v.compare(value, other, "!=")) is True
@@ -724,6 +723,30 @@ def _matcher(expected: Any) -> UnaryTest:
     if isinstance(expected, str):
         return lambda value, scope: value == expected if isinstance(value, str) else _mismatch(value, expected)
     return lambda value, scope: _checked(value, expected, lambda: v.equal(value, expected)) is True
+
+
+def _range_matcher(expected: Range) -> UnaryTest:
+    """Membership in a range; numbers and texts against same-typed bounds take a direct path
+    (most decision-table cells), anything else the general FEEL comparison."""
+    low, high = expected.start, expected.end
+    bound = low if low is not None else high
+    fast_type = type(bound) if type(bound) in (Decimal, str) and type(high if low is not None else low) in (
+        type(bound), type(None)) else None
+    low_in, high_in = expected.start_included, expected.end_included
+
+    def general(value: Any) -> bool:
+        return _checked(value, bound, lambda: expected.contains(value)) is True
+
+    if fast_type is None:
+        return lambda value, scope: general(value)
+
+    def fast(value: Any, scope: Scope) -> bool:
+        if type(value) is not fast_type:
+            return general(value)
+        if low is not None and not (low < value or (low_in and low == value)):
+            return False
+        return high is None or value < high or (high_in and value == high)
+    return fast
 
 
 def _checked(value: Any, other: Any, test: Callable[[], Any]) -> Any:
