@@ -115,7 +115,7 @@ def main() -> None:
         db = Database(f"sqlite:///{folder}/bench.db")
         db.upgrade_schema()
         services.deploy_files(db, [SourceFile("bench.bpmn", PROCESS), SourceFile("bench.dmn", table("feel"))], services.Actor.operator())
-        ours = lambda data: services.evaluate_decision(db, "bench_table", data)  # noqa: E731
+        ours = lambda data: services.evaluate_decision(db, "bench_table", data, services.Actor.operator())  # noqa: E731
         theirs = spiff_engine()
         data = inputs(args.evaluations)
         agree = all(ours(item).by_output_name()["rule"] == theirs(dict(item)).get("rule", []) for item in data[:100])

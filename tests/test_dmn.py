@@ -396,3 +396,42 @@ def test_default_output_entry_when_no_rule_matches_and_cell_input_names_the_inpu
                                       "</defaultOutputEntry></output>"))
     assert [run(empty_db, decisions, {"amount": amount})["level"] for amount in (5000, 500, 5)] == [
         "high", "medium", "low"]
+
+
+# --- FEEL in literal-expression decisions, tested as an analyst tests a table ----------------
+
+FEEL_CASES = [
+    ("0.1 + 0.2 = 0.3", True), ('string length("客服中心")', 4), ('substring("foobar", -2, 1)', "a"),
+    ('upper case("abc") + lower case("DEF")', "ABCdef"), ('split("John Doe", "\\s")', ["John", "Doe"]),
+    ('replace("abcd", "(ab)|(a)", "[1=$1][2=$2]")', "[1=ab][2=]cd"), ("modulo(-12, 5)", 3),
+    ("decimal(1/3, 2)", 0.33), ("floor(-1.5) + ceiling(1.2)", 0), ("for x in [1,2], y in [3,4] return x*y", [3, 4, 6, 8]),
+    ("every x in [1,2] satisfies x < 3", True), ("some x in [1,2] satisfies x > 2", False),
+    ("[{x:1,y:2},{x:2,y:3}][x=1].y", [2]), ("{a: 1, b: a + 1}.b", 2), ("1 in (1, 2)", True), ("5 in [1..5)", False),
+    ('date("2012-12-25") - date("2012-12-24")', "P1D"), ('date("2021-01-31") + duration("P1M")', "2021-02-28"),
+    ('years and months duration(date("2011-12-22"), date("2013-08-24"))', "P1Y8M"),
+    ('duration("P2DT3H").hours', 3), ('date and time("2016-12-09T15:37:00Z") = date and time("2016-12-09T16:37:00+01:00")', True),
+    ('time("10:30:00") + duration("PT45M")', "11:15:00"), ('date(2019, 9, 17) instance of date', True),
+    ("sort([3,1,2], function(a, b) a > b)", [3, 2, 1]), ("true and null", None), ("false and null", False),
+    ('"a" < 1', None), ("sum([1,2,3]) / count([1,2,3])", 2), ("distinct values([1,2,1])", [1, 2]),
+    ('if is defined(nothing) then "yes" else "no"', "no"), ('string(date("2012-12-25"))', "2012-12-25"),
+]
+
+
+@pytest.fixture
+def literal_decisions(empty_db):
+    literal = '<decision id="{id}" name="{id}"><literalExpression id="le_{id}"><text>{text}</text></literalExpression></decision>'
+    cases = [literal.format(id=f"case{n}", text=_x(text)) for n, (text, _) in enumerate(FEEL_CASES)]
+    used = table([("x", None)], [("y", None)], [(["-"], ["1"])])
+    services.deploy_files(empty_db, [SourceFile("p.bpmn", bpmn()), SourceFile("d.dmn", dmn(used, *cases))],
+                          services.Actor.operator())
+    return empty_db
+
+
+def test_feel_literal_expressions_evaluate_as_the_dmn_spec_says(literal_decisions):
+    wrong = []
+    for n, (text, expected) in enumerate(FEEL_CASES):
+        got = services.evaluate_decision(literal_decisions, f"case{n}", {}, services.Actor.operator()).results[0]
+        value = next(iter(got.values()))
+        if value != expected or (type(expected) is bool) != (type(value) is bool):
+            wrong.append((text, value, expected))
+    assert wrong == []

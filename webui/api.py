@@ -191,4 +191,4 @@ def case(instance_id: int):
 def evaluate_decision(decision_id: str):
     """Test a deployed decision on given data: nothing is stored."""
     data = body().get("data", {})
-    return jsonify(plain(services.evaluate_decision(db(), decision_id, data)))
+    return jsonify(plain(services.evaluate_decision(db(), decision_id, data, actor())))

@@ -166,7 +166,7 @@ def start(process_id: str, data: str | None, actor: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def decide(decision_id: str, data: str | None, as_json: bool) -> None:
     """Evaluate a deployed decision without starting a case: matched rules and outputs."""
-    evaluation = services.evaluate_decision(_db(), decision_id, _parse_data(data))
+    evaluation = services.evaluate_decision(_db(), decision_id, _parse_data(data), services.Actor.operator())
     if as_json:
         _emit_json(dataclasses.asdict(evaluation))
         return

@@ -595,7 +595,8 @@ def _abs(value: Any) -> Any:
 def _modulo(dividend: Any, divisor: Any) -> Decimal | None:
     if not _numbers(dividend, divisor) or divisor == 0:
         return None
-    return dividend - divisor * DECIMAL.to_integral_value(dividend / divisor, rounding="ROUND_FLOOR")
+    quotient = DECIMAL.divide(dividend, divisor).to_integral_value(rounding="ROUND_FLOOR")
+    return DECIMAL.subtract(dividend, DECIMAL.multiply(divisor, quotient))
 
 
 @builtin("sqrt", "number")

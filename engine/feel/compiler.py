@@ -209,7 +209,7 @@ def _string(token: lark.Token) -> str:
                 out.append(chr(int(body[index + 2:index + 6], 16)))
                 index += 6
                 continue
-            out.append(_ESCAPES.get(following, following))
+            out.append(_ESCAPES.get(following, "\\" + following))  # "\d" stays for regexes
             index += 2
             continue
         out.append(char)
@@ -584,6 +584,19 @@ def _in_expr(value: lark.Tree, _in, collection: lark.Tree) -> Compiled:
     return _fold(membership, _compile(value), _compile(collection))
 
 
+def _in_tests(value: lark.Tree, _in, *tests: lark.Tree) -> Compiled:
+    """`x in (1, < 0, [5..9])`: the unary tests applied to x (a type mismatch is simply false)."""
+    subject = _compile(value)
+    predicates = [compile_positive_test(test) for test in tests]
+
+    def holds(predicate: UnaryTest, item: Any, scope: Scope) -> bool:
+        try:
+            return predicate(item, scope)
+        except TypeMismatch:
+            return False
+    return lambda scope: any(holds(p, subject(scope), scope) for p in predicates)
+
+
 def membership(value: Any, collection: Any) -> bool | None:
     """`value in collection`: in a range, equal to an item (or in an item range) of a list, or equal."""
     if isinstance(collection, Range):
@@ -678,6 +691,7 @@ _HANDLERS: dict[str, Callable[..., Compiled]] = {
     "between": _between,
     "in_compare": _in_compare,
     "in_expr": _in_expr,
+    "in_tests": _in_tests,
     "instance_of": _instance_of,
     "add": _binary(v.add),
     "sub": _binary(v.subtract),

@@ -19,6 +19,7 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | retry an incident       | the operator, admins                                                      |
 | audit (search, replay, export, verify) | the operator, auditors                                     |
 | deploy, manage users    | the operator, admins                                                      |
+| test a decision (decide) | the operator, anyone signed in (nothing is stored)                      |
 
 What an auditor looks at is itself recorded (``audit_viewed``); the operator's reads are not.
 """

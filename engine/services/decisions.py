@@ -15,12 +15,14 @@ from sqlalchemy import func, select
 from engine import dmn
 from engine.compat.xmlsafe import read_xml
 from engine.errors import InvalidInput, NotFound
+from engine.services.access import Actor
 from engine.services.deploy import deployed_decision_file
 from engine.store import Database, DefinitionVersion
 
 
-def evaluate_decision(db: Database, decision_id: str, data: Mapping[str, Any]) -> dmn.Evaluation:
-    """The decision's result for `data`, with the matched rules; DecisionError if it fails."""
+def evaluate_decision(db: Database, decision_id: str, data: Mapping[str, Any], actor: Actor) -> dmn.Evaluation:
+    """The decision's result for `data`, with the matched rules; DecisionError if it fails.
+    Anyone signed in may test a decision (access.py): nothing is stored or shown but the table's answer."""
     if not isinstance(data, Mapping) or not all(isinstance(key, str) for key in data):
         raise InvalidInput("决策的输入数据必须是 JSON 对象，例如 {\"amount\": 1200}。")
     with db.unit_of_work(read_only=True) as session:
