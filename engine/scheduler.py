@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from engine import clock, notify, runtime
-from engine.services.steps import NEXT_DUE, note_next_due
+from engine.store.database import NEXT_DUE, note_next_due
 from engine.services import timers
 from engine.store import Database, Instance
 

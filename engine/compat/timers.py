@@ -10,7 +10,9 @@ cycle of period zero or a wait of ten thousand years is refused before it can sp
 from __future__ import annotations
 
 import ast
+import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -136,3 +138,47 @@ def _python_expression(kind: str, value: str) -> str:
     if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str):
         check_iso(kind, tree.body.value.strip())
     return value
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """When a timer start event's occurrences fall: ``first``, then every ``period``, ``count`` times."""
+
+    first: datetime
+    period: timedelta | None  # None: once
+    count: int | None  # None: without end
+
+    def next_from(self, moment: datetime) -> tuple[datetime | None, int | None]:
+        """The first occurrence at or after ``moment`` and how many remain from it on."""
+        skipped = 0
+        if self.period is not None and moment > self.first:
+            skipped = math.ceil((moment - self.first) / self.period)
+        elif self.period is None and moment > self.first:
+            return None, 0
+        remaining = None if self.count is None else self.count - skipped
+        if remaining is not None and remaining <= 0:
+            return None, 0
+        return self.first + (self.period or timedelta()) * skipped, remaining
+
+
+def _span(duration: str, start: datetime) -> timedelta:
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
+
+
+def recurrence(value: str, anchor: datetime) -> Recurrence:
+    """Camunda's reading of a timer start: ``R[n]/[start/]period`` repeats (without a start, the
+    first is one period after ``anchor``, the deployment); a duration starts once after ``anchor``;
+    a date starts once then."""
+    text = value.strip()
+    if text.upper().startswith("R"):
+        parts = text.split("/")
+        count = int(parts[0][1:]) if parts[0][1:] else None
+        if len(parts) == 2:
+            period = _span(parts[1], anchor)
+            return Recurrence(anchor + period, period, count)
+        _, first, period = TimerEventDefinition.parse_iso_recurring_interval(text)
+        return Recurrence(first, period, count)
+    if text.upper().startswith("P"):
+        return Recurrence(anchor + _span(text, anchor), None, 1)
+    return Recurrence(TimerEventDefinition.parse_time_or_duration(text), None, 1)

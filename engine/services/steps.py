@@ -28,7 +28,7 @@ from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.services.access import UNASSIGNED_QUEUE
 from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
-from engine.store.database import AFTER_COMMIT
+from engine.store.database import AFTER_COMMIT, note_next_due
 from engine.store.prepared import Prepared
 
 log = logging.getLogger("bpmdesk.steps")
@@ -129,16 +129,6 @@ def write_instance(session: Session, record: InstanceRecord) -> None:
     record.stored = now
     if record.status == "running" and record.next_due_at is not None:
         note_next_due(session, record.next_due_at)
-
-
-NEXT_DUE = "bpmdesk.next_due_at"
-
-
-def note_next_due(session: Session, due_at: datetime) -> None:
-    """Remember the earliest due time this unit of work saved: a scheduler in this process
-    re-arms for it once the work commits (see :mod:`engine.scheduler`)."""
-    earliest = session.info.get(NEXT_DUE)
-    session.info[NEXT_DUE] = min(earliest, due_at) if earliest else due_at
 
 
 @dataclass

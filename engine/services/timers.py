@@ -32,7 +32,6 @@ from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine import actions, clock, runtime
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
@@ -50,6 +49,7 @@ from engine.services.steps import (
 from engine.services import access
 from engine.services.access import Actor
 from engine.store import Database, DefinitionVersion, Event, HumanTask, Instance, WaitingTimer
+from engine.compat.timers import recurrence
 from engine.store.models import StartSchedule
 
 log = logging.getLogger("bpmdesk.timers")
@@ -60,6 +60,12 @@ BATCH_SECONDS = 0.1
 AHEAD = timedelta(seconds=5)  # a waiting scheduler parses the cases falling due this soon
 AHEAD_MAX = 2000  # at most this many (a parsed case is ~10 KB)
 FIRST_RETRY = timedelta(seconds=30)  # doubled after each failure
+
+
+def retry_at(attempts: int, now: datetime) -> datetime | None:
+    """The one retry policy of timers and start schedules: after the ``attempts``-th failure in a
+    row, when to try again (30 s, 1, 2, 4 minutes); None: give up, it is an incident."""
+    return None if attempts >= MAX_ATTEMPTS else now + FIRST_RETRY * 2 ** (attempts - 1)
 TRANSIENT = (OperationalError, InterfaceError, StaleDataError)  # the database, not the diagram
 
 
@@ -290,17 +296,16 @@ def _record_failure(db: Database, claim: _Claim, exc: Exception, now: datetime) 
         elements, due_at = tuple(e for e, _ in due), (due[0].due_at if due else claim.due_at)
         details = {"message": message, "attempt": attempts, "due_at": due_at.isoformat(),
                    "elements": list(elements)}
-        if attempts >= MAX_ATTEMPTS:
+        retry = retry_at(attempts, now)
+        if retry is None:
             instance.status, instance.next_due_at = "incident", None
             record(session, "incident", SCHEDULER, instance_id=instance.id,
                    definition_id=instance.definition_id, payload=details)
             return Firing("incident", claim.process_id, claim.instance_id, elements, due_at, now, message)
-        retry_at = now + FIRST_RETRY * 2 ** (attempts - 1)
-        instance.next_due_at = retry_at
+        instance.next_due_at = retry
         record(session, "timer_failed", SCHEDULER, instance_id=instance.id,
-               definition_id=instance.definition_id, payload={**details, "retry_at": retry_at.isoformat()})
-        return Firing("retry", claim.process_id, claim.instance_id, elements, due_at, now, message,
-                      retry_at)
+               definition_id=instance.definition_id, payload={**details, "retry_at": retry.isoformat()})
+        return Firing("retry", claim.process_id, claim.instance_id, elements, due_at, now, message, retry)
 
 
 def retry_incident(db: Database, instance_id: int, actor: Actor) -> None:
@@ -322,50 +327,6 @@ def retry_incident(db: Database, instance_id: int, actor: Actor) -> None:
 
 
 # --- starting timer-started processes ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Recurrence:
-    """When a timer start event's occurrences fall: ``first``, then every ``period``, ``count`` times."""
-
-    first: datetime
-    period: timedelta | None  # None: once
-    count: int | None  # None: without end
-
-    def next_from(self, moment: datetime) -> tuple[datetime | None, int | None]:
-        """The first occurrence at or after ``moment`` and how many remain from it on."""
-        skipped = 0
-        if self.period is not None and moment > self.first:
-            skipped = math.ceil((moment - self.first) / self.period)
-        elif self.period is None and moment > self.first:
-            return None, 0
-        remaining = None if self.count is None else self.count - skipped
-        if remaining is not None and remaining <= 0:
-            return None, 0
-        return self.first + (self.period or timedelta()) * skipped, remaining
-
-
-def _span(duration: str, start: datetime) -> timedelta:
-    parsed = TimerEventDefinition.parse_iso_duration(duration)
-    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
-
-
-def recurrence(value: str, anchor: datetime) -> Recurrence:
-    """Camunda's reading of a timer start: ``R[n]/[start/]period`` repeats (without a start, the
-    first is one period after ``anchor``, the deployment); a duration starts once after ``anchor``;
-    a date starts once then."""
-    text = value.strip()
-    if text.upper().startswith("R"):
-        parts = text.split("/")
-        count = int(parts[0][1:]) if parts[0][1:] else None
-        if len(parts) == 2:
-            period = _span(parts[1], anchor)
-            return Recurrence(anchor + period, period, count)
-        _, first, period = TimerEventDefinition.parse_iso_recurring_interval(text)
-        return Recurrence(first, period, count)
-    if text.upper().startswith("P"):
-        return Recurrence(anchor + _span(text, anchor), None, 1)
-    return Recurrence(TimerEventDefinition.parse_time_or_duration(text), None, 1)
-
 
 def _evaluate_timer(expression: str) -> str:
     """The timer text of a start event (a translated expression, usually a string literal)."""
@@ -509,12 +470,13 @@ def _record_start_failure(db: Database, claimed: tuple[str, datetime, int], exc:
         row.attempts, row.last_error = attempts, message[:4000]
         details = {"process_id": process_id, "message": message, "attempt": attempts,
                    "due_at": due_at.isoformat()}
-        if attempts >= MAX_ATTEMPTS:
+        retry = retry_at(attempts, now)
+        if retry is None:
             _advance(row, _covered(row, now))
             row.last_error = message[:4000]
             record(session, "incident", SCHEDULER, definition_id=row.definition_id, payload=details)
             return Firing("incident", process_id, None, (), due_at, now, message)
-        row.retry_at = now + FIRST_RETRY * 2 ** (attempts - 1)
+        row.retry_at = retry
         record(session, "timer_failed", SCHEDULER, definition_id=row.definition_id,
                payload={**details, "retry_at": row.retry_at.isoformat()})
         return Firing("retry", process_id, None, (), due_at, now, message, row.retry_at)

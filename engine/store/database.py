@@ -6,6 +6,7 @@ import os
 import select
 import threading
 from pathlib import Path
+from datetime import datetime
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
@@ -17,6 +18,14 @@ from engine.store.prepared import pipeline_writes
 MIGRATIONS = Path(__file__).with_name("migrations")
 AFTER_COMMIT = "bpmdesk.after_commit"
 READ_ONLY = "bpmdesk_read_only"
+NEXT_DUE = "bpmdesk.next_due_at"
+
+
+def note_next_due(session: Session, due_at: datetime) -> None:
+    """Remember the earliest due time this unit of work saved: a scheduler in this process
+    re-arms for it once the work commits (see :mod:`engine.scheduler`)."""
+    earliest = session.info.get(NEXT_DUE)
+    session.info[NEXT_DUE] = min(earliest, due_at) if earliest else due_at
 
 
 def default_url() -> str:
