@@ -55,6 +55,9 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
         ({}, "open", "302 403 403 403 403 302"),
     ("POST", "/admin/users/<name>/active", "/admin/users/target/active"):
         ({"active": "1"}, "open", "302 403 403 403 403 302"),
+    ("GET", "/team/", ""): (None, "open", "302 403 403 403 403 403"),
+    ("POST", "/team/assign/<task_id>", "/team/assign/{task}"):
+        ({"to_user": "frontdesk2"}, "claimed", "302 403 403 403 403 403"),
     ("POST", "/admin/groups", ""): ({"name": "plumbing", "display_name": "水电班"}, "open", "302 403 403 403 403 302"),
     ("GET", "/api/me", ""): (None, "open", "401 200 200 200 200 200"),
     ("POST", "/api/logout", ""): (None, "open", "401 200 200 200 200 200"),

@@ -19,7 +19,7 @@ bp = Blueprint("cases", __name__)
 EVENT_LABELS = {
     "instance_started": "发起案件", "instance_completed": "案件办结", "instance_cancelled": "案件撤销",
     "task_ready": "任务到达", "task_claimed": "认领任务", "task_unclaimed": "退回组内",
-    "task_delegated": "委派任务", "task_completed": "完成任务", "task_cancelled": "任务取消",
+    "task_delegated": "委派任务", "task_assigned": "主管分派", "task_completed": "完成任务", "task_cancelled": "任务取消",
     "timer_fired": "时限到期", "timer_cancelled": "计时取消", "timer_failed": "定时处理失败",
     "escalated": "超时升级", "incident": "出现异常", "incident_resolved": "异常已处理",
 }
@@ -39,7 +39,7 @@ def event_text(event: Any) -> str:
     """What happened, in a few words: the task name and the detail a reader looks for."""
     payload = event.payload or {}
     parts = [payload.get("name") or ""]
-    if event.type == "task_delegated":
+    if event.type in ("task_delegated", "task_assigned"):
         parts.append(f"→ {person_name(payload.get('to', ''))}")
     if event.type == "escalated" and payload.get("escalated_to"):
         parts.append("→ " + "、".join(payload["escalated_to"]))

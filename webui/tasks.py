@@ -12,6 +12,7 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from engine import services
+from engine.services import access
 from engine.errors import Conflict, InvalidInput
 from engine.services import TaskView
 from webui.formatting import person_name
@@ -36,8 +37,11 @@ def colleagues(view: TaskView) -> list[services.UserInfo]:
 def render_task(view: TaskView, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200, conflict: str | None = None):
     """The task page; after a refused submission ``values`` are what the user typed, shown again."""
+    team_people = [u for u in services.list_users(db()) if u.active and set(u.groups) & set(view.task.candidate_groups)]
     return render_template("task.html", view=view, task=view.task, values=values or view.values,
-                           errors=errors or {}, colleagues=colleagues(view), conflict=conflict), status
+                           errors=errors or {}, colleagues=colleagues(view), conflict=conflict,
+                           team_people=team_people,
+                           supervising=access.supervises(actor(), view.task)), status
 
 
 @bp.get("/<task_id>")

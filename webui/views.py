@@ -21,8 +21,12 @@ def db() -> Database:
 
 def actor() -> Actor:
     """The signed-in user as the services expect them: built from the account as loaded for this
-    request (Flask-Login reloads it on every request, so a deactivated account is refused)."""
-    return Actor(current_user.name, current_user.groups)
+    request (Flask-Login reloads it on every request, so a deactivated account is refused), with
+    the groups they supervise (read once per request)."""
+    if "actor" not in g:
+        groups = frozenset(current_user.groups)
+        g.actor = Actor(current_user.name, groups, supervises=services.supervised_by(db(), groups))
+    return g.actor
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -66,8 +70,13 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def has_teams() -> bool:
+    """The signed-in person supervises a group (the 团队 menu)."""
+    return bool(actor().supervises)
+
+
 def _template_context() -> dict[str, Any]:
-    return {"now": clock.now()}
+    return {"now": clock.now(), "has_teams": has_teams}
 
 
 def init_app(app: Flask) -> None:

@@ -34,6 +34,7 @@ LIFECYCLE = {
     "task_claimed": "assign",
     "task_unclaimed": "reassign",
     "task_delegated": "reassign",
+    "task_assigned": "reassign",
     "task_completed": "complete",
     "task_cancelled": "ate_abort",
     "escalated": "complete",

@@ -255,6 +255,7 @@ _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "task_claimed": Replayer._open_task,
     "task_unclaimed": Replayer._open_task,
     "task_delegated": Replayer._open_task,
+    "task_assigned": Replayer._open_task,
     "task_completed": Replayer._completed,
     "task_cancelled": Replayer._task_cancelled,
     "timer_fired": Replayer._timer_fired,

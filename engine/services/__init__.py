@@ -19,6 +19,7 @@ from engine.services.counts import Count, TabCounts, tab_counts
 from engine.services.desk import next_task_for
 from engine.services.deploy import DeployReport, deploy_files, deploy_paths, list_definitions
 from engine.services.groups import GroupInfo, group_names, list_groups, set_group
+from engine.services.team import Member, Team, assign, my_teams, team
 from engine.services.timers import fire_due_timers, list_timers
 from engine.services.users import (
     UserInfo,
@@ -35,6 +36,7 @@ from engine.services.users import (
     set_active,
     set_groups,
     set_password,
+    supervised_by,
 )
 from engine.services.work import (
     Completion,
@@ -52,6 +54,7 @@ from engine.services.work import (
 
 __all__ = [
     "close_session", "normal_name", "open_session", "revoke_sessions", "session_user",
+    "Member", "Team", "assign", "my_teams", "supervised_by", "team",
     "Actor", "actor_for", "Completion", "Count", "DeployReport", "GroupInfo", "TabCounts", "tab_counts", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "evaluate_decision", "fire_due_timers", "get_task", "get_user", "group_names", "list_groups", "set_group", "history", "list_definitions",

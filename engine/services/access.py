@@ -7,9 +7,13 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 
 | action                  | who may                                                                  |
 | ----------------------- | ------------------------------------------------------------------------ |
-| view a case             | the operator, auditors, its starter, anyone with a part in one of its tasks |
+| view a case             | the operator, auditors, its starter, anyone with a part in one of its tasks, |
+|                         | supervisors of one of its tasks' groups                                   |
 | start a case            | the operator; a member of ``camunda:candidateStarterGroups`` (none: anyone) |
-| view a task             | the operator, auditors, its assignee, owner, completer or a candidate     |
+| view a task             | the operator, auditors, its assignee, owner, completer or a candidate,    |
+|                         | supervisors of one of its groups                                          |
+| assign / take over a task | supervisors of one of its groups; to a candidate of the task, or to themselves |
+| a group's team view     | supervisors of the group (members of its ``supervisor_groups``)          |
 | claim / complete a task | its assignee; while unclaimed, a candidate user or candidate group member |
 | unclaim a task          | its assignee                                                              |
 | delegate a task         | whoever may complete it; to a candidate of the task, or back to its owner; |
@@ -28,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict, Forbidden, InvalidInput
 
 ADMIN_GROUP = "admin"
 AUDITOR_GROUP = "auditor"
@@ -45,15 +49,19 @@ class Actor:
     """Who is asking: a person's name and groups, or the operator (``Actor.operator()``).
 
     A keeper of the unassigned queue is a candidate of its tasks: ``groups`` then includes it.
+    ``supervises``: the groups whose supervisor groups the person is in (read from ``work_group``
+    where the actor is built).
     """
 
     name: str
     groups: frozenset[str] = field(default_factory=frozenset)
     operator: bool = False
+    supervises: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         groups = frozenset(self.groups)
         object.__setattr__(self, "groups", groups | {UNASSIGNED_QUEUE} if groups & QUEUE_KEEPERS else groups)
+        object.__setattr__(self, "supervises", frozenset(self.supervises))
 
     def in_group(self, *groups: str) -> bool:
         return not self.groups.isdisjoint(groups)
@@ -86,7 +94,7 @@ def may_view_case(actor: Actor, started_by: str, tasks: Iterable[Any]) -> bool:
     """Tasks: the case's task items (assignee, owner, completed_by, candidates)."""
     if actor.auditor or started_by == actor.name:
         return True
-    return any(_involved(actor, t) for t in tasks)
+    return any(_involved(actor, t) or supervises(actor, t) for t in tasks)
 
 
 def may_cancel(actor: Actor, started_by: str) -> bool:
@@ -102,8 +110,26 @@ def _involved(actor: Actor, task: Any) -> bool:
     return actor.name in (task.assignee, task.owner, task.completed_by) or is_candidate(actor, task)
 
 
+def supervises(actor: Actor, task: Any) -> bool:
+    """A supervisor of one of the task's groups (the 督办 of a late task may open and assign it)."""
+    return not actor.supervises.isdisjoint(task.candidate_groups or ())
+
+
 def may_view_task(actor: Actor, task: Any) -> bool:
-    return actor.auditor or _involved(actor, task)
+    return actor.auditor or _involved(actor, task) or supervises(actor, task)
+
+
+def require_supervisor(actor: Actor, task: Any, to: Actor) -> None:
+    """Assign or take over: a supervisor of the task's groups, to a candidate or to themselves."""
+    if not (actor.operator or supervises(actor, task)):
+        raise Forbidden(f"只有「{task.name}」所在组的主管或经理可以分派此任务。")
+    if to.name != actor.name and not is_candidate(to, task):
+        raise InvalidInput(f"{to.name} 不在任务「{task.name}」的处理组中，不能分派给他/她。")
+
+
+def require_team(actor: Actor, group: str) -> None:
+    if not (actor.operator or group in actor.supervises):
+        raise Forbidden("只有该组的主管或经理可以查看组内工作情况。")
 
 
 def may_act_on(actor: Actor, task: Any) -> bool:

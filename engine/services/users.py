@@ -97,7 +97,22 @@ def groups_of(session: Session, name: str) -> set[str]:
 def actor_for(db: Database, name: str) -> Actor:
     """The active user ``name`` as an actor (the CLI's ``--as``); refused if unknown or inactive."""
     with db.unit_of_work(read_only=True) as session:
-        return Actor(normal_name(name), groups_of(session, name))
+        groups = groups_of(session, name)
+        return Actor(normal_name(name), groups, supervises=supervised_groups(session, groups))
+
+
+def supervised_groups(session: Session, groups: set[str] | frozenset[str]) -> frozenset[str]:
+    """The groups whose supervisor groups include one of ``groups``: their supervisors see the
+    team's tasks and cases and may assign them or take them over. (An administrator manages
+    accounts, not work: they supervise only where a group names them.)"""
+    rows = session.execute(select(WorkGroup.name, WorkGroup.supervisor_groups)).all()
+    return frozenset(name for name, supervisors in rows if set(groups) & set(supervisors or ()))
+
+
+def supervised_by(db: Database, groups: set[str] | frozenset[str]) -> frozenset[str]:
+    """:func:`supervised_groups` in a unit of work of its own (for the web's actor)."""
+    with db.unit_of_work(read_only=True) as session:
+        return supervised_groups(session, groups)
 
 
 def add_user(db: Database, name: str, groups: list[str], password: str | None = None,

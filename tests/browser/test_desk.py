@@ -25,7 +25,7 @@ expect = pytest.importorskip("playwright.sync_api", reason="playwright is not in
 ROOT = Path(__file__).resolve().parents[2]
 T0 = "2025-03-03T09:00:00+08:00"
 SCREENS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-PEOPLE = {"frontdesk", "frontdesk2", "cleaner", "engineer", "gm", "storemgr"}
+PEOPLE = {"frontdesk", "frontdesk2", "cleaner", "engineer", "engineer2", "gm", "storemgr", "supervisor"}
 COMPLAINT = {"customer_name": "周女士", "phone": "13811112222", "room": "5-2-1201", "channel": "phone",
              "occurred_at": "今天上午", "place": "地下车库", "description": "车库积水", "read_back_confirmed": "true"}
 ORDER = {"customer_name": "吴先生", "phone": "13922223333", "order_no": "20250301007", "request_kind": "cancel",
@@ -191,6 +191,29 @@ def test_a_second_browser_sees_a_new_task_arrive_without_reloading(desk_db: Data
     page.goto(f"/cases/{case}")
     fits(page)
     page.screenshot(path=str(screenshots / f"case-{size}.png"))
+
+
+def test_a_supervisor_reassigns_an_escalated_task_from_the_team_view(desk_db: Database, screen,
+                                                                    screenshots: Path) -> None:
+    size, signed_in = screen
+    case = services.start_instance(desk_db, "complaint_handling", "frontdesk", COMPLAINT)
+    step(desk_db, case, "Task_ClassifyComplaint", "frontdesk", complaint_kind="soft")
+    step(desk_db, case, "Task_DispatchToDepartment", "frontdesk", responsible_dept="engineering")
+    pickup = open_task(desk_db, case, "Task_PickUpTicket")
+    services.claim(desk_db, pickup, "engineer")
+    with clock.frozen("2025-03-03T09:20:00+08:00"):
+        services.fire_due_timers(desk_db)
+        page = signed_in("supervisor")
+        page.click("text=团队")
+        page.locator("#main-nav, .tabs").locator("text=工程部").first.click()
+        row = page.locator(f'#team-tasks tr[data-task-id="{pickup}"]')
+        expect(row).to_contain_text("已升级")
+        row.locator("select[name=to_user]").select_option("engineer2")
+        row.locator("button.assign").click()
+        expect(page.locator(".flash")).to_contain_text("已分派给 工程部 孙磊")
+        fits(page)
+        page.screenshot(path=str(screenshots / f"team-{size}.png"))
+    assert services.get_task(desk_db, pickup, "engineer2").task.assignee == "engineer2"
 
 
 def test_the_start_page_fits_the_screen(desk_db: Database, screen, screenshots: Path) -> None:

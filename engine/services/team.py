@@ -1,0 +1,87 @@
+"""Supervisors and their teams: the workload of a group at a glance, and handing its work around.
+
+A group's supervisors are the members of its supervisor groups (``work_group.supervisor_groups``,
+e.g. 客服主管 and 客服经理 for the departments): the 督办 who gets an escalation can open the late
+task, give it to a person of the team, or take it over. Counts are read from the inbox indexes
+(the group's queue in the candidate index, each member's own tasks in the assignee index).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from engine import clock
+from engine.history import record
+from engine.services import access
+from engine.services.access import Actor
+from engine.services.groups import GroupInfo, list_groups
+from engine.services.steps import CANDIDATES, TASKS, translating_races
+from engine.services.users import groups_of
+from engine.services.work import TaskItem, _item, _require_open, _require_task, _set_assignee
+from engine.store import Database, Membership
+
+TEAM_LIST = 200  # tasks listed on a team page, soonest due first
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class Team:
+    group: GroupInfo
+    open: int
+    unclaimed: int
+    overdue: int
+    due_today: int
+    members: list[Member]
+    tasks: list[TaskItem]
+
+
+def my_teams(db: Database, actor: Actor) -> list[GroupInfo]:
+    """The groups ``actor`` supervises, for the team view's menu."""
+    return [g for g in list_groups(db) if g.name in actor.supervises] if actor.supervises else []
+
+
+def team(db: Database, actor: Actor, group: str) -> Team:
+    """Open, unclaimed, overdue and due-today work of ``group`` and of each of its members."""
+    now = clock.now()
+    end_of_day = now.astimezone(clock.local_tz()).replace(hour=23, minute=59, second=59, microsecond=999999)
+    access.require_team(actor, group)
+    with db.unit_of_work(read_only=True) as session:
+        members = list(session.scalars(select(Membership.user_name).where(Membership.group_name == group)
+                                       .order_by(Membership.user_name)))
+        offered = select(CANDIDATES.c.task_id).where(CANDIDATES.c.kind == "group", CANDIDATES.c.name == group)
+        of_team = and_(TASKS.c.state == "open", or_(TASKS.c.id.in_(offered), TASKS.c.assignee.in_(members)))
+        rows = session.execute(select(TASKS).where(of_team).order_by(func.coalesce(TASKS.c.due_at, TASKS.c.created_at))
+                               .limit(TEAM_LIST)).all()
+        counts = session.execute(select(
+            func.count(), func.count().filter(TASKS.c.assignee.is_(None)),
+            func.count().filter(TASKS.c.due_at < now), func.count().filter(TASKS.c.due_at <= end_of_day))
+            .where(of_team)).one()
+        per_person = dict(((name, (total, late)) for name, total, late in session.execute(
+            select(TASKS.c.assignee, func.count(), func.count().filter(TASKS.c.due_at < now))
+            .where(TASKS.c.state == "open", TASKS.c.assignee.in_(members)).group_by(TASKS.c.assignee))))
+    info = next(g for g in list_groups(db) if g.name == group)
+    return Team(info, *counts, members=[Member(m, *per_person.get(m, (0, 0))) for m in members],
+                tasks=[_item(r) for r in rows])
+
+
+@translating_races
+def assign(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
+    """A supervisor gives an open task of their team to a person of the task's groups, or takes
+    it over themselves (``to_user`` is the actor); recorded as ``task_assigned``."""
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id)
+        _require_open(row)
+        access.require_supervisor(actor, row, Actor(to_user, groups_of(session, to_user)))
+        if row.assignee == to_user:
+            return _item(row)
+        row = _set_assignee(session, row, expected=row.assignee, assignee=to_user)
+        record(session, "task_assigned", actor.name, instance_id=row.instance_id, task_id=row.id,
+               element_id=row.element_id, payload={"name": row.name, "to": to_user})
+        return _item(row)
