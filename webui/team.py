@@ -32,7 +32,7 @@ def index():
 @login_required
 def assign(task_id: str):
     """Give the task to the chosen person (or to oneself: take it over), then back where one was."""
-    to_user = (request.form.get("to_user") or "").strip() or actor()
+    to_user = (request.form.get("to_user") or "").strip() or actor().name
     item = services.assign(db(), task_id, actor(), to_user)
     flash(f"任务「{item.name}」已分派给 {person_name(to_user)}。", "ok")
     back = request.form.get("back") or ""

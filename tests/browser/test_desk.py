@@ -196,11 +196,11 @@ def test_a_second_browser_sees_a_new_task_arrive_without_reloading(desk_db: Data
 def test_a_supervisor_reassigns_an_escalated_task_from_the_team_view(desk_db: Database, screen,
                                                                     screenshots: Path) -> None:
     size, signed_in = screen
-    case = services.start_instance(desk_db, "complaint_handling", "frontdesk", COMPLAINT)
+    case = services.start_instance(desk_db, "complaint_handling", services.actor_for(desk_db, "frontdesk"), COMPLAINT)
     step(desk_db, case, "Task_ClassifyComplaint", "frontdesk", complaint_kind="soft")
     step(desk_db, case, "Task_DispatchToDepartment", "frontdesk", responsible_dept="engineering")
     pickup = open_task(desk_db, case, "Task_PickUpTicket")
-    services.claim(desk_db, pickup, "engineer")
+    services.claim(desk_db, pickup, services.actor_for(desk_db, "engineer"))
     with clock.frozen("2025-03-03T09:20:00+08:00"):
         services.fire_due_timers(desk_db)
         page = signed_in("supervisor")
@@ -213,7 +213,7 @@ def test_a_supervisor_reassigns_an_escalated_task_from_the_team_view(desk_db: Da
         expect(page.locator(".flash")).to_contain_text("已分派给 工程部 孙磊")
         fits(page)
         page.screenshot(path=str(screenshots / f"team-{size}.png"))
-    assert services.get_task(desk_db, pickup, "engineer2").task.assignee == "engineer2"
+    assert services.get_task(desk_db, pickup, services.Actor.operator()).task.assignee == "engineer2"
 
 
 def test_the_start_page_fits_the_screen(desk_db: Database, screen, screenshots: Path) -> None:
