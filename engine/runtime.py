@@ -32,6 +32,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock, compat, forms
+from engine.catching import DeskWorkflow
 from engine.errors import ProcessError
 from engine.sandbox import make_script_engine
 from engine.store import Database, DefinitionVersion
@@ -50,7 +51,7 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         return dct
 
     def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
-        workflow = self.target_class(dct.pop("spec"), dct.pop("subprocess_specs"), deserializing=True)
+        workflow = DeskWorkflow(dct.pop("spec"), dct.pop("subprocess_specs"), deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
@@ -59,7 +60,8 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_REGISTRY = BpmnWorkflowSerializer.configure({**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter})
+_REGISTRY = BpmnWorkflowSerializer.configure({**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter,
+                                              DeskWorkflow: _StateOnlyWorkflowConverter})
 STATE_VERSION = BpmnWorkflowSerializer().VERSION
 
 
@@ -108,7 +110,7 @@ def deployed(db: Database, session: Session, definition_id: int) -> Deployed:
 
 def new_workflow(specs: tuple[Any, dict[str, Any]], script_engine: Any = SCRIPT_ENGINE) -> BpmnWorkflow:
     spec, subprocess_specs = specs
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    return DeskWorkflow(spec, subprocess_specs, script_engine=script_engine)
 
 
 def load_workflow(specs: tuple[Any, dict[str, Any]], state: str,

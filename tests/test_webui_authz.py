@@ -80,6 +80,9 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
         ({"reason": "业户撤回投诉"}, "open", "401 200 403 403 403 200"),
     ("POST", "/api/decisions/<decision_id>/evaluate", "/api/decisions/undeployed/evaluate"):
         ({"data": {}}, "open", "401 404 404 404 404 404"),  # any signed-in user may test a decision
+    # staff may deliver messages and signals (here: one nobody waits for, a clear 400 / no receiver)
+    ("POST", "/api/messages", ""): ({"name": "nobodyWaits"}, "open", "401 400 400 400 403 400"),
+    ("POST", "/api/signals", ""): ({"name": "nobodyListens"}, "open", "401 200 200 200 403 200"),
     ("GET", "/audit/", ""): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/cases/<int:instance_id>", "/audit/cases/{case}"): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/export", "/audit/export?format=csv"): (None, "open", "302 403 403 403 200 403"),

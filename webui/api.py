@@ -15,7 +15,10 @@ calls get ``401`` JSON, a user's error gets ``{"error": message, "status": code}
     POST /api/tasks/<id>/delegate             {"to_user": name}
     POST /api/tasks/<id>/complete             {"data": {field: value}}
     GET  /api/procedures                      what the user may start, with the start form
-    POST /api/cases                           {"process_id": id, "data": {...}} → {"id": n}
+    POST /api/cases                           {"process_id": id, "data": {...}, "business_key": k} → {"id": n}
+    POST /api/messages                        {"name", "business_key", "correlation": {var: value},
+                                               "variables": {...}, "all": false} → {"deliveries": [...]}
+    POST /api/signals                         {"name", "variables": {...}} → {"deliveries": [...]}
     GET  /api/cases/<id>                      status, data, tasks and timeline
     POST /api/decisions/<id>/evaluate         {"data": {...}} → inputs, matched rules, results
 """
@@ -166,7 +169,32 @@ def start():
     values = data.get("data", {})
     if not process_id or not isinstance(values, dict):
         raise InvalidInput("需要 process_id（字符串）和 data（JSON 对象）。")
-    return jsonify(id=services.start_instance(db(), process_id, actor(), values)), 201
+    key = data.get("business_key")
+    return jsonify(id=services.start_instance(db(), process_id, actor(), values, key)), 201
+
+
+def _field(data: dict[str, Any], name: str, camunda: str) -> Any:
+    """A field by its name here, or as Camunda's REST API spells it."""
+    return data.get(name, data.get(camunda))
+
+
+@bp.post("/messages")
+@login_required
+def correlate():
+    data = body()
+    done = services.correlate_message(
+        db(), actor(), _field(data, "name", "messageName"), _field(data, "business_key", "businessKey"),
+        _field(data, "correlation", "correlationKeys"), _field(data, "variables", "processVariables"),
+        bool(data.get("all", False)))
+    return jsonify(deliveries=plain(done))
+
+
+@bp.post("/signals")
+@login_required
+def signal():
+    data = body()
+    done = services.send_signal(db(), actor(), data.get("name"), data.get("variables"))
+    return jsonify(deliveries=plain(done))
 
 
 @bp.post("/cases/<int:instance_id>/cancel")

@@ -11,7 +11,10 @@ events are checks: a task the log says became ready must be open in the replay, 
 says fired or was dropped must no longer wait, and so on; the first check that fails is the
 divergence. Claims, releases and delegations change no workflow state, but their task must be
 open. A case the scheduler started from a timer start event is recorded as its start followed by
-that timer's firing; the replay starts it the way the scheduler did.
+that timer's firing; the replay starts it the way the scheduler did. A message or signal is
+recorded where it was caught (``message_correlated``, ``signal_received``: element, name,
+variables) and re-delivered there with the same variables; one that started the case names its
+start event, and the replay starts the case at that event as the live path did.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import actions, clock, runtime
+from engine import actions, catching, clock, runtime
 from engine.errors import InvalidInput, NotFound
 from engine.history import canonical, chain_of
 from engine.store import Database, Event, Instance
@@ -124,6 +127,8 @@ class Replayer:
         if self.start_at is not None:
             if self._timer_start(event):
                 return None
+            if event.payload.get("start_event") and event.type in _CAUGHT:
+                return self._event_start(event)
             self.finish_start()
         handler = _HANDLERS.get(event.type)
         if event.type not in _LOOKING:
@@ -168,6 +173,25 @@ class Replayer:
             actions.start_by_timer(self.workflow, fired_at)
         self.start_at = None
         return True
+
+    def _event_start(self, event: Event) -> str | None:
+        """A case a message or signal started: begun at that start event, as the service did."""
+        self.start_at = None
+        payload = event.payload
+        with clock.frozen(event.at):
+            started = catching.start_by_event(self.workflow, payload["start_event"], _CAUGHT[event.type],
+                                              payload["name"], payload.get("variables") or {})
+        return None if started else f"start event {payload['start_event']} does not wait for {payload['name']}"
+
+    def _caught(self, event: Event) -> str | None:
+        """A message or signal delivered to a waiting event: delivered again with its variables."""
+        kind, name = _CAUGHT[event.type], event.payload["name"]
+        task = catching.waiting_task(self.workflow, kind, name, event.element_id)
+        if task is None:
+            return f"{event.element_id} does not wait for {kind} {name} in the replay"
+        with clock.frozen(event.at):
+            catching.deliver(self.workflow, task, event.payload.get("variables") or {})
+        return None
 
     def _match(self, event: Event) -> Task | None:
         """The replayed open task standing for the recorded one."""
@@ -265,7 +289,10 @@ _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "escalated": Replayer._escalated,
     "incident": Replayer._incident,
     "incident_resolved": Replayer._incident,
+    "message_correlated": Replayer._caught,
+    "signal_received": Replayer._caught,
 }
+_CAUGHT = {"message_correlated": catching.MESSAGE, "signal_received": catching.SIGNAL}
 
 
 def replay_events(specs: tuple[Any, dict[str, Any]], events: Sequence[Event]

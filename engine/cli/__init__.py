@@ -50,15 +50,15 @@ def _emit_json(value: Any) -> None:
     click.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))
 
 
-def _parse_data(text: str | None) -> dict[str, Any]:
+def _parse_data(text: str | None, option: str = "--data") -> dict[str, Any]:
     if not text:
         return {}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"--data is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+        raise InvalidInput(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
     if not isinstance(data, dict):
-        raise InvalidInput("--data must be a JSON object, e.g. '{\"phone\": \"13800000000\"}'")
+        raise InvalidInput(f"{option} must be a JSON object, e.g. '{{\"phone\": \"13800000000\"}}'")
     return data
 
 
@@ -154,10 +154,11 @@ def definitions(as_json: bool) -> None:
 @click.argument("process_id")
 @click.option("--data", help="start data as a JSON object")
 @click.option("--as", "actor", help="start as this user (their groups are checked)")
-def start(process_id: str, data: str | None, actor: str | None) -> None:
+@click.option("--business-key", help="the case's business key (messages correlate by it)")
+def start(process_id: str, data: str | None, actor: str | None, business_key: str | None) -> None:
     """Start a case; prints the instance id."""
     values = _parse_data(data)  # a malformed --data is reported before anything is looked up
-    click.echo(services.start_instance(_db(), process_id, _actor(actor), values))
+    click.echo(services.start_instance(_db(), process_id, _actor(actor), values, business_key))
 
 
 @main.command()
@@ -272,13 +273,15 @@ def show(instance_id: int, as_json: bool) -> None:
     view = services.show_instance(_db(), instance_id, services.Actor.operator())
     if as_json:
         _emit_json({"id": view.id, "process_id": view.process_id, "version": view.version,
-                    "status": view.status, "started_at": view.started_at, "started_by": view.started_by,
+                    "business_key": view.business_key, "status": view.status, "started_at": view.started_at, "started_by": view.started_by,
                     "ended_at": view.ended_at, "data": view.data,
                     "open_tasks": [dataclasses.asdict(t) for t in view.open_tasks],
                     "timers": [dataclasses.asdict(t) for t in view.timers]})
         return
     click.echo(f"case {view.id}: {view.process_name or view.process_id} v{view.version} — {view.status}")
     click.echo(f"started {_fmt_time(view.started_at)} by {view.started_by}")
+    if view.business_key:
+        click.echo(f"business key: {view.business_key}")
     click.echo("data: " + json.dumps(view.data, ensure_ascii=False, default=_json_default))
     click.echo("open tasks:")
     _table(_task_rows(view.open_tasks), ["TASK", "CASE", "PROCESS", "NAME", "GROUPS", "ASSIGNEE", "DUE"])
@@ -364,4 +367,5 @@ def serve(host: str, port: int, workers: int) -> None:
 # Command groups of their own modules register themselves on ``main`` when imported.
 from engine.cli import audit as _audit  # noqa: E402,F401
 from engine.cli import groups as _groups  # noqa: E402,F401
+from engine.cli import events as _events  # noqa: E402,F401
 from engine.cli import timers as _timers  # noqa: E402,F401

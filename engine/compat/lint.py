@@ -262,6 +262,29 @@ def _check_call_activity(file: str, task: etree._Element, facts: FileFacts, find
 def _check_subprocess(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
     if task.find(f"{{{BPMN_NS}}}startEvent") is None:
         findings.error(file, task, f"embedded {describe(task)} has no start event")
+    if task.get("triggeredByEvent") == "true":
+        for start in task.findall(f"{{{BPMN_NS}}}startEvent"):
+            kinds = [etree.QName(d).localname for d in start if isinstance(d.tag, str)
+                     and etree.QName(d).localname in _EVENT_SUBPROCESS_REFUSED]
+            if kinds:
+                findings.error(file, start, f"event sub-process {describe(task)} starts with a "
+                               f"{kinds[0].removesuffix('EventDefinition')} event: not supported here "
+                               "(its interrupting/non-interrupting rules would not hold); model it as a "
+                               "boundary event on an embedded sub-process around the activities it watches")
+
+
+#: event sub-process starts SpiffWorkflow would run without Camunda's scope rules
+_EVENT_SUBPROCESS_REFUSED = ("messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition")
+
+
+def _check_start_event(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
+    _check_forms(file, event, facts, findings)
+    parent = event.getparent()
+    if parent is not None and etree.QName(parent).localname == "process" \
+            and event.find(f"{{{BPMN_NS}}}conditionalEventDefinition") is not None:
+        findings.error(file, event, f"{describe(event)} is a conditional start event: Camunda starts these "
+                       "only through evaluateStartConditions, which has no counterpart here; use a message "
+                       "start event (bpmdesk correlate) or a none start event")
 
 
 def _check_timer(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
@@ -349,7 +372,7 @@ _BPMN_CHECKS = {
     "complexGateway": _refuse("complex gateways are not supported by SpiffWorkflow"),
     "sendTask": _check_send_task,
     "userTask": _check_user_task,
-    "startEvent": _check_forms,
+    "startEvent": _check_start_event,
 }
 
 

@@ -9,6 +9,7 @@
 - call activities: `camunda:in` / `camunda:out` decide what passes into the called process and back,
   as in Camunda 7 — without a mapping nothing passes (stock SpiffWorkflow passes everything both
   ways); see `MappedCallActivity`;
+- message, signal and conditional events: Camunda 7's meaning (events.py);
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
   read and evaluated by engine.dmn (FEEL, every hit policy, required decisions), handed to each
@@ -22,15 +23,21 @@ from copy import deepcopy
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity, NoneTask, StartEvent
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import (BoundaryEvent, CallActivity, EndEvent, IntermediateCatchEvent,
+                                               IntermediateThrowEvent, NoneTask, ReceiveTask, StartEvent)
 from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser,
+                                                        CamundaIntermediateCatchEventParser,
+                                                        CamundaIntermediateThrowEventParser,
+                                                        CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, CallActivityParser,
                                                     CamundaTaskParser, UserTaskParser)
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from engine.compat.assignment import assignment_of
+from engine.compat.events import CamundaEvents, SignalEndEventParser
 from engine.compat.xmlsafe import CAMUNDA_NS
 from engine.dmn.model import Decision, blocked_by, read_dmn
 from engine.dmn.task import DecisionEngine, DecisionTask
@@ -45,7 +52,7 @@ class AssignedUserTaskParser(UserTaskParser):
         return extensions
 
 
-class FormStartEventParser(CamundaStartEventParser):
+class FormStartEventParser(CamundaEvents, CamundaStartEventParser):
     """Start events with a start form get a `form`, read exactly as a user task's form is."""
 
     get_form = UserTaskParser.get_form
@@ -138,6 +145,10 @@ class DecisionTaskParser(BusinessRuleTaskParser):
                             **self.bpmn_attributes)
 
 
+def _with_events(parser: type) -> type:
+    return type(parser.__name__, (CamundaEvents, parser), {})
+
+
 class DeskParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
@@ -147,6 +158,14 @@ class DeskParser(CamundaParser):
         full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+        # message, signal and conditional events as Camunda 7 runs them (events.py)
+        full_tag("endEvent"): (SignalEndEventParser, EndEvent),
+        full_tag("intermediateCatchEvent"): (_with_events(CamundaIntermediateCatchEventParser),
+                                             IntermediateCatchEvent),
+        full_tag("intermediateThrowEvent"): (_with_events(CamundaIntermediateThrowEventParser),
+                                             IntermediateThrowEvent),
+        full_tag("boundaryEvent"): (_with_events(CamundaBoundaryEventParser), BoundaryEvent),
+        full_tag("receiveTask"): (_with_events(ReceiveTaskParser), ReceiveTask),
     }
 
     def __init__(self, *args, **kwargs):

@@ -6,6 +6,8 @@ and when specs are built (findings dropped), so both always see the same tree:
 - JUEL conditions, cardinalities, `camunda:collection` and assignment attributes → Python;
 - link events → a sequence flow from the throwing to the catching event (SpiffWorkflow would
   otherwise treat both as "none" events and the path would silently end);
+- message throw and end events → none events: in Camunda 7 such an event without an implementation
+  sends nothing (messages come from outside: `bpmdesk correlate`, `POST /api/messages`);
 - data associations and data stores → removed: in Camunda they are documentation, while
   SpiffWorkflow would move variables into data objects and fail on stores without an implementation.
 Every JUEL translation is reported (`Bundle.translations`), so an analyst can check the Python that
@@ -35,6 +37,7 @@ def translate_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
         _translate_assignments(file, process, findings)
         _translate_call_mappings(file, process, findings)
         _translate_links(file, process, findings)
+        _silence_message_throws(file, process, findings)
         _drop_data_associations(file, process, findings)
     for store in list(root.iter(f"{{{BPMN_NS}}}dataStore")):
         findings.warn(file, store, f'dataStore "{store.get("id")}" is documentation only here: ignored')
@@ -202,6 +205,20 @@ def _make_pass_through(event: etree._Element) -> None:
     for link in event.findall(f"{{{BPMN_NS}}}linkEventDefinition"):
         event.remove(link)
     event.tag = f"{{{BPMN_NS}}}intermediateThrowEvent"
+
+
+_IMPLEMENTATIONS = ("class", "delegateExpression", "expression", "type")
+
+
+def _silence_message_throws(file: str, process: etree._Element, findings: Findings) -> None:
+    for event in list(process.iter(f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent")):
+        for definition in event.findall(f"{{{BPMN_NS}}}messageEventDefinition"):
+            used = [name for name in _IMPLEMENTATIONS if definition.get(f"{{{CAMUNDA_NS}}}{name}")]
+            if used:
+                findings.error(file, definition, f"{describe(event)} sends its message with camunda:{used[0]} "
+                               "(an implementation, run by Camunda instead of sending): not supported here; "
+                               "call the business function from a script task before this event")
+            event.remove(definition)
 
 
 def _drop_data_associations(file: str, process: etree._Element, findings: Findings) -> None:

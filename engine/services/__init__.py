@@ -17,6 +17,7 @@ from engine.services.cases import (
 from engine.services.decisions import evaluate_decision
 from engine.services.counts import Count, TabCounts, tab_counts
 from engine.services.desk import next_task_for
+from engine.services.events import Delivery, MessageNotCorrelated, correlate_message, send_signal
 from engine.services.deploy import DeployReport, deploy_files, deploy_paths, list_definitions
 from engine.services.groups import GroupInfo, group_names, list_groups, set_group
 from engine.services.team import Member, Team, assign, my_teams, team
@@ -80,3 +81,4 @@ __all__ += [
     "AuditCase", "CasePage", "CaseQuery", "CaseSummary", "TimelineEntry", "audit_case", "export_log",
     "parse_period", "replay", "search_cases", "verify_history",
 ]
+__all__ += ["Delivery", "MessageNotCorrelated", "correlate_message", "send_signal"]

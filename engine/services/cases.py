@@ -39,8 +39,10 @@ def startable(db: Database, actor: Actor) -> list[DefinitionVersion]:
 
 @translating_races
 def start_instance(db: Database, process_id: str, actor: Actor,
-                   data: dict[str, Any] | None = None) -> int:
-    """Start a case of the newest version and run it to its first wait."""
+                   data: dict[str, Any] | None = None, business_key: str | None = None) -> int:
+    """Start a case of the newest version and run it to its first wait.
+    ``business_key``: Camunda's business key of the case (messages correlate by it)."""
+    business_key = checked_business_key(business_key)
     limits.check_value(data or {})
     with db.unit_of_work() as session:
         definition = require_latest(db, session, process_id)
@@ -48,11 +50,23 @@ def start_instance(db: Database, process_id: str, actor: Actor,
             raise Forbidden(f"您所在的组不能发起流程「{definition.name or process_id}」。")
         fields = runtime.start_fields(definition.specs)
         values = forms.validate(fields, data or {}, user=actor.name) if fields else dict(data or {})
-        case = new_case(session, db, definition.id, actor.name, values)
+        case = new_case(session, db, definition.id, actor.name, values, business_key)
         with running_diagram(case):
             actions.proceed(case.workflow)
         save_case(case, actor.name)
         return case.instance.id
+
+
+MAX_BUSINESS_KEY = 255
+
+
+def checked_business_key(key: Any) -> str | None:
+    """A business key as given (blank = none); too long or not text is the caller's mistake."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or len(key.strip()) > MAX_BUSINESS_KEY:
+        raise InvalidInput(f"业务键必须是不超过 {MAX_BUSINESS_KEY} 个字符的文本。")
+    return key.strip() or None
 
 
 @translating_races
@@ -98,6 +112,7 @@ class InstanceView:
     bpmn: bytes
     labels: runtime.FormLabels
     can_cancel: bool  # whether the one asking may cancel the case now
+    business_key: str | None = None
 
     @property
     def status_zh(self) -> str:
@@ -131,6 +146,7 @@ def show_instance(db: Database, instance_id: int, actor: Actor) -> InstanceView:
             completed_elements=set(instance.trail) | seen.completed, active_elements=seen.active,
             bpmn=deployed.bpmn, labels=runtime.form_labels(deployed.specs),
             can_cancel=instance.status == "running" and access.may_cancel(actor, instance.started_by),
+            business_key=instance.business_key,
         )
     if AUDITOR_GROUP in actor.groups:  # what an auditor looks at is itself on the record (the read took no write lock)
         with db.unit_of_work() as session:

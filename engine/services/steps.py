@@ -23,11 +23,12 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import actions, clock, history, limits, notify, runtime, watchdog
+from engine import actions, catching, clock, history, limits, notify, runtime, watchdog
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.services.access import UNASSIGNED_QUEUE
-from engine.store import NO_DUE_DATE, Database, HumanTask, Instance, TaskCandidate, WaitingTimer
+from engine.store import (NO_DUE_DATE, Database, EventSubscription, HumanTask, Instance, TaskCandidate,
+                          WaitingTimer)
 from engine.store.database import AFTER_COMMIT, note_next_due
 from engine.store.prepared import Prepared
 
@@ -51,6 +52,7 @@ def translating_races(func: Callable[..., T]) -> Callable[..., T]:
 
 
 INSTANCES = Instance.__table__
+DATABASE = "bpmdesk.db"  # session.info: the Database the unit of work belongs to
 
 
 @dataclass
@@ -78,6 +80,7 @@ class InstanceRecord:
     fire_attempts: int
     last_error: str | None
     trail: list[str]
+    business_key: str | None = None
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the saved columns as in the row
 
 
@@ -145,6 +148,7 @@ class Case:
     completed: dict[str, str] = field(default_factory=dict)  # task id → who completed it
     opened: list[dict[str, Any]] = field(default_factory=list)  # human_task rows this work opened
     overdue: list[str] = field(default_factory=list)  # elements whose passed dueDate this work noticed
+    subscriptions_before: dict[str, catching.Subscription] = field(default_factory=dict)
 
     def note(self, type: str, actor: str, task: Task | None = None, **payload: Any) -> None:
         """Record an event of this instance (optionally about one of its tasks)."""
@@ -185,6 +189,7 @@ def open_case(session: Session, db: Database, instance_id: int | InstanceRecord)
     The workflow comes from this process's cache when it holds the version just read; once the
     unit of work commits, it goes back to the cache as saved (or, if not saved, as it was).
     """
+    session.info[DATABASE] = db  # for work this step causes elsewhere (a thrown signal)
     instance = instance_id if isinstance(instance_id, InstanceRecord) else load_instance(session, instance_id)
     if instance is None:
         raise NotFound(f"案件 {instance_id} 不存在。")
@@ -198,7 +203,9 @@ def open_case(session: Session, db: Database, instance_id: int | InstanceRecord)
         workflow = runtime.load_workflow(deployed.specs, instance.state)
         seen = runtime.snapshot(workflow)
         ready, timers = {str(task.id) for task in seen.ready}, {t.task_id: t for t in seen.timers}
-    return _cache_when_committed(db, Case(session, instance, deployed, workflow, ready, timers))
+    case = Case(session, instance, deployed, workflow, ready, timers,
+                subscriptions_before=catching.subscriptions(workflow))
+    return _cache_when_committed(db, case)
 
 
 def _cache_when_committed(db: Database, case: Case) -> Case:
@@ -213,24 +220,27 @@ def _cache_when_committed(db: Database, case: Case) -> Case:
 
 
 def new_case(session: Session, db: Database, definition_id: int, actor: str,
-             data: dict[str, Any]) -> Case:
+             data: dict[str, Any], business_key: str | None = None) -> Case:
     """A new instance whose start event carries ``data``; not yet run."""
+    session.info[DATABASE] = db
     deployed = runtime.deployed(db, session, definition_id)
     initiator = runtime.initiator_variable(deployed.specs[0])
     data = {**data, initiator: actor} if initiator else data  # recorded as given: replay needs it
-    workflow = actions.start(deployed.specs, data)
+    workflow = actions.start(deployed.specs, data, business_key)
     now = clock.now()
     instance = InstanceRecord(
         id=0, definition_id=deployed.id, process_id=deployed.process_id, status="running", state="",
         lock_version=1, next_due_at=None, started_at=now, started_by=actor, updated_at=now, ended_at=None,
-        customer_name=None, phone=None, room=None, fire_attempts=0, last_error=None, trail=[])
+        customer_name=None, phone=None, room=None, fire_attempts=0, last_error=None, trail=[],
+        business_key=business_key)
     values = {name: value for name, value in vars(instance).items() if name not in ("id", "stored")}
     instance.id = _INSERT_INSTANCE.first(session, **values).id  # the id names the event chain
     history.assume_head(session, history.chain_of(instance.id), (0, history.GENESIS))  # a new chain
     instance.stored = {name: values[name] for name in _SAVED}
     case = _cache_when_committed(db, Case(session, instance, deployed, workflow))
+    keyed = {"business_key": business_key} if business_key else {}
     case.note("instance_started", actor, process_id=deployed.process_id, version=deployed.version,
-              data=data)
+              data=data, **keyed)
     return case
 
 
@@ -244,6 +254,9 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     _sync_human_tasks(case, seen, actor, now)
     pending = _notice_passed_due_dates(case, seen, actor, now)
     _sync_timer_rows(case, seen.timers)
+    subscribed = catching.subscriptions(case.workflow)
+    _sync_subscription_rows(case, subscribed)
+    signals = catching.thrown_signals(case.workflow)
     data = runtime.case_data(case.workflow, seen.ready)
     instance = case.instance
     if not seen.completed <= set(instance.trail):  # what pruning will forget, the diagram still shows as done
@@ -263,6 +276,10 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     write_instance(case.session, instance)
     case.ready_before = {str(task.id) for task in seen.ready}
     case.timers_before = {t.task_id: t for t in seen.timers}
+    case.subscriptions_before = subscribed
+    if signals:  # Camunda delivers a thrown signal in the thrower's transaction
+        from engine.services.events import broadcast_thrown  # it opens and saves other cases
+        broadcast_thrown(case, signals, actor)
     return seen
 
 
@@ -387,6 +404,22 @@ def _sync_timer_rows(case: Case, timers: list[runtime.WaitingTimer]) -> None:
          "attached_to": t.attached_to} for t in timers])
 
 
+SUBSCRIPTIONS = EventSubscription.__table__
+_FORGET_SUBSCRIPTIONS = Prepared(SUBSCRIPTIONS.delete().where(SUBSCRIPTIONS.c.instance_id == bindparam("instance")))
+_INSERT_SUBSCRIPTIONS = Prepared(SUBSCRIPTIONS.insert(), columns=("task_id", "instance_id", "kind", "name",
+                                                                  "element_id"))
+
+
+def _sync_subscription_rows(case: Case, subscribed: dict[str, catching.Subscription]) -> None:
+    if subscribed == case.subscriptions_before:
+        return
+    if case.subscriptions_before:
+        _FORGET_SUBSCRIPTIONS.run(case.session, instance=case.instance.id)
+    _INSERT_SUBSCRIPTIONS.run_many(case.session, [
+        {"task_id": s.task_id, "instance_id": case.instance.id, "kind": s.kind, "name": s.name,
+         "element_id": s.element_id} for s in subscribed.values()])
+
+
 def _sync_human_tasks(case: Case, seen: runtime.Snapshot, actor: str, now: datetime) -> None:
     ready = {str(task.id): task for task in seen.ready}
     closed = sorted(case.ready_before - set(ready))
@@ -434,6 +467,7 @@ def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: d
         "due_at": runtime.keep_due_date(task, now) or runtime.boundary_due(task, timers),
         "follow_up_at": runtime.task_time(task, "followUpDate", now),
         "escalated": False, "completed_at": None, "completed_by": None,
+        "business_key": case.instance.business_key,
         **{name: (str(task.data[name])[:200] if task.data.get(name) not in (None, "") else None)
            for name in CUSTOMER_FIELDS},
     }

@@ -65,6 +65,7 @@ class TaskItem:
     customer_name: str | None
     phone: str | None
     room: str | None
+    business_key: str | None = None
 
     @property
     def overdue(self) -> bool:

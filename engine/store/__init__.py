@@ -6,6 +6,7 @@ from engine.store.models import (
     Base,
     DefinitionVersion,
     Event,
+    EventSubscription,
     HumanTask,
     Instance,
     Membership,
@@ -17,6 +18,6 @@ from engine.store.models import (
 )
 
 __all__ = [
-    "AppUser", "Base", "Database", "DefinitionVersion", "Event", "HumanTask", "Instance",
+    "AppUser", "Base", "Database", "DefinitionVersion", "Event", "EventSubscription", "HumanTask", "Instance",
     "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "UserSession", "WaitingTimer", "WorkGroup", "default_url",
 ]

@@ -102,6 +102,8 @@ class Instance(Base):
     fire_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     trail: Mapped[list[Any]] = mapped_column(default=list)  # element ids ever completed (for the diagram)
+    # Camunda's business key: given at start (or by the message that started it), never changed
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -137,6 +139,7 @@ class HumanTask(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
     room: Mapped[str | None] = mapped_column(String(100))
+    business_key: Mapped[str | None] = mapped_column(String(255))  # the case's, shown in the inbox
 
 
 NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -210,6 +213,20 @@ class WaitingTimer(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     interrupting: Mapped[bool] = mapped_column(Boolean)
     attached_to: Mapped[str | None] = mapped_column(String(36))
+
+
+class EventSubscription(Base):
+    """A message or signal a task of an instance waits for (derived on save, like waiting_timer),
+    so a correlation or a broadcast finds its receivers by name without loading any workflow."""
+
+    __tablename__ = "event_subscription"
+    __table_args__ = (Index("ix_subscription_name", "kind", "name"),)
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # message | signal
+    name: Mapped[str] = mapped_column(String(400))
+    element_id: Mapped[str] = mapped_column(String(200))
 
 
 class AppUser(Base):

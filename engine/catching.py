@@ -1,0 +1,152 @@
+"""What an instance waits for from outside (messages, signals), delivering it, and conditions.
+
+Workflow-level only (no database): the services (engine/services/events.py) and replay
+(engine/audit/replay.py) both deliver through `deliver`, so a replay re-applies a recorded
+delivery exactly as the live path made it.
+
+Business key: `set_business_key(workflow, key)` / `business_key(workflow)` keep it in the root
+task's internal data of the instance's top workflow (serialised with the state, kept by pruning,
+never part of the case data). Expressions reading ``${execution.processBusinessKey}`` call
+`business_key(task.workflow)`; the instance row's ``business_key`` column holds the same value for
+look-ups (set once, at start).
+
+Conditional events: `DeskWorkflow.do_engine_steps` evaluates every waiting conditional event
+again after each run of the engine, and runs on while one fires: in Camunda a condition is
+evaluated when variables change, and here variables change only by running tasks (each step,
+correlation or signal ends with engine steps).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+_BUSINESS_KEY = "bpmdesk_business_key"
+MESSAGE, SIGNAL = "message", "signal"
+MAX_CONDITION_ROUNDS = 100  # conditions that keep firing each other: a loop in the diagram
+
+
+class DeskWorkflow(BpmnWorkflow):
+    """A BpmnWorkflow whose engine steps also re-evaluate waiting conditional events."""
+
+    def do_engine_steps(self, will_complete_task=None, did_complete_task=None):
+        super().do_engine_steps(will_complete_task, did_complete_task)
+        for _ in range(MAX_CONDITION_ROUNDS):
+            if not refresh_conditions(self):
+                return
+            super().do_engine_steps(will_complete_task, did_complete_task)
+
+
+def refresh_conditions(workflow: BpmnWorkflow) -> bool:
+    """Evaluate every waiting conditional event once more; True if one fired."""
+    fired = False
+    for task in list(workflow.event_manager.tasks.values()):
+        if isinstance(task.task_spec.event_definition, ConditionalEventDefinition) \
+                and task.state == TaskState.WAITING:
+            task.task_spec._update(task)
+            fired = fired or task.state != TaskState.WAITING
+    return fired
+
+
+def set_business_key(workflow: BpmnWorkflow, key: str | None) -> None:
+    if key:
+        workflow.top_workflow.task_tree.internal_data[_BUSINESS_KEY] = key
+
+
+def business_key(workflow: BpmnWorkflow) -> str | None:
+    """The business key of the instance this workflow (or subprocess) belongs to."""
+    return workflow.top_workflow.task_tree.internal_data.get(_BUSINESS_KEY)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A message or signal one task of an instance waits for (a derived row)."""
+
+    task_id: str
+    kind: str  # message | signal
+    name: str
+    element_id: str
+
+
+def _kind(definition: Any) -> str | None:
+    if isinstance(definition, MessageEventDefinition):
+        return MESSAGE
+    if isinstance(definition, SignalEventDefinition):
+        return SIGNAL
+    return None
+
+
+def subscriptions(workflow: BpmnWorkflow) -> dict[str, Subscription]:
+    """Every message and signal the instance waits for now, by task id (from SpiffWorkflow's
+    own list of waiting events: no walk of the task tree)."""
+    found = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        kind = _kind(definition)
+        if kind is not None and task.state == TaskState.WAITING and definition.name:
+            found[str(task.id)] = Subscription(str(task.id), kind, definition.name, task.task_spec.bpmn_id)
+    return found
+
+
+def waiting_task(workflow: BpmnWorkflow, kind: str, name: str, element_id: str) -> Task | None:
+    """The task of this element waiting for this message or signal, if any."""
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        if (task.task_spec.bpmn_id == element_id and task.state == TaskState.WAITING
+                and _kind(definition) == kind and definition.name == name):
+            return task
+    return None
+
+
+def start_events(spec: Any, kind: str, name: str) -> list[Any]:
+    """The process's own start events (not those of event subprocesses) triggered by this."""
+    return [ts for ts in spec.task_specs.values() if isinstance(ts, StartEvent)
+            and _kind(getattr(ts, "event_definition", None)) == kind and ts.event_definition.name == name]
+
+
+def deliver(workflow: BpmnWorkflow, task: Task, variables: dict[str, Any]) -> None:
+    """Hand a message or signal to a waiting task (its variables become process variables there)
+    and run the engine to the next wait."""
+    workflow.catch(BpmnEvent(task.task_spec.event_definition, payload=dict(variables)))
+    workflow.do_engine_steps()
+
+
+def start_by_event(workflow: BpmnWorkflow, element_id: str, kind: str, name: str,
+                   variables: dict[str, Any]) -> bool:
+    """A new workflow started by a message or signal at this start event: the process's other
+    start events are dropped (the event chose the way in, as in Camunda); False if it cannot."""
+    while ready := [t for t in workflow.get_tasks(state=TaskState.READY) if not isinstance(t.task_spec, StartEvent)]:
+        for task in ready:  # SpiffWorkflow's own start and split of start events
+            task.run()
+    chosen = None
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK, skip_subprocesses=True):
+        if isinstance(task.task_spec, StartEvent):
+            if task.task_spec.bpmn_id == element_id and chosen is None:
+                chosen = task
+            else:
+                task.cancel()
+    if chosen is None:
+        return False
+    workflow.do_engine_steps()
+    task = waiting_task(workflow, kind, name, element_id)
+    if task is None:
+        return False
+    deliver(workflow, task, variables)
+    return True
+
+
+def thrown_signals(workflow: BpmnWorkflow) -> list[tuple[str, dict[str, Any]]]:
+    """(name, variables) of the signals the last steps threw, taken off the workflow (which would
+    keep and serialise them otherwise)."""
+    events = workflow.bpmn_events
+    signals = [e for e in events if isinstance(e.event_definition, SignalEventDefinition)]
+    if signals:
+        workflow.bpmn_events = [e for e in events if not isinstance(e.event_definition, SignalEventDefinition)]
+    return [(event.event_definition.name, dict(event.payload or {})) for event in signals]

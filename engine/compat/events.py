@@ -1,0 +1,95 @@
+"""Message, signal and conditional events with Camunda 7's meaning, on SpiffWorkflow's own machinery.
+
+What stock SpiffWorkflow 3.2 (Camunda flavour) does differently, and what runs here instead:
+- a caught message's payload lands under ``<element>_Response`` (Camunda's parser class); in
+  Camunda the variables a correlation carries become process variables: the plain BPMN
+  `MessageEventDefinition` does that (``set_data(**payload)``), so every message event uses it;
+- a thrown signal reaches other instances only when nothing in its own instance caught it; a
+  Camunda signal is a broadcast: `BroadcastSignal` always leaves it in ``workflow.bpmn_events``
+  too, where the service layer picks it up and delivers it to every other waiting instance and
+  signal start event (engine/services/events.py);
+- a signal end event is parsed as a none end event (the stock end-event parser looks for no
+  signal): the end-event parser here reads it;
+- a condition naming a variable not set yet fails the case; in Camunda the event waits:
+  `VariableCondition` is false until the variable exists. It reads the variables as the instance
+  has them now (the waiting event's own data and the newest step's), because a waiting task's own
+  data never changes while it waits.
+Message throw and end events are made none events at translation (translate.py): in Camunda 7
+such an event without an implementation sends nothing.
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.event_parsers import (CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                     ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH,
+                                                     SIGNAL_EVENT_XPATH, TERMINATION_EVENT_XPATH)
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
+
+
+class BroadcastSignal(SignalEventDefinition):
+    """A signal thrown in a diagram: caught in its own instance and broadcast to all others."""
+
+    def throw(self, my_task: Any) -> None:
+        event = BpmnEvent(self, payload=deepcopy(my_task.data))
+        top = my_task.workflow.top_workflow
+        top.catch(event)
+        if not any(known is event for known in top.bpmn_events):
+            top.bpmn_events.append(event)
+
+
+class VariableCondition(ConditionalEventDefinition):
+    """A conditional event's condition, false while a variable it names does not exist."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        variables = {**my_task.data, **_newest_data(my_task.workflow)}
+        try:
+            fired = bool(my_task.workflow.script_engine.environment.evaluate(self.expression, variables))
+        except NameError:
+            fired = False
+        my_task._set_internal_data(has_fired=fired)
+        return fired
+
+
+def _newest_data(workflow: Any) -> dict[str, Any]:
+    last = workflow.top_workflow.last_task
+    return dict(last.data) if last is not None else {}
+
+
+class CamundaEvents:
+    """Parser mixin: event definitions with Camunda 7's meaning (see the module docstring)."""
+
+    def parse_message_event(self, message_event):
+        reference = message_event.get("messageRef")
+        if reference is not None:
+            name = self.process_parser.parser.messages.get(reference)
+            if name is None:
+                self.raise_validation_exception("Expected a Message node", node=message_event)
+        else:
+            name = message_event.getparent().get("name")
+        return MessageEventDefinition(name, description=self.get_event_description(message_event))
+
+    def parse_signal_event(self, signal_event):
+        definition = super().parse_signal_event(signal_event)
+        return BroadcastSignal(definition.name, description=definition.description)
+
+    def parse_conditional_event(self, event):
+        definition = super().parse_conditional_event(event)
+        return VariableCondition(definition.expression, description=definition.description)
+
+
+class SignalEndEventParser(CamundaEvents, CamundaEndEventParser):
+    """End events, signal end events included."""
+
+    def create_task(self):
+        definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH,
+                                                ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+                                                TERMINATION_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
