@@ -14,6 +14,13 @@ Conditional events: `DeskWorkflow.do_engine_steps` evaluates every waiting condi
 again after each run of the engine, and runs on while one fires: in Camunda a condition is
 evaluated when variables change, and here variables change only by running tasks (each step,
 correlation or signal ends with engine steps).
+
+Event sub-processes started by a message, signal or condition are started with their scope
+(engine/compat/events.py): each waits at its start event while the scope runs. After each run of
+the engine, `settle_event_subprocesses` applies Camunda's scope rules, which SpiffWorkflow lacks:
+once an interrupting one has started, everything else in its scope is cancelled; once the
+scope's own flow has ended, event sub-processes still waiting are cancelled (the scope ends; one
+already running is waited for). A non-interrupting one runs once per scope instance here.
 """
 from __future__ import annotations
 
@@ -39,7 +46,7 @@ class DeskWorkflow(BpmnWorkflow):
     def do_engine_steps(self, will_complete_task=None, did_complete_task=None):
         super().do_engine_steps(will_complete_task, did_complete_task)
         for _ in range(MAX_CONDITION_ROUNDS):
-            if not refresh_conditions(self):
+            if not (refresh_conditions(self) | settle_event_subprocesses(self)):
                 return
             super().do_engine_steps(will_complete_task, did_complete_task)
 
@@ -53,6 +60,70 @@ def refresh_conditions(workflow: BpmnWorkflow) -> bool:
             task.task_spec._update(task)
             fired = fired or task.state != TaskState.WAITING
     return fired
+
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_INTERRUPTED = "bpmdesk_interrupted"
+
+
+def _is_event_subprocess(task: Task) -> bool:
+    return getattr(task.task_spec, "event_subprocess", False)
+
+
+def _start_of(workflow: BpmnWorkflow, holder: Task) -> Task | None:
+    """The start event of the event sub-process this task holds."""
+    sub = workflow.top_workflow.subprocesses.get(holder.id)
+    if sub is None:
+        return None
+    return next((t for t in sub.get_tasks(skip_subprocesses=True) if isinstance(t.task_spec, StartEvent)), None)
+
+
+def _within(task: Task | None, ancestor: Task) -> bool:
+    while task is not None and task is not ancestor:
+        task = task.parent
+    return task is ancestor
+
+
+def settle_event_subprocesses(workflow: BpmnWorkflow) -> bool:
+    """Camunda's scope rules for event sub-processes (module docstring); True if anything changed."""
+    if not _has_event_subprocesses(workflow):
+        return False  # the usual case: no tree walks on the step path
+    changed = False
+    for holder in workflow.get_tasks(state=TaskState.STARTED):
+        start = _start_of(workflow, holder) if _is_event_subprocess(holder) else None
+        if (start is not None and start.state == TaskState.COMPLETED and not holder.internal_data.get(_INTERRUPTED)
+                and getattr(start.task_spec, "interrupting", True)):
+            holder.internal_data[_INTERRUPTED] = True
+            for task in holder.workflow.get_tasks(skip_subprocesses=True, state=TaskState.NOT_FINISHED_MASK):
+                if not _within(task, holder) and not _within(holder, task) and task.state != TaskState.CANCELLED:
+                    task.cancel()
+            changed = True
+    for scope in [workflow, *workflow.subprocesses.values()]:
+        changed |= _end_scope(workflow, scope)
+    return changed
+
+
+def _has_event_subprocesses(workflow: BpmnWorkflow) -> bool:
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    return any(getattr(spec, "event_subprocesses", False) for spec in specs)
+
+
+def _end_scope(workflow: BpmnWorkflow, scope: BpmnWorkflow) -> bool:
+    """The scope's flow has reached its end and only event sub-processes waiting to start are
+    left: they are cancelled, so the scope ends."""
+    active = scope.get_tasks(skip_subprocesses=True, state=_ACTIVE)
+    joins = [t for t in active if t.task_spec.name.endswith(".EndJoin")]
+    holders = [t for t in active if _is_event_subprocess(t)]
+    if not joins or len(joins) + len(holders) != len(active):
+        return False
+    waiting = [t for t in holders if (start := _start_of(workflow, t)) is not None and start.state == TaskState.WAITING]
+    if not waiting or len(waiting) != len(holders):
+        return False
+    for task in waiting:
+        task.cancel()
+    for join in joins:
+        join.task_spec._update(join)
+    return True
 
 
 def set_business_key(workflow: BpmnWorkflow, key: str | None) -> None:
@@ -105,10 +176,12 @@ def waiting_task(workflow: BpmnWorkflow, kind: str, name: str, element_id: str) 
     return None
 
 
-def start_events(spec: Any, kind: str, name: str) -> list[Any]:
-    """The process's own start events (not those of event subprocesses) triggered by this."""
+def start_events(spec: Any, kind: str, name: str | None = None) -> list[Any]:
+    """The process's own start events (not those of event subprocesses) triggered by a message
+    or signal of this name (``None``: of any name)."""
     return [ts for ts in spec.task_specs.values() if isinstance(ts, StartEvent)
-            and _kind(getattr(ts, "event_definition", None)) == kind and ts.event_definition.name == name]
+            and _kind(getattr(ts, "event_definition", None)) == kind
+            and (name is None or ts.event_definition.name == name)]
 
 
 def deliver(workflow: BpmnWorkflow, task: Task, variables: dict[str, Any]) -> None:
@@ -140,6 +213,32 @@ def start_by_event(workflow: BpmnWorkflow, element_id: str, kind: str, name: str
         return False
     deliver(workflow, task, variables)
     return True
+
+
+def hand_start(spec: Any) -> tuple[str, str, str] | None:
+    """How Camunda's startProcessInstanceByKey enters the process: its none start event (None);
+    a process whose only start event is a message or signal start is entered there, as if it had
+    arrived without variables: (element, kind, name). Several such and no none start: refused."""
+    own = [ts for ts in spec.task_specs.values() if isinstance(ts, StartEvent) and _within_spec(ts, spec)]
+    events = [ts for ts in own if _kind(ts.event_definition) is not None]
+    if not events or len(own) > len(events):
+        return None
+    if len(events) > 1:
+        names = ", ".join(sorted(ts.event_definition.name for ts in events))
+        raise ValueError(f"流程没有普通开始事件，只能由消息或信号发起（{names}）：请用 bpmdesk correlate 或 bpmdesk signal。")
+    return events[0].bpmn_id, _kind(events[0].event_definition), events[0].event_definition.name
+
+
+def _within_spec(task_spec: Any, spec: Any) -> bool:
+    return spec.task_specs.get(task_spec.name) is task_spec
+
+
+def start_run(workflow: BpmnWorkflow, entry: tuple[str, str, str] | None) -> None:
+    """Run a new workflow to its first wait, entered as `hand_start` says."""
+    if entry is None:
+        workflow.do_engine_steps()
+    else:
+        start_by_event(workflow, *entry, {})
 
 
 def thrown_signals(workflow: BpmnWorkflow) -> list[tuple[str, dict[str, Any]]]:

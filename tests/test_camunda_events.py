@@ -67,6 +67,16 @@ def test_a_message_reaches_the_one_case_its_business_key_names(desk):
     replay_agrees(desk, first, second)
 
 
+def test_correlate_all_delivers_to_every_matching_case(desk):
+    cases = [services.start_instance(desk, "order_flow", None, {"batch": "夜班"}) for _ in range(2)]
+    other = services.start_instance(desk, "order_flow", None, {"batch": "早班"})
+    delivered = services.correlate_message(desk, None, "paymentReceived", correlation={"batch": "夜班"},
+                                           all_matching=True)
+    assert sorted(d.instance_id for d in delivered) == cases
+    assert services.show_instance(desk, other).active_elements == {"Wait_payment"}
+    replay_agrees(desk, *cases)
+
+
 def test_boundary_messages_interrupt_or_not_and_carry_variables(desk):
     case = services.start_instance(desk, "order_flow", None, {"order": 7}, business_key="C-7")
     services.correlate_message(desk, None, "paymentReceived", business_key="C-7")
@@ -102,6 +112,14 @@ def test_a_message_start_event_starts_a_case_with_the_business_key(desk):
     replay_agrees(desk, case.id, by_hand)
 
 
+def test_a_process_whose_only_start_is_a_message_start_is_started_by_hand_through_it(desk):
+    case = services.start_instance(desk, "callback_request", None, {"phone": "139"})
+    assert open_tasks(desk, case) == ["回电"]  # as Camunda's startProcessInstanceByKey: not left waiting
+    again = services.correlate_message(desk, None, "callbackRequested", variables={"phone": "137"})
+    assert again[0].started and again[0].instance_id != case  # no case waits: the start event starts one
+    replay_agrees(desk, case, again[0].instance_id)
+
+
 def test_signals_are_broadcast_to_every_case_and_start_event(desk):
     on_patrol = services.start_instance(desk, "alarm_watch", None, {})
     waiting = services.start_instance(desk, "alarm_watch", None, {})
@@ -133,6 +151,37 @@ def test_a_conditional_event_waits_for_its_variable_then_fires(desk):
     replay_agrees(desk, case, low)
 
 
+def test_a_conditional_boundary_event_interrupts_when_another_branch_sets_its_variable(desk):
+    case = services.start_instance(desk, "vip_watch", None, {})
+    assert open_tasks(desk, case) == ["普通处理", "登记客户"]  # `vip` not set: the boundary waits
+    complete(desk, case, "登记客户", {"vip": True})
+    assert open_tasks(desk, case) == ["VIP 处理"]  # 普通处理 was interrupted
+    vip = services.list_tasks(desk, instance_id=case).items[0]
+    assert services.get_task(desk, vip.id, "li").case_data["vip"] is True  # the variable the other branch set
+    replay_agrees(desk, case)
+
+
+def test_camunda_variable_name_limits_when_a_condition_is_evaluated_again():
+    from engine.compat.events import VariableCondition
+    from engine.runtime import SCRIPT_ENGINE
+
+    class Task:  # what has_fired reads of a waiting task
+        def __init__(self):
+            self.data, self.internal_data = {}, {}
+            self.workflow = type("W", (), {"script_engine": SCRIPT_ENGINE, "last_task": None})()
+            self.workflow.top_workflow = self.workflow
+
+        def _set_internal_data(self, **values):
+            self.internal_data.update(values)
+
+    condition, task = VariableCondition("level > 3 or urgent", "level"), Task()
+    assert condition.has_fired(task) is False  # reached: evaluated (level missing: false)
+    task.data["urgent"] = True
+    assert condition.has_fired(task) is False  # only `urgent` changed: not evaluated again
+    task.data["level"] = 1
+    assert condition.has_fired(task) is True  # `level` changed: evaluated, true
+
+
 @pytest.mark.parametrize("start, why", [
     ('<bpmn:startEvent id="S"><bpmn:conditionalEventDefinition><bpmn:condition>${x}</bpmn:condition>'
      '</bpmn:conditionalEventDefinition></bpmn:startEvent>', "conditional start event"),
@@ -153,7 +202,19 @@ def test_constructs_without_camunda_semantics_here_are_refused_with_file_and_lin
         services.deploy_paths(empty_db, [path])
     problems = str(error.value)
     assert f"refused.bpmn:4: " in problems and why in problems
-    assert "refused.bpmn:6: " in problems and "event sub-process" in problems
+    assert "refused.bpmn:6: " not in problems  # a message event sub-process runs
+
+
+def test_a_message_start_name_another_process_starts_with_is_refused_at_deploy(desk, tmp_path):
+    copy = tmp_path / "copy.bpmn"
+    copy.write_text((EVENTS / "tickets.bpmn").read_text(encoding="utf-8")
+                    .replace('id="ticket_by_message"', 'id="ticket_copy"'), encoding="utf-8")
+    with pytest.raises(DeployError) as error:
+        services.deploy_paths(desk, [copy])
+    assert 'copy.bpmn:9: message start event "Start_ticket" listens for message "ticketIn"' in str(error.value)
+    assert "ticket_by_message" in str(error.value)
+    assert "ticket_copy" not in [d.process_id for d in services.list_definitions(desk)]
+    assert services.deploy_paths(desk, [EVENTS]).processes  # a new version of the same process is fine
 
 
 @pytest.fixture
@@ -219,3 +280,23 @@ def test_the_api_and_pages_start_with_a_business_key_correlate_and_signal(desk, 
     signalled = client.post("/api/signals", json={"name": "fireAlarm", "variables": {"floor": "2F"}}, headers=headers)
     assert signalled.status_code == 200 and signalled.get_json()["deliveries"][0]["started"] is True
     assert client.post("/api/signals", json={"name": "fireAlarm"}).status_code == 400  # no CSRF token
+
+
+def test_event_sub_processes_start_on_their_message_or_signal_with_camunda_scope_rules(desk):
+    case = services.start_instance(desk, "complaint_watch", None, {"room": "3-201"}, business_key="P-1")
+    assert open_tasks(desk, case) == ["处理投诉"]
+    services.send_signal(desk, None, "urgentNotice", {"level": "高"})
+    assert open_tasks(desk, case) == ["处理投诉", "通知经理"]  # non-interrupting: 处理投诉 goes on
+    services.correlate_message(desk, None, "complaintWithdrawn", business_key="P-1", variables={"why": "已解决"})
+    assert open_tasks(desk, case) == ["登记撤诉"]  # interrupting: the rest of the scope is cancelled
+    record = next(t for t in services.list_tasks(desk, instance_id=case).items)
+    assert services.get_task(desk, record.id, "li").case_data["room"] == "3-201"
+    complete(desk, case, "登记撤诉")
+    assert services.show_instance(desk, case).status == "completed"
+
+    quiet = services.start_instance(desk, "complaint_watch", None, {}, business_key="P-2")
+    complete(desk, quiet, "处理投诉")  # the scope ends: its event sub-processes stop waiting
+    assert services.show_instance(desk, quiet).status == "completed"
+    with pytest.raises(MessageNotCorrelated):
+        services.correlate_message(desk, None, "complaintWithdrawn", business_key="P-2")
+    replay_agrees(desk, case, quiet)

@@ -156,7 +156,7 @@ class Replayer:
         """Run an ordinary start to its first wait, as the start service did."""
         if self.start_at is not None:
             with clock.frozen(self.start_at):
-                actions.proceed(self.workflow)
+                catching.start_run(self.workflow, catching.hand_start(self.specs[0]))
             self.start_at = None
             self.open_by_element = None
 

@@ -14,11 +14,16 @@ What stock SpiffWorkflow 3.2 (Camunda flavour) does differently, and what runs h
   `VariableCondition` is false until the variable exists. It reads the variables as the instance
   has them now (the waiting event's own data and the newest step's), because a waiting task's own
   data never changes while it waits.
+- an event sub-process with a message, signal or conditional start is started only when its
+  event is caught, by changing the (shared, cached) spec, and without Camunda's scope rules:
+  `attach_event_subprocesses` starts it with its scope instead, so it waits at its start event
+  like any catch, and engine/catching.py applies the scope rules (interrupting or not);
 Message throw and end events are made none events at translation (translate.py): in Camunda 7
 such an event without an implementation sends nothing.
 """
 from __future__ import annotations
 
+import json
 from copy import deepcopy
 from typing import Any
 
@@ -31,8 +36,32 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 
+from engine.compat.xmlsafe import CAMUNDA_NS
 
-class BroadcastSignal(SignalEventDefinition):
+
+class NewestData:
+    """A catch that fires sees the variables as they are now (Camunda's variables belong to the
+    process instance), not only the copy SpiffWorkflow gave the waiting task when it was reached:
+    the newest step's variables are added to it (its own values kept), and an event sub-process
+    starting now takes them all (its copy is as old as its scope). What the event carries comes last."""
+
+    def update_task_data(self, my_task: Any) -> None:
+        newest = my_task.workflow.top_workflow.last_task
+        if newest is not None and newest is not my_task:
+            parent = my_task.workflow.parent_task_id
+            holder = my_task.workflow.top_workflow.get_task_from_id(parent) if parent is not None else None
+            if getattr(getattr(holder, "task_spec", None), "event_subprocess", False):
+                my_task.data = {**my_task.data, **newest.data}
+            else:
+                my_task.data = {**newest.data, **my_task.data}
+        super().update_task_data(my_task)
+
+
+class CamundaMessage(NewestData, MessageEventDefinition):
+    """A message: its variables become process variables where it is caught."""
+
+
+class BroadcastSignal(NewestData, SignalEventDefinition):
     """A signal thrown in a diagram: caught in its own instance and broadcast to all others."""
 
     def throw(self, my_task: Any) -> None:
@@ -43,17 +72,38 @@ class BroadcastSignal(SignalEventDefinition):
             top.bpmn_events.append(event)
 
 
-class VariableCondition(ConditionalEventDefinition):
-    """A conditional event's condition, false while a variable it names does not exist."""
+class VariableCondition(NewestData, ConditionalEventDefinition):
+    """A conditional event's condition, false while a variable it names does not exist.
+
+    ``variable_name`` (``camunda:variableName``): evaluated again only when that variable changed
+    (it is always evaluated when the event is reached), as Camunda does."""
+
+    def __init__(self, expression: str, variable_name: str | None = None, **kwargs: Any):
+        super().__init__(expression, **kwargs)
+        self.variable_name = variable_name
 
     def has_fired(self, my_task: Any) -> bool:
         variables = {**my_task.data, **_newest_data(my_task.workflow)}
+        if self.variable_name and not _watched_changed(my_task, variables.get(self.variable_name, _UNSET)):
+            return False
         try:
             fired = bool(my_task.workflow.script_engine.environment.evaluate(self.expression, variables))
         except NameError:
             fired = False
         my_task._set_internal_data(has_fired=fired)
         return fired
+
+
+_UNSET = "bpmdesk:unset"
+_WATCHED = "bpmdesk_watched_value"
+
+
+def _watched_changed(my_task: Any, value: Any) -> bool:
+    """Whether the watched variable differs from when the condition was last evaluated."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    changed = my_task.internal_data.get(_WATCHED) != text
+    my_task.internal_data[_WATCHED] = text
+    return changed
 
 
 def _newest_data(workflow: Any) -> dict[str, Any]:
@@ -72,7 +122,7 @@ class CamundaEvents:
                 self.raise_validation_exception("Expected a Message node", node=message_event)
         else:
             name = message_event.getparent().get("name")
-        return MessageEventDefinition(name, description=self.get_event_description(message_event))
+        return CamundaMessage(name, description=self.get_event_description(message_event))
 
     def parse_signal_event(self, signal_event):
         definition = super().parse_signal_event(signal_event)
@@ -80,7 +130,25 @@ class CamundaEvents:
 
     def parse_conditional_event(self, event):
         definition = super().parse_conditional_event(event)
-        return VariableCondition(definition.expression, description=definition.description)
+        watched = (event.get(f"{{{CAMUNDA_NS}}}variableName") or "").strip() or None
+        return VariableCondition(definition.expression, watched, description=definition.description)
+
+
+_ATTACHED = (MessageEventDefinition, SignalEventDefinition, ConditionalEventDefinition)
+
+
+def attach_event_subprocesses(spec: Any, spec_of: Any) -> None:
+    """Start the spec's message/signal/conditional event sub-processes with the spec itself;
+    ``spec_of(name)``: the parsed spec of a sub-process. Idempotent."""
+    for name in list(spec.start.trigger_specs):
+        holder = spec.task_specs[name]
+        starts = spec_of(holder.spec).bpmn_start_events
+        if starts and all(isinstance(start.event_definition, _ATTACHED) for start in starts):
+            holder.event_subprocess = True
+            spec.event_subprocesses = True
+            spec.start.connect(holder)
+            holder.connect(spec.end)
+            spec.start.trigger_specs.remove(name)
 
 
 class SignalEndEventParser(CamundaEvents, CamundaEndEventParser):

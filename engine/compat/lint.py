@@ -49,6 +49,7 @@ _CAMUNDA_USED = {
     "errorMessage", "historyTimeToLive", "versionTag", "isStartableInTasklist", "diagramRelationId",
     "modelerTemplate", "modelerTemplateVersion", "class", "delegateExpression", "mapDecisionResult",
     "calledElementBinding", "calledElementVersion", "calledElementVersionTag", "decisionRefBinding",
+    "variableName", "variableEvents",  # conditional events (variableEvents is refused where checked)
 }
 #: camunda: attributes ignored with a warning, and why ignoring them is harmless.
 _CAMUNDA_IGNORED = {
@@ -262,19 +263,6 @@ def _check_call_activity(file: str, task: etree._Element, facts: FileFacts, find
 def _check_subprocess(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
     if task.find(f"{{{BPMN_NS}}}startEvent") is None:
         findings.error(file, task, f"embedded {describe(task)} has no start event")
-    if task.get("triggeredByEvent") == "true":
-        for start in task.findall(f"{{{BPMN_NS}}}startEvent"):
-            kinds = [etree.QName(d).localname for d in start if isinstance(d.tag, str)
-                     and etree.QName(d).localname in _EVENT_SUBPROCESS_REFUSED]
-            if kinds:
-                findings.error(file, start, f"event sub-process {describe(task)} starts with a "
-                               f"{kinds[0].removesuffix('EventDefinition')} event: not supported here "
-                               "(its interrupting/non-interrupting rules would not hold); model it as a "
-                               "boundary event on an embedded sub-process around the activities it watches")
-
-
-#: event sub-process starts SpiffWorkflow would run without Camunda's scope rules
-_EVENT_SUBPROCESS_REFUSED = ("messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition")
 
 
 def _check_start_event(file: str, event: etree._Element, facts: FileFacts, findings: Findings) -> None:
@@ -320,6 +308,9 @@ def _check_conditional(file: str, event: etree._Element, facts: FileFacts, findi
     condition = event.find(f"{{{BPMN_NS}}}condition")
     if condition is None or not (condition.text or "").strip():
         findings.error(file, event, f"{describe(event)} has a conditionalEventDefinition without condition")
+    if (event.get(f"{{{CAMUNDA_NS}}}variableEvents") or "").strip():
+        findings.error(file, event, f"{describe(event)} camunda:variableEvents is not supported: the condition "
+                       "is evaluated on every change (of camunda:variableName, if set); remove variableEvents")
 
 
 def _refuse(what: str):

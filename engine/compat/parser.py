@@ -37,7 +37,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from engine.compat.assignment import assignment_of
-from engine.compat.events import CamundaEvents, SignalEndEventParser
+from engine.compat.events import CamundaEvents, SignalEndEventParser, attach_event_subprocesses
 from engine.compat.xmlsafe import CAMUNDA_NS
 from engine.dmn.model import Decision, blocked_by, read_dmn
 from engine.dmn.task import DecisionEngine, DecisionTask
@@ -62,6 +62,7 @@ class FormStartEventParser(CamundaEvents, CamundaStartEventParser):
         task = super().create_task()
         if self.xpath("./bpmn:extensionElements/camunda:formData"):
             task.form = self.get_form()
+        task.interrupting = self.node.get("isInterrupting", "true") != "false"  # of an event sub-process
         return task
 
     def parse_extensions(self, node=None):
@@ -183,6 +184,17 @@ class DeskParser(CamundaParser):
         if blocked:
             raise ValidationException(blocked, node=node)
         return DecisionEngine(self.decisions, decision_ref)
+
+
+    def get_spec(self, process_id, required=True):
+        """Every spec, sub-process specs included (get_subprocess_specs asks here for each)."""
+        spec = super().get_spec(process_id, required)
+        if spec is not None:
+            attach_event_subprocesses(spec, self._spec_of)
+        return spec
+
+    def _spec_of(self, name):
+        return self.process_parsers[name].get_spec()
 
 
 def build_parser() -> DeskParser:

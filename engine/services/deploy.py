@@ -13,6 +13,7 @@ from engine.errors import DeployError, NotFound
 from engine.history import record
 from engine.services import access
 from engine.services.access import Actor
+from engine.services.message_starts import check_unique as check_message_starts
 from engine.services.steps import translating_races
 from engine.store import Database, DefinitionVersion
 from engine.store.prepared import Prepared
@@ -74,6 +75,7 @@ def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> 
     report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations),
                           constructs=dict(bundle.constructs))
     with db.unit_of_work() as session:
+        check_message_starts(db, session, bundle)
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
     return report

@@ -24,15 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import catching, limits, runtime
 from engine.errors import Forbidden, InvalidInput, ProcessError
 from engine.services.cases import checked_business_key
+from engine.services.message_starts import latest_ids
 from engine.services.users import AUDITOR_GROUP, groups_of
 from engine.services.steps import DATABASE, Case, new_case, open_case, running_diagram, save_case, translating_races
-from engine.store import Database, DefinitionVersion, EventSubscription, Instance
+from engine.store import Database, EventSubscription, Instance
 
 MAX_SIGNAL_DELIVERIES = 1000  # per unit of work: signals that keep answering each other are a loop
 _DELIVERING = "bpmdesk.delivering_signals"
@@ -154,13 +155,10 @@ def _deliver(session: Session, db: Database, case: Case, subscription: catching.
     return Delivery(case.instance.id, subscription.element_id, started=False)
 
 
-_LATEST = select(func.max(DefinitionVersion.id)).group_by(DefinitionVersion.process_id)
-
-
 def _start_events(session: Session, db: Database, kind: str, name: str) -> list[tuple[runtime.Deployed, Any]]:
     """(newest version, start event) of every process that a message/signal of this name starts."""
     found = []
-    for definition_id in session.scalars(_LATEST.order_by(func.max(DefinitionVersion.id))):
+    for definition_id in latest_ids(session):
         deployed = runtime.deployed(db, session, definition_id)
         found += [(deployed, start) for start in catching.start_events(deployed.specs[0], kind, name)]
     return found
