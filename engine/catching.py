@@ -18,9 +18,15 @@ correlation or signal ends with engine steps).
 Event sub-processes started by a message, signal or condition are started with their scope
 (engine/compat/events.py): each waits at its start event while the scope runs. After each run of
 the engine, `settle_event_subprocesses` applies Camunda's scope rules, which SpiffWorkflow lacks:
-once an interrupting one has started, everything else in its scope is cancelled; once the
-scope's own flow has ended, event sub-processes still waiting are cancelled (the scope ends; one
-already running is waited for). A non-interrupting one runs once per scope instance here.
+once an interrupting one has started, everything else in its scope is cancelled; a
+non-interrupting one that started waits again at once (it may start again and again while the
+scope runs); once the scope's own flow has ended, event sub-processes still waiting are cancelled
+(the scope ends; one already running is waited for).
+
+Non-interrupting boundary message and signal events wait again once they fired, as long as their
+activity runs (Camunda keeps their subscription); SpiffWorkflow's fire once. A non-interrupting
+conditional boundary event or event sub-process fires once per activity or scope here (evaluated
+after every step, it would otherwise fire again on every step while its condition stays true).
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -91,16 +98,25 @@ def settle_event_subprocesses(workflow: BpmnWorkflow) -> bool:
     changed = False
     for holder in workflow.get_tasks(state=TaskState.STARTED):
         start = _start_of(workflow, holder) if _is_event_subprocess(holder) else None
-        if (start is not None and start.state == TaskState.COMPLETED and not holder.internal_data.get(_INTERRUPTED)
-                and getattr(start.task_spec, "interrupting", True)):
-            holder.internal_data[_INTERRUPTED] = True
+        if start is None or start.state != TaskState.COMPLETED or holder.internal_data.get(_INTERRUPTED):
+            continue
+        holder.internal_data[_INTERRUPTED] = True
+        if getattr(start.task_spec, "interrupting", True):
             for task in holder.workflow.get_tasks(skip_subprocesses=True, state=TaskState.NOT_FINISHED_MASK):
                 if not _within(task, holder) and not _within(holder, task) and task.state != TaskState.CANCELLED:
                     task.cancel()
-            changed = True
+        elif not isinstance(start.task_spec.event_definition, ConditionalEventDefinition):
+            _wait_again(holder)  # a condition still true would start it again at once: once only
+        changed = True
     for scope in [workflow, *workflow.subprocesses.values()]:
         changed |= _end_scope(workflow, scope)
     return changed
+
+
+def _wait_again(task: Task) -> None:
+    """A fresh copy of a non-interrupting event beside the one that fired, waiting for the next."""
+    again = task.parent._add_child(task.task_spec, TaskState.MAYBE)  # predicted: gets its children
+    again.task_spec._update(again)
 
 
 def _has_event_subprocesses(workflow: BpmnWorkflow) -> bool:
@@ -189,6 +205,11 @@ def deliver(workflow: BpmnWorkflow, task: Task, variables: dict[str, Any]) -> No
     and run the engine to the next wait."""
     workflow.catch(BpmnEvent(task.task_spec.event_definition, payload=dict(variables)))
     workflow.do_engine_steps()
+    if not isinstance(task.task_spec, BoundaryEvent) or task.task_spec.cancel_activity:
+        return
+    watched = next((t for t in task.parent.children if not isinstance(t.task_spec, BoundaryEvent)), None)
+    if watched is not None and watched.state & _ACTIVE:
+        _wait_again(task)
 
 
 def start_by_event(workflow: BpmnWorkflow, element_id: str, kind: str, name: str,

@@ -84,8 +84,14 @@ def test_boundary_messages_interrupt_or_not_and_carry_variables(desk):
 
     services.correlate_message(desk, None, "customerNote", business_key="C-7", variables={"note": "请先电话"})
     assert open_tasks(desk, case) == ["发货", "回电"]  # non-interrupting: 发货 stays open
+    ship = next(t for t in services.list_tasks(desk, instance_id=case).items if t.name == "发货")
+    assert services.get_task(desk, ship.id, "li").case_data["note"] == "请先电话"  # set on the whole instance
+    services.correlate_message(desk, None, "customerNote", business_key="C-7", variables={"note": "再打一次"})
+    assert open_tasks(desk, case) == ["发货", "回电", "回电"]  # and it keeps listening while 发货 runs
     services.correlate_message(desk, None, "orderCancelled", business_key="C-7", variables={"reason": "重复"})
-    assert open_tasks(desk, case) == ["回电", "退款"]  # interrupting: 发货 is cancelled
+    assert open_tasks(desk, case) == ["回电", "回电", "退款"]  # interrupting: 发货 is cancelled
+    with pytest.raises(MessageNotCorrelated):  # 发货 is over: its boundary events wait no more
+        services.correlate_message(desk, None, "customerNote", business_key="C-7")
     refund = next(t for t in services.list_tasks(desk, instance_id=case).items if t.name == "退款")
     assert services.get_task(desk, refund.id, "li").case_data["reason"] == "重复"
     replay_agrees(desk, case)
@@ -120,6 +126,7 @@ def test_a_process_whose_only_start_is_a_message_start_is_started_by_hand_throug
     replay_agrees(desk, case, again[0].instance_id)
 
 
+@pytest.mark.postgres
 def test_signals_are_broadcast_to_every_case_and_start_event(desk):
     on_patrol = services.start_instance(desk, "alarm_watch", None, {})
     waiting = services.start_instance(desk, "alarm_watch", None, {})
@@ -287,6 +294,8 @@ def test_event_sub_processes_start_on_their_message_or_signal_with_camunda_scope
     assert open_tasks(desk, case) == ["处理投诉"]
     services.send_signal(desk, None, "urgentNotice", {"level": "高"})
     assert open_tasks(desk, case) == ["处理投诉", "通知经理"]  # non-interrupting: 处理投诉 goes on
+    services.send_signal(desk, None, "urgentNotice", {"level": "最高"})
+    assert open_tasks(desk, case) == ["处理投诉", "通知经理", "通知经理"]  # and it may start again
     services.correlate_message(desk, None, "complaintWithdrawn", business_key="P-1", variables={"why": "已解决"})
     assert open_tasks(desk, case) == ["登记撤诉"]  # interrupting: the rest of the scope is cancelled
     record = next(t for t in services.list_tasks(desk, instance_id=case).items)

@@ -41,20 +41,19 @@ from engine.compat.xmlsafe import CAMUNDA_NS
 
 class NewestData:
     """A catch that fires sees the variables as they are now (Camunda's variables belong to the
-    process instance), not only the copy SpiffWorkflow gave the waiting task when it was reached:
-    the newest step's variables are added to it (its own values kept), and an event sub-process
-    starting now takes them all (its copy is as old as its scope). What the event carries comes last."""
+    process instance): the newest step's variables it lacks are added to its own; what the event
+    carries is then set on the whole instance (engine.scope), as Camunda sets it on the instance."""
 
     def update_task_data(self, my_task: Any) -> None:
         newest = my_task.workflow.top_workflow.last_task
         if newest is not None and newest is not my_task:
-            parent = my_task.workflow.parent_task_id
-            holder = my_task.workflow.top_workflow.get_task_from_id(parent) if parent is not None else None
-            if getattr(getattr(holder, "task_spec", None), "event_subprocess", False):
-                my_task.data = {**my_task.data, **newest.data}
-            else:
-                my_task.data = {**newest.data, **my_task.data}
+            my_task.data = {**newest.data, **my_task.data}
         super().update_task_data(my_task)
+        carried = my_task.internal_data.get(getattr(self, "name", None) or "")
+        if isinstance(carried, dict) and carried:
+            from engine.scope import share  # engine.scope imports the parser, which imports this
+
+            share(my_task, carried)
 
 
 class CamundaMessage(NewestData, MessageEventDefinition):
