@@ -19,152 +19,154 @@ from engine.errors import DeployError
 from engine.services import MessageNotCorrelated
 
 EVENTS = Path(__file__).with_name("data") / "events"
+OPERATOR = services.Actor.operator()
+LI = services.Actor("li", frozenset({"front-desk"}))
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def desk(empty_db):
-    services.deploy_paths(empty_db, [EVENTS], "test")
-    services.add_user(empty_db, "li", ["front-desk"], None)
+    services.deploy_paths(empty_db, [EVENTS], OPERATOR)
+    services.add_user(empty_db, "li", ["front-desk"], None, actor=OPERATOR)
     return empty_db
 
 
 def open_tasks(db, instance_id: int) -> list[str]:
-    return sorted(t.name for t in services.list_tasks(db, instance_id=instance_id).items)
+    return sorted(t.name for t in services.list_tasks(db, OPERATOR, instance_id=instance_id).items)
 
 
 def complete(db, instance_id: int, name: str, data: dict | None = None) -> None:
-    task = next(t for t in services.list_tasks(db, instance_id=instance_id).items if t.name == name)
-    services.complete(db, task.id, "li", data or {})
+    task = next(t for t in services.list_tasks(db, OPERATOR, instance_id=instance_id).items if t.name == name)
+    services.complete(db, task.id, LI, data or {})
 
 
 def replay_agrees(db, *instance_ids: int) -> None:
     for instance_id in instance_ids:
-        result = services.replay(db, instance_id)
+        result = services.replay(db, instance_id, OPERATOR)
         assert result.agrees, (instance_id, str(result.divergence))
 
 
 @pytest.mark.postgres
 def test_a_message_reaches_the_one_case_its_business_key_names(desk):
-    first = services.start_instance(desk, "order_flow", None, {"order": 1}, business_key="A-1")
-    second = services.start_instance(desk, "order_flow", None, {"order": 2}, business_key="B-2")
-    assert services.show_instance(desk, first).business_key == "A-1"
+    first = services.start_instance(desk, "order_flow", OPERATOR, {"order": 1}, business_key="A-1")
+    second = services.start_instance(desk, "order_flow", OPERATOR, {"order": 2}, business_key="B-2")
+    assert services.show_instance(desk, first, OPERATOR).business_key == "A-1"
 
     with pytest.raises(MessageNotCorrelated, match=f"{first}, {second}"):
-        services.correlate_message(desk, None, "paymentReceived")  # two wait: ambiguous, nothing changes
-    delivered = services.correlate_message(desk, None, "paymentReceived", business_key="A-1",
+        services.correlate_message(desk, OPERATOR, "paymentReceived")  # two wait: ambiguous, nothing changes
+    delivered = services.correlate_message(desk, OPERATOR, "paymentReceived", business_key="A-1",
                                            variables={"amount": 99})
     assert [(d.instance_id, d.element_id, d.started) for d in delivered] == [(first, "Wait_payment", False)]
-    assert services.show_instance(desk, second).active_elements == {"Wait_payment"}
+    assert services.show_instance(desk, second, OPERATOR).active_elements == {"Wait_payment"}
 
     # a receive task, found by a process variable (Camunda's correlationKeys)
-    services.correlate_message(desk, None, "deliveryConfirmed", correlation={"order": 1})
+    services.correlate_message(desk, OPERATOR, "deliveryConfirmed", correlation={"order": 1})
     assert open_tasks(desk, first) == ["发货"]
-    inbox = services.list_tasks(desk, instance_id=first).items
+    inbox = services.list_tasks(desk, OPERATOR, instance_id=first).items
     assert inbox[0].business_key == "A-1"
     with pytest.raises(MessageNotCorrelated, match="没有等待中的案件"):
-        services.correlate_message(desk, None, "deliveryConfirmed", correlation={"order": 1})
+        services.correlate_message(desk, OPERATOR, "deliveryConfirmed", correlation={"order": 1})
     replay_agrees(desk, first, second)
 
 
 def test_correlate_all_delivers_to_every_matching_case(desk):
-    cases = [services.start_instance(desk, "order_flow", None, {"batch": "夜班"}) for _ in range(2)]
-    other = services.start_instance(desk, "order_flow", None, {"batch": "早班"})
-    delivered = services.correlate_message(desk, None, "paymentReceived", correlation={"batch": "夜班"},
+    cases = [services.start_instance(desk, "order_flow", OPERATOR, {"batch": "夜班"}) for _ in range(2)]
+    other = services.start_instance(desk, "order_flow", OPERATOR, {"batch": "早班"})
+    delivered = services.correlate_message(desk, OPERATOR, "paymentReceived", correlation={"batch": "夜班"},
                                            all_matching=True)
     assert sorted(d.instance_id for d in delivered) == cases
-    assert services.show_instance(desk, other).active_elements == {"Wait_payment"}
+    assert services.show_instance(desk, other, OPERATOR).active_elements == {"Wait_payment"}
     replay_agrees(desk, *cases)
 
 
 def test_boundary_messages_interrupt_or_not_and_carry_variables(desk):
-    case = services.start_instance(desk, "order_flow", None, {"order": 7}, business_key="C-7")
-    services.correlate_message(desk, None, "paymentReceived", business_key="C-7")
-    services.correlate_message(desk, None, "deliveryConfirmed", business_key="C-7")
+    case = services.start_instance(desk, "order_flow", OPERATOR, {"order": 7}, business_key="C-7")
+    services.correlate_message(desk, OPERATOR, "paymentReceived", business_key="C-7")
+    services.correlate_message(desk, OPERATOR, "deliveryConfirmed", business_key="C-7")
 
-    services.correlate_message(desk, None, "customerNote", business_key="C-7", variables={"note": "请先电话"})
+    services.correlate_message(desk, OPERATOR, "customerNote", business_key="C-7", variables={"note": "请先电话"})
     assert open_tasks(desk, case) == ["发货", "回电"]  # non-interrupting: 发货 stays open
-    ship = next(t for t in services.list_tasks(desk, instance_id=case).items if t.name == "发货")
-    assert services.get_task(desk, ship.id, "li").case_data["note"] == "请先电话"  # set on the whole instance
-    services.correlate_message(desk, None, "customerNote", business_key="C-7", variables={"note": "再打一次"})
+    ship = next(t for t in services.list_tasks(desk, OPERATOR, instance_id=case).items if t.name == "发货")
+    assert services.get_task(desk, ship.id, LI).case_data["note"] == "请先电话"  # set on the whole instance
+    services.correlate_message(desk, OPERATOR, "customerNote", business_key="C-7", variables={"note": "再打一次"})
     assert open_tasks(desk, case) == ["发货", "回电", "回电"]  # and it keeps listening while 发货 runs
-    services.correlate_message(desk, None, "orderCancelled", business_key="C-7", variables={"reason": "重复"})
+    services.correlate_message(desk, OPERATOR, "orderCancelled", business_key="C-7", variables={"reason": "重复"})
     assert open_tasks(desk, case) == ["回电", "回电", "退款"]  # interrupting: 发货 is cancelled
     with pytest.raises(MessageNotCorrelated):  # 发货 is over: its boundary events wait no more
-        services.correlate_message(desk, None, "customerNote", business_key="C-7")
-    refund = next(t for t in services.list_tasks(desk, instance_id=case).items if t.name == "退款")
-    assert services.get_task(desk, refund.id, "li").case_data["reason"] == "重复"
+        services.correlate_message(desk, OPERATOR, "customerNote", business_key="C-7")
+    refund = next(t for t in services.list_tasks(desk, OPERATOR, instance_id=case).items if t.name == "退款")
+    assert services.get_task(desk, refund.id, LI).case_data["reason"] == "重复"
     replay_agrees(desk, case)
 
 
 def test_a_message_throw_without_implementation_sends_nothing(desk):
-    waiting = services.start_instance(desk, "order_flow", None, {}, business_key="W")
+    waiting = services.start_instance(desk, "order_flow", OPERATOR, {}, business_key="W")
     # order_flow throws "orderAnnounced" on the way; nothing waits for it and nothing fails
-    assert services.show_instance(desk, waiting).active_elements == {"Wait_payment"}
+    assert services.show_instance(desk, waiting, OPERATOR).active_elements == {"Wait_payment"}
     with pytest.raises(MessageNotCorrelated):
-        services.correlate_message(desk, None, "orderAnnounced")
+        services.correlate_message(desk, OPERATOR, "orderAnnounced")
 
 
 def test_a_message_start_event_starts_a_case_with_the_business_key(desk):
-    delivered = services.correlate_message(desk, None, "ticketIn", business_key="T-9", variables={"phone": "138"})
+    delivered = services.correlate_message(desk, OPERATOR, "ticketIn", business_key="T-9", variables={"phone": "138"})
     assert len(delivered) == 1 and delivered[0].started and delivered[0].element_id == "Start_ticket"
-    case = services.show_instance(desk, delivered[0].instance_id)
+    case = services.show_instance(desk, delivered[0].instance_id, OPERATOR)
     assert case.business_key == "T-9" and case.data["phone"] == "138"
     assert open_tasks(desk, case.id) == ["处理工单"]  # not the none start's 手工录入
-    by_hand = services.start_instance(desk, "ticket_by_message", None, {})
+    by_hand = services.start_instance(desk, "ticket_by_message", OPERATOR, {})
     assert open_tasks(desk, by_hand) == ["手工录入"]
     with pytest.raises(MessageNotCorrelated, match="没有等待中的案件"):
-        services.correlate_message(desk, None, "noSuchMessage")
+        services.correlate_message(desk, OPERATOR, "noSuchMessage")
     replay_agrees(desk, case.id, by_hand)
 
 
 def test_a_process_whose_only_start_is_a_message_start_is_started_by_hand_through_it(desk):
-    case = services.start_instance(desk, "callback_request", None, {"phone": "139"})
+    case = services.start_instance(desk, "callback_request", OPERATOR, {"phone": "139"})
     assert open_tasks(desk, case) == ["回电"]  # as Camunda's startProcessInstanceByKey: not left waiting
-    again = services.correlate_message(desk, None, "callbackRequested", variables={"phone": "137"})
+    again = services.correlate_message(desk, OPERATOR, "callbackRequested", variables={"phone": "137"})
     assert again[0].started and again[0].instance_id != case  # no case waits: the start event starts one
     replay_agrees(desk, case, again[0].instance_id)
 
 
 @pytest.mark.postgres
 def test_signals_are_broadcast_to_every_case_and_start_event(desk):
-    on_patrol = services.start_instance(desk, "alarm_watch", None, {})
-    waiting = services.start_instance(desk, "alarm_watch", None, {})
+    on_patrol = services.start_instance(desk, "alarm_watch", OPERATOR, {})
+    waiting = services.start_instance(desk, "alarm_watch", OPERATOR, {})
     complete(desk, waiting, "巡查")
-    raiser = services.start_instance(desk, "alarm_raise", None, {"floor": "3F"})
+    raiser = services.start_instance(desk, "alarm_raise", OPERATOR, {"floor": "3F"})
     complete(desk, raiser, "确认火情")  # the diagram throws fireAlarm: every catch gets it, at once
 
     assert open_tasks(desk, on_patrol) == ["现场核查"]  # boundary on 巡查
     assert open_tasks(desk, waiting) == ["现场核查"]  # intermediate catch
-    logged = [t for t in services.list_tasks(desk).items if t.name == "登记警报"]
+    logged = [t for t in services.list_tasks(desk, OPERATOR).items if t.name == "登记警报"]
     assert len(logged) == 1  # the signal start event started one case
-    assert services.get_task(desk, logged[0].id, "li").case_data["floor"] == "3F"
+    assert services.get_task(desk, logged[0].id, LI).case_data["floor"] == "3F"
 
-    from_outside = services.send_signal(desk, None, "fireAlarm", {"floor": "5F"})
+    from_outside = services.send_signal(desk, OPERATOR, "fireAlarm", {"floor": "5F"})
     assert [d.started for d in from_outside] == [True]  # nobody waits any more: only the start event
-    assert services.send_signal(desk, None, "nobodyListens") == []
+    assert services.send_signal(desk, OPERATOR, "nobodyListens") == []
     replay_agrees(desk, on_patrol, waiting, raiser, logged[0].instance_id, from_outside[0].instance_id)
 
 
 def test_a_conditional_event_waits_for_its_variable_then_fires(desk):
-    case = services.start_instance(desk, "level_watch", None, {})
+    case = services.start_instance(desk, "level_watch", OPERATOR, {})
     assert open_tasks(desk, case) == ["评定等级"]  # `level` does not exist yet: false, the case waits
-    assert services.show_instance(desk, case).status == "running"
+    assert services.show_instance(desk, case, OPERATOR).status == "running"
     complete(desk, case, "评定等级", {"level": 5})
     assert open_tasks(desk, case) == ["上报主管"]
-    low = services.start_instance(desk, "level_watch", None, {})
+    low = services.start_instance(desk, "level_watch", OPERATOR, {})
     complete(desk, low, "评定等级", {"level": 2})
-    assert open_tasks(desk, low) == [] and services.show_instance(desk, low).active_elements == {"Level_high"}
+    assert open_tasks(desk, low) == [] and services.show_instance(desk, low, OPERATOR).active_elements == {"Level_high"}
     replay_agrees(desk, case, low)
 
 
 def test_a_conditional_boundary_event_interrupts_when_another_branch_sets_its_variable(desk):
-    case = services.start_instance(desk, "vip_watch", None, {})
+    case = services.start_instance(desk, "vip_watch", OPERATOR, {})
     assert open_tasks(desk, case) == ["普通处理", "登记客户"]  # `vip` not set: the boundary waits
     complete(desk, case, "登记客户", {"vip": True})
     assert open_tasks(desk, case) == ["VIP 处理"]  # 普通处理 was interrupted
-    vip = services.list_tasks(desk, instance_id=case).items[0]
-    assert services.get_task(desk, vip.id, "li").case_data["vip"] is True  # the variable the other branch set
+    vip = services.list_tasks(desk, OPERATOR, instance_id=case).items[0]
+    assert services.get_task(desk, vip.id, LI).case_data["vip"] is True  # the variable the other branch set
     replay_agrees(desk, case)
 
 
@@ -206,7 +208,7 @@ def test_constructs_without_camunda_semantics_here_are_refused_with_file_and_lin
   <bpmn:message id="M" name="m"/>
 </bpmn:definitions>''', encoding="utf-8")
     with pytest.raises(DeployError) as error:
-        services.deploy_paths(empty_db, [path])
+        services.deploy_paths(empty_db, [path], OPERATOR)
     problems = str(error.value)
     assert f"refused.bpmn:4: " in problems and why in problems
     assert "refused.bpmn:6: " not in problems  # a message event sub-process runs
@@ -217,11 +219,11 @@ def test_a_message_start_name_another_process_starts_with_is_refused_at_deploy(d
     copy.write_text((EVENTS / "tickets.bpmn").read_text(encoding="utf-8")
                     .replace('id="ticket_by_message"', 'id="ticket_copy"'), encoding="utf-8")
     with pytest.raises(DeployError) as error:
-        services.deploy_paths(desk, [copy])
+        services.deploy_paths(desk, [copy], OPERATOR)
     assert 'copy.bpmn:9: message start event "Start_ticket" listens for message "ticketIn"' in str(error.value)
     assert "ticket_by_message" in str(error.value)
     assert "ticket_copy" not in [d.process_id for d in services.list_definitions(desk)]
-    assert services.deploy_paths(desk, [EVENTS]).processes  # a new version of the same process is fine
+    assert services.deploy_paths(desk, [EVENTS], OPERATOR).processes  # a new version of the same process is fine
 
 
 @pytest.fixture
@@ -261,7 +263,7 @@ def test_the_cli_correlates_messages_and_sends_signals(cli):
 def test_the_api_and_pages_start_with_a_business_key_correlate_and_signal(desk, tmp_path):
     from webui import create_app
 
-    services.add_user(desk, "desk", ["front-desk"], "desk-pass-1")
+    services.add_user(desk, "desk", ["front-desk"], "desk-pass-1", actor=OPERATOR)
     app = create_app({"DATABASE_URL": desk.url, "VAR_DIR": tmp_path, "TESTING": True})
     client = app.test_client()
     headers = {"X-CSRFToken": client.get("/api/csrf").get_json()["csrf_token"]}
@@ -290,22 +292,22 @@ def test_the_api_and_pages_start_with_a_business_key_correlate_and_signal(desk, 
 
 
 def test_event_sub_processes_start_on_their_message_or_signal_with_camunda_scope_rules(desk):
-    case = services.start_instance(desk, "complaint_watch", None, {"room": "3-201"}, business_key="P-1")
+    case = services.start_instance(desk, "complaint_watch", OPERATOR, {"room": "3-201"}, business_key="P-1")
     assert open_tasks(desk, case) == ["处理投诉"]
-    services.send_signal(desk, None, "urgentNotice", {"level": "高"})
+    services.send_signal(desk, OPERATOR, "urgentNotice", {"level": "高"})
     assert open_tasks(desk, case) == ["处理投诉", "通知经理"]  # non-interrupting: 处理投诉 goes on
-    services.send_signal(desk, None, "urgentNotice", {"level": "最高"})
+    services.send_signal(desk, OPERATOR, "urgentNotice", {"level": "最高"})
     assert open_tasks(desk, case) == ["处理投诉", "通知经理", "通知经理"]  # and it may start again
-    services.correlate_message(desk, None, "complaintWithdrawn", business_key="P-1", variables={"why": "已解决"})
+    services.correlate_message(desk, OPERATOR, "complaintWithdrawn", business_key="P-1", variables={"why": "已解决"})
     assert open_tasks(desk, case) == ["登记撤诉"]  # interrupting: the rest of the scope is cancelled
-    record = next(t for t in services.list_tasks(desk, instance_id=case).items)
-    assert services.get_task(desk, record.id, "li").case_data["room"] == "3-201"
+    record = next(t for t in services.list_tasks(desk, OPERATOR, instance_id=case).items)
+    assert services.get_task(desk, record.id, LI).case_data["room"] == "3-201"
     complete(desk, case, "登记撤诉")
-    assert services.show_instance(desk, case).status == "completed"
+    assert services.show_instance(desk, case, OPERATOR).status == "completed"
 
-    quiet = services.start_instance(desk, "complaint_watch", None, {}, business_key="P-2")
+    quiet = services.start_instance(desk, "complaint_watch", OPERATOR, {}, business_key="P-2")
     complete(desk, quiet, "处理投诉")  # the scope ends: its event sub-processes stop waiting
-    assert services.show_instance(desk, quiet).status == "completed"
+    assert services.show_instance(desk, quiet, OPERATOR).status == "completed"
     with pytest.raises(MessageNotCorrelated):
-        services.correlate_message(desk, None, "complaintWithdrawn", business_key="P-2")
+        services.correlate_message(desk, OPERATOR, "complaintWithdrawn", business_key="P-2")
     replay_agrees(desk, case, quiet)

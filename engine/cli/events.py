@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engine import services
-from engine.cli import _db, _parse_data, main
+from engine.cli import _actor, _db, _parse_data, main
 
 
 def _echo(deliveries: list[services.Delivery]) -> None:
@@ -24,7 +24,7 @@ def _echo(deliveries: list[services.Delivery]) -> None:
 def correlate(message_name: str, business_key: str | None, correlation: str | None, data: str | None,
               all_matching: bool, actor: str | None) -> None:
     """Deliver a message to the one case waiting for it, or start a case at a message start event."""
-    _echo(services.correlate_message(_db(), actor, message_name, business_key,
+    _echo(services.correlate_message(_db(), _actor(actor), message_name, business_key,
                                      _parse_data(correlation, "--correlate"), _parse_data(data), all_matching))
 
 
@@ -34,7 +34,7 @@ def correlate(message_name: str, business_key: str | None, correlation: str | No
 @click.option("--as", "actor", help="who sends it (recorded in the history)")
 def signal(signal_name: str, data: str | None, actor: str | None) -> None:
     """Broadcast a signal to every waiting case and every signal start event."""
-    deliveries = services.send_signal(_db(), actor, signal_name, _parse_data(data))
+    deliveries = services.send_signal(_db(), _actor(actor), signal_name, _parse_data(data))
     _echo(deliveries)
     if not deliveries:
         click.echo(f"signal {signal_name}: no case waits for it, no process starts with it")

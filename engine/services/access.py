@@ -24,6 +24,7 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | audit (search, replay, export, verify) | the operator, auditors                                     |
 | deploy, manage users    | the operator, admins                                                      |
 | test a decision (decide) | the operator, anyone signed in (nothing is stored)                      |
+| correlate a message, send a signal | the operator, any staff member but an auditor (an integration signs in as staff) |
 
 What an auditor looks at is itself recorded (``audit_viewed``); the operator's reads are not.
 """
@@ -173,3 +174,9 @@ def require_auditor(actor: Actor) -> None:
 def require_admin(actor: Actor, what: str) -> None:
     if not actor.admin:
         raise Forbidden(f"只有管理员可以{what}。")
+
+
+def require_sender(actor: Actor) -> None:
+    """Messages and signals move cases on: staff send them; an auditor only reads."""
+    if not actor.operator and not actor.groups - {AUDITOR_GROUP, UNASSIGNED_QUEUE}:
+        raise Forbidden("审计人员只能查看，不能发送消息或信号。")

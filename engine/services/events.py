@@ -31,7 +31,8 @@ from engine import catching, limits, runtime
 from engine.errors import Forbidden, InvalidInput, ProcessError
 from engine.services.cases import checked_business_key
 from engine.services.message_starts import latest_ids
-from engine.services.users import AUDITOR_GROUP, groups_of
+from engine.services import access
+from engine.services.access import Actor
 from engine.services.steps import DATABASE, Case, new_case, open_case, running_diagram, save_case, translating_races
 from engine.store import Database, EventSubscription, Instance
 
@@ -67,15 +68,10 @@ def _require_mapping(value: Any, what: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _require_sender(session: Session, actor: str | None) -> None:
-    """Staff may send messages and signals (an integration signs in as staff); an auditor only
-    reads. ``None``: the operator at the command line."""
-    if actor is not None and not groups_of(session, actor) - {AUDITOR_GROUP}:
-        raise Forbidden("审计人员只能查看，不能发送消息或信号。")
 
 
 @translating_races
-def correlate_message(db: Database, actor: str | None, name: str, business_key: str | None = None,
+def correlate_message(db: Database, actor: Actor, name: str, business_key: str | None = None,
                       correlation: dict[str, Any] | None = None, variables: dict[str, Any] | None = None,
                       all_matching: bool = False) -> list[Delivery]:
     """Deliver a message to the one instance waiting for it (or start one); see the module doc."""
@@ -83,9 +79,9 @@ def correlate_message(db: Database, actor: str | None, name: str, business_key: 
     business_key = checked_business_key(business_key)
     correlation = _require_mapping(correlation, "correlation（关联变量）")
     variables = _require_mapping(variables, "变量")
-    who = actor or "cli"
+    access.require_sender(actor)
+    who = actor.name
     with db.unit_of_work() as session:
-        _require_sender(session, actor)
         waiting = _matching_subscriptions(session, db, name, business_key, correlation)
         if len(waiting) > 1 and not all_matching:
             cases = ", ".join(str(instance_id) for instance_id, _ in waiting)
@@ -176,14 +172,14 @@ def _start(session: Session, db: Database, deployed: runtime.Deployed, start: An
 
 
 @translating_races
-def send_signal(db: Database, actor: str | None, name: str,
+def send_signal(db: Database, actor: Actor, name: str,
                 variables: dict[str, Any] | None = None) -> list[Delivery]:
     """Broadcast a signal to every waiting catch and every signal start event; see the module doc."""
     name = _require_name(name, "信号")
+    access.require_sender(actor)
     variables = _require_mapping(variables, "变量")
     with db.unit_of_work() as session:
-        _require_sender(session, actor)
-        return _broadcast(session, db, name, variables, actor or "cli", exclude=None)
+        return _broadcast(session, db, name, variables, actor.name, exclude=None)
 
 
 def _broadcast(session: Session, db: Database, name: str, variables: dict[str, Any], actor: str,
