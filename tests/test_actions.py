@@ -100,3 +100,36 @@ def test_cancel_leaves_nothing_open_and_no_timer_waiting():
         actions.proceed(workflow)
     actions.cancel(workflow)
     assert open_names(workflow) == [] and runtime.waiting_timers(workflow) == []
+
+
+def _events_specs(name: str, pid: str) -> tuple:
+    from pathlib import Path
+
+    source = (Path(__file__).with_name("data") / "events" / name).read_bytes()
+    return compat.parse_specs(compat.load_bundle([compat.SourceFile(name, source)]).processes[pid])
+
+
+def test_correlate_and_send_signal_deliver_to_the_waiting_element_only():
+    workflow = actions.start(_events_specs("orders.bpmn", "order_flow"), {}, "A-1")
+    actions.proceed(workflow)
+    assert not actions.correlate(workflow, "Receive_confirmation", "deliveryConfirmed", {})  # not there yet
+    assert actions.correlate(workflow, "Wait_payment", "paymentReceived", {"amount": 5})
+    assert actions.correlate(workflow, "Receive_confirmation", "deliveryConfirmed", {})
+    assert open_names(workflow) == ["发货"] and runtime.open_user_tasks(workflow)[0].data["amount"] == 5
+    watch = actions.start(_events_specs("alarms.bpmn", "alarm_watch"), {})
+    actions.proceed(watch)
+    assert actions.send_signal(watch, "Alarm_during_patrol", "fireAlarm", {"floor": "2F"})
+    assert open_names(watch) == ["现场核查"]
+
+
+def test_start_by_event_and_enter_choose_the_way_into_the_case():
+    tickets = _events_specs("tickets.bpmn", "ticket_by_message")
+    by_message = actions.start(tickets, {})
+    assert actions.start_by_event(by_message, "Start_ticket", "message", "ticketIn", {"phone": "138"})
+    assert open_names(by_message) == ["处理工单"]  # the none start is not taken
+    by_hand = actions.start(tickets, {})
+    actions.enter(by_hand)
+    assert open_names(by_hand) == ["手工录入"]
+    only_message = actions.start(_events_specs("callback.bpmn", "callback_request"), {})
+    actions.enter(only_message)  # its only start is a message start: entered there
+    assert open_names(only_message) == ["回电"]

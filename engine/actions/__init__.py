@@ -13,6 +13,7 @@ So a change in how an action runs is made once, and replay cannot drift from wha
 | complete a task   | ``complete``            | ``task_completed``                 |
 | fire due timers   | ``fire_timers``         | ``timer_fired``                    |
 | cancel a case     | ``cancel``              | ``instance_cancelled``             |
+| correlate a message, send a signal, start by either, enter by hand | see ``engine.actions.events`` | ``message_correlated``, ``signal_received`` |
 
 Adding an action (correlate a message, send a signal, complete an external task): write one
 function in a module of this package, taking the workflow and exactly what its event will record,
@@ -22,7 +23,9 @@ internal-data write, a second engine pass) belongs inside that function, with it
 ``tests/test_actions.py``.
 """
 from engine.actions.cases import cancel, proceed, start
+from engine.actions.events import correlate, enter, send_signal, start_by_event
 from engine.actions.tasks import complete
 from engine.actions.timers import fire_timers, start_by_timer
 
-__all__ = ["cancel", "complete", "fire_timers", "proceed", "start", "start_by_timer"]
+__all__ = ["cancel", "complete", "correlate", "enter", "fire_timers", "proceed", "send_signal", "start",
+           "start_by_event", "start_by_timer"]

@@ -148,7 +148,8 @@ class Replayer:
         return snapshot_of(self.workflow, self.status, self.escalated)
 
     def _started(self, event: Event) -> str | None:
-        self.workflow = actions.start(self.specs, event.payload.get("data") or {})
+        self.workflow = actions.start(self.specs, event.payload.get("data") or {},
+                                      event.payload.get("business_key"))
         self.start_at = event.at
         return None
 
@@ -156,7 +157,7 @@ class Replayer:
         """Run an ordinary start to its first wait, as the start service did."""
         if self.start_at is not None:
             with clock.frozen(self.start_at):
-                catching.start_run(self.workflow, catching.hand_start(self.specs[0]))
+                actions.enter(self.workflow)
             self.start_at = None
             self.open_by_element = None
 
@@ -179,18 +180,17 @@ class Replayer:
         self.start_at = None
         payload = event.payload
         with clock.frozen(event.at):
-            started = catching.start_by_event(self.workflow, payload["start_event"], _CAUGHT[event.type],
+            started = actions.start_by_event(self.workflow, payload["start_event"], _CAUGHT[event.type],
                                               payload["name"], payload.get("variables") or {})
         return None if started else f"start event {payload['start_event']} does not wait for {payload['name']}"
 
     def _caught(self, event: Event) -> str | None:
         """A message or signal delivered to a waiting event: delivered again with its variables."""
         kind, name = _CAUGHT[event.type], event.payload["name"]
-        task = catching.waiting_task(self.workflow, kind, name, event.element_id)
-        if task is None:
-            return f"{event.element_id} does not wait for {kind} {name} in the replay"
+        deliver = actions.correlate if kind == catching.MESSAGE else actions.send_signal
         with clock.frozen(event.at):
-            catching.deliver(self.workflow, task, event.payload.get("variables") or {})
+            if not deliver(self.workflow, event.element_id, name, event.payload.get("variables") or {}):
+                return f"{event.element_id} does not wait for {kind} {name} in the replay"
         return None
 
     def _match(self, event: Event) -> Task | None:

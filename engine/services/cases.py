@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import actions, catching, clock, forms, limits, runtime
+from engine import actions, clock, forms, limits, runtime
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.history import record
 from engine.services.deploy import list_definitions, require_latest
@@ -50,13 +50,12 @@ def start_instance(db: Database, process_id: str, actor: Actor,
             raise Forbidden(f"您所在的组不能发起流程「{definition.name or process_id}」。")
         fields = runtime.start_fields(definition.specs)
         values = forms.validate(fields, data or {}, user=actor.name) if fields else dict(data or {})
-        try:
-            entry = catching.hand_start(definition.specs[0])
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from exc
         case = new_case(session, db, definition.id, actor.name, values, business_key)
         with running_diagram(case):
-            catching.start_run(case.workflow, entry)
+            try:
+                actions.enter(case.workflow)
+            except ValueError as exc:  # several message starts, no none start: nothing is saved
+                raise InvalidInput(str(exc)) from exc
         save_case(case, actor.name)
         return case.instance.id
 

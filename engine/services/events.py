@@ -17,7 +17,7 @@ the thrower's unit of work (Camunda delivers signals synchronously, in the same 
 
 Each delivery is recorded on the receiving instance as ``message_correlated`` or
 ``signal_received`` (element, name, variables), which replay re-applies through
-:func:`engine.catching.deliver`.
+:mod:`engine.actions.events`, the functions the live path ran.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import catching, limits, runtime
+from engine import actions, catching, limits, runtime
 from engine.errors import Forbidden, InvalidInput, ProcessError
 from engine.services.cases import checked_business_key
 from engine.services.message_starts import latest_ids
@@ -146,7 +146,7 @@ def _deliver(session: Session, db: Database, case: Case, subscription: catching.
     case.note(event, actor, task, name=subscription.name, variables=variables,
               **{key: value for key, value in details.items() if value})
     with running_diagram(case):
-        catching.deliver(case.workflow, task, variables)
+        actions.correlate(case.workflow, subscription.element_id, subscription.name, variables)
     save_case(case, actor)
     return Delivery(case.instance.id, subscription.element_id, started=False)
 
@@ -166,7 +166,7 @@ def _start(session: Session, db: Database, deployed: runtime.Deployed, start: An
     case.note("message_correlated" if kind == catching.MESSAGE else "signal_received", actor,
               name=name, variables=variables, start_event=start.bpmn_id)
     with running_diagram(case):
-        catching.start_by_event(case.workflow, start.bpmn_id, kind, name, variables)
+        actions.start_by_event(case.workflow, start.bpmn_id, kind, name, variables)
     save_case(case, actor)
     return Delivery(case.instance.id, start.bpmn_id, started=True)
 
@@ -211,7 +211,7 @@ def _signal_instance(session: Session, db: Database, instance_id: int, name: str
     task = runtime.find_task(case.workflow, waiting[0].task_id)
     case.note("signal_received", actor, task, name=name, variables=variables)
     with running_diagram(case):
-        catching.deliver(case.workflow, task, variables)
+        actions.send_signal(case.workflow, waiting[0].element_id, name, variables)
     save_case(case, actor)
     return Delivery(instance_id, waiting[0].element_id, started=False)
 
