@@ -291,12 +291,15 @@ def test_result_variable_routes_a_gateway_the_camunda_way(empty_db):
 
 def test_every_feel_problem_is_refused_at_deploy_with_file_line_decision_rule_and_column(empty_db):
     decisions = dmn(table([("kind", "string")], [("x", "string")], [
-        (['"a"，"b"'], ['"ok"']), (['"c"'], ["'single quoted'"]), (["[1..]"], ['"y"'])]))
+        (['"a"，"b"'], ['"ok"']), (['"c"'], ["'single quoted'"]), (["[1..]"], ['"y"']),
+        (['"d"'], ["stringlength(kind)"])]))
     found = deploy_problems(empty_db, decisions)
     assert found[0].startswith('d.dmn:3: decision "d", rule 1, column "kind": input entry')
     assert "full-width '，'" in found[0]
     assert 'rule 2, column "x": output entry' in found[1] and "double quotes" in found[1]
     assert 'rule 3, column "kind"' in found[2]
+    assert "rule 4, column \"x\": output entry 'stringlength(kind)': unknown function 'stringlength' " \
+           "(did you mean 'string length'?)" in found[3]
 
 
 def test_a_literal_entry_outside_the_input_values_is_refused_at_deploy(empty_db):

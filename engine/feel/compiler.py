@@ -179,9 +179,29 @@ def _expected(names: Iterable[str]) -> str:
 
 def compile_tree(tree: lark.Tree) -> Compiled:
     try:
+        _check_calls(tree)
         return _compile(tree)
     except RecursionError:
         raise FeelSyntaxError("the expression is nested too deeply") from None
+
+
+def _check_calls(tree: lark.Tree) -> None:
+    """A call of a name that is no built-in and no function the expression defines itself would
+    be null on every run (a typo such as `lenght(x)`): refused now."""
+    calls = [node.children[0] for node in tree.iter_subtrees() if node.data == "call"]
+    named = [callee for callee in calls if callee.data == "var"]
+    if not named:
+        return
+    defined = {_name(node.children[0]) for node in tree.iter_subtrees()
+               if node.data in ("entry", "iteration") and isinstance(node.children[0], lark.Tree)}
+    defined |= {_name(p) for node in tree.iter_subtrees() if node.data == "function_def"
+                for p in node.children[1:-1] if isinstance(p, lark.Tree)}
+    for callee in named:
+        name = _name(callee.children[0])
+        if name not in BUILTINS and name not in defined:
+            close = [known for known in BUILTINS if known.replace(" ", "") == name.replace(" ", "")]
+            hint = f" (did you mean {close[0]!r}?)" if close else " (FEEL built-ins are written with spaces, e.g. 'string length')"
+            raise FeelSyntaxError(f"unknown function {name!r}{hint}")
 
 
 def _compile(node: Any) -> Compiled:
