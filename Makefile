@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml tests/js/package-lock.json | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error  # Camunda's Node.js external-task client
 	touch $@ $(VENV)/.installed
 
 ## make run: SQLite under var/, every diagram in processes/ deployed, demo users, inbox on :8000

@@ -112,3 +112,18 @@ def test_groups_are_named_and_listed_and_users_only_join_groups_that_exist(tmp_p
     listed = runner.invoke(main, ["groups", "list"], env=env).output
     assert re.search(r"^plumbing +水电班 +cs-supervisor,cs-manager$", listed, re.M)
     assert re.search(r"^engineering +工程部 ", listed, re.M)
+
+
+def test_tokens_for_programs_are_issued_listed_and_revoked(run):
+    assert run("init").returncode == 0
+    issued = run("tokens", "add", "billing-worker", "--groups", "worker")
+    assert issued.returncode == 0 and issued.stdout.strip().startswith("bpd_")
+    assert "shown once" in issued.stderr
+    listed = run("tokens", "list")
+    assert "billing-worker" in listed.stdout and issued.stdout.strip() not in listed.stdout  # never the secret
+    assert run("users", "list", "--json").stdout.count("billing-worker") == 1
+    refused = run("tokens", "add", "billing-worker", "--groups", "admin")
+    assert refused.returncode == 2 and "users groups" in refused.stderr
+    assert "revoked" in run("tokens", "revoke", "1").stdout
+    assert json.loads(run("tokens", "list", "--json").stdout)[0]["revoked_at"]
+    assert run("tokens", "revoke", "99").returncode == 2

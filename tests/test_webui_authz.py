@@ -86,6 +86,45 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("GET", "/audit/", ""): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/cases/<int:instance_id>", "/audit/cases/{case}"): (None, "open", "302 403 403 403 200 403"),
     ("GET", "/audit/export", "/audit/export?format=csv"): (None, "open", "302 403 403 403 200 403"),
+    **{("GET", f"/engine-rest{rule}", f"/engine-rest{path or rule}"): (None, "claimed", statuses) for rule, path, statuses in (
+        ("/version", "", "401 200 200 200 200 200"), ("/engine", "", "401 200 200 200 200 200"),
+        ("/openapi.json", "", "401 200 200 200 200 200"), ("/deployment", "", "401 200 200 200 200 200"),
+        ("/deployment/count", "", "401 200 200 200 200 200"),
+        ("/deployment/<int:deployment_id>", "/deployment/1", "401 200 200 200 200 200"),
+        ("/process-definition", "", "401 200 200 200 200 200"),
+        ("/process-definition/count", "", "401 200 200 200 200 200"),
+        ("/process-definition/key/<key>", "/process-definition/key/complaint_handling", "401 200 200 200 200 200"),
+        ("/process-definition/key/<key>/xml", "/process-definition/key/complaint_handling/xml",
+         "401 200 200 200 200 200"),
+        ("/process-definition/<definition>", "/process-definition/x:1:999", "401 404 404 404 404 404"),
+        ("/process-definition/<definition>/xml", "/process-definition/x:1:999/xml", "401 404 404 404 404 404"),
+        ("/task", "", "401 200 200 200 200 200"), ("/task/count", "", "401 200 200 200 200 200"),
+        ("/task/<task_id>", "/task/{task}", "401 200 200 403 200 403"),
+        ("/task/<task_id>/form-variables", "/task/{task}/form-variables", "401 200 200 403 200 403"),
+        ("/task/<task_id>/variables", "/task/{task}/variables", "401 200 200 403 200 403"),
+        ("/external-task", "", "401 403 403 403 200 200"),
+        ("/external-task/<task_id>", "/external-task/none", "401 403 403 403 404 404"))},
+    ("POST", "/engine-rest/deployment/create", ""): (None, "open", "401 400 400 400 400 400"),  # not multipart
+    ("POST", "/engine-rest/process-definition/key/<key>/start", "/engine-rest/process-definition/key/complaint_handling"
+     "/start"): ({"variables": {k: {"value": v} for k, v in START.items()}}, "open", "401 200 200 403 403 403"),
+    ("POST", "/engine-rest/process-definition/<definition>/start", "/engine-rest/process-definition/x:1:9/start"):
+        ({}, "open", "401 404 404 404 404 404"),
+    ("POST", "/engine-rest/task/<task_id>/claim", "/engine-rest/task/{task}/claim"):
+        (None, "claimed", "401 204 409 403 403 403"),
+    ("POST", "/engine-rest/task/<task_id>/unclaim", "/engine-rest/task/{task}/unclaim"):
+        (None, "claimed", "401 204 403 403 403 403"),
+    ("POST", "/engine-rest/task/<task_id>/complete", "/engine-rest/task/{task}/complete"):
+        ({"variables": {k: {"value": v} for k, v in CLASSIFY.items()}}, "claimed", "401 204 409 403 403 403"),
+    ("POST", "/engine-rest/external-task/fetchAndLock", ""):
+        ({"workerId": "w", "topics": [{"topicName": "t", "lockDuration": 1000}]}, "open", "401 403 403 403 403 403"),
+    **{(method, f"/engine-rest/external-task/<task_id>/{verb}", f"/engine-rest/external-task/none/{verb}"):
+        (body, "open", statuses) for method, verb, body, statuses in (
+            ("POST", "complete", {"workerId": "w"}, "401 403 403 403 403 403"),
+            ("POST", "failure", {"workerId": "w", "retries": 0, "retryTimeout": 0}, "401 403 403 403 403 403"),
+            ("POST", "bpmnError", {"workerId": "w", "errorCode": "E"}, "401 403 403 403 403 403"),
+            ("POST", "extendLock", {"workerId": "w", "newDuration": 1000}, "401 403 403 403 403 403"),
+            ("POST", "unlock", None, "401 403 403 403 403 403"),
+            ("PUT", "retries", {"retries": 1}, "401 403 403 403 403 404"))},
 }
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/csrf"), ("POST", "/api/login"),
           ("GET", "/static/<path:filename>")}
@@ -138,9 +177,9 @@ def _case_in_state(site_db: Database, state: str) -> tuple[int, str]:
 def _request(client: FlaskClient, method: str, path: str, body: dict | None):
     if method == "GET":
         return client.get(path)
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/engine-rest/")):
         token = client.get("/api/csrf").get_json()["csrf_token"]
-        return client.post(path, json=body or {}, headers={"X-CSRFToken": token})
+        return client.open(path, method=method, json=body or {}, headers={"X-CSRFToken": token})
     token = _token(client.get("/login").get_data(as_text=True))
     return client.post(path, data={**(body or {}), "csrf_token": token})
 

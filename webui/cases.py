@@ -22,6 +22,12 @@ EVENT_LABELS = {
     "task_delegated": "委派任务", "task_assigned": "主管分派", "task_completed": "完成任务", "task_cancelled": "任务取消",
     "timer_fired": "时限到期", "timer_cancelled": "计时取消", "timer_failed": "定时处理失败",
     "escalated": "超时升级", "incident": "出现异常", "incident_resolved": "异常已处理",
+    "external_task_created": "外部任务待处理", "external_task_locked": "外部系统领取",
+    "external_task_completed": "外部系统完成", "external_task_failed": "外部系统报错",
+    "external_task_incident": "外部任务出现异常（重试用尽）", "external_task_bpmn_error": "外部系统报告业务错误",
+    "external_task_incident_resolved": "外部任务异常已处理", "external_task_retries_set": "外部任务重试次数已设定",
+    "external_task_lock_extended": "外部任务延长锁定", "external_task_unlocked": "外部任务解除锁定",
+    "external_task_cancelled": "外部任务取消",
 }
 
 
@@ -47,6 +53,8 @@ def event_text(event: Any) -> str:
         parts.append(f"原因：{payload.get('reason', '')}")
     if event.type == "timer_fired" and payload.get("interrupting"):
         parts.append("（中断当前任务）")
+    if event.type.startswith("external_task_") and (payload.get("message") or payload.get("code")):
+        parts.append("：".join(str(payload[k]) for k in ("code", "message") if payload.get(k)))
     return " ".join(p for p in parts if p)
 
 

@@ -52,6 +52,9 @@ def next_actions(status: int) -> list[tuple[str, str]]:
 
 
 def render_error(status: int, message: str, field_errors: dict[str, str] | None = None):
+    if request.path.startswith("/engine-rest/"):  # Camunda's clients read Camunda's error body
+        kind = {404: "InvalidRequestException", 405: "RestException"}.get(status, "RestException")
+        return jsonify(type=kind, message=message), status
     if _wants_json():
         body = {"error": message, "status": status}
         if field_errors:

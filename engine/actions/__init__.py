@@ -14,6 +14,8 @@ So a change in how an action runs is made once, and replay cannot drift from wha
 | fire due timers   | ``fire_timers``         | ``timer_fired``                    |
 | cancel a case     | ``cancel``              | ``instance_cancelled``             |
 | correlate a message, send a signal, start by either, enter by hand | see ``engine.actions.events`` | ``message_correlated``, ``signal_received`` |
+| complete an external task | ``external.complete`` | ``external_task_completed``    |
+| BPMN error of an external task | ``external.throw_bpmn_error`` | ``external_task_bpmn_error`` |
 
 Adding an action (correlate a message, send a signal, complete an external task): write one
 function in a module of this package, taking the workflow and exactly what its event will record,

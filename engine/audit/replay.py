@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import actions, catching, clock, runtime
+from engine.actions import external
 from engine.errors import InvalidInput, NotFound
 from engine.history import canonical, chain_of
 from engine.store import Database, Event, Instance
@@ -268,6 +269,47 @@ class Replayer:
         self.incident = event.type == "incident"
         return None
 
+    def _external(self, event: Event) -> Task | None:
+        """The replayed waiting external task standing for the recorded one."""
+        known = self.tasks.get(event.task_id)
+        if known is not None:
+            return known if known.state == TaskState.STARTED else None
+        taken = {task.id for task in self.tasks.values()}
+        for task in external.waiting(self.workflow):
+            if task.task_spec.bpmn_id == event.element_id and task.id not in taken:
+                self.tasks[event.task_id] = task
+                return task
+        return None
+
+    def _external_waits(self, event: Event) -> str | None:
+        if self._external(event) is not None:
+            return None
+        return f"external task {event.element_id} does not wait in the replay"
+
+    def _external_completed(self, event: Event) -> str | None:
+        task = self._external(event)
+        if task is None:
+            return self._external_waits(event)
+        with clock.frozen(event.at):
+            external.complete(self.workflow, task, event.payload.get("data") or {})
+        return None
+
+    def _external_bpmn_error(self, event: Event) -> str | None:
+        task = self._external(event)
+        if task is None:
+            return self._external_waits(event)
+        with clock.frozen(event.at):
+            caught = external.throw_bpmn_error(self.workflow, task, event.payload["code"],
+                                               event.payload.get("data") or {})
+        return None if caught == event.payload.get("caught") else \
+            f"BPMN error {event.payload['code']} was {'not ' if caught else ''}caught in the replay"
+
+    def _external_cancelled(self, event: Event) -> str | None:
+        known = self.tasks.get(event.task_id)
+        if known is not None and known.state == TaskState.STARTED:
+            return f"external task {event.element_id} still waits in the replay"
+        return None
+
 
 #: Events whose replay only looks at the workflow (or matches its open tasks) and never moves it.
 _LOOKING = frozenset({"task_ready", "task_claimed", "task_unclaimed", "task_delegated", "task_cancelled",
@@ -291,6 +333,17 @@ _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "incident_resolved": Replayer._incident,
     "message_correlated": Replayer._caught,
     "signal_received": Replayer._caught,
+    "external_task_created": Replayer._external_waits,
+    "external_task_locked": Replayer._external_waits,
+    "external_task_failed": Replayer._external_waits,
+    "external_task_incident": Replayer._external_waits,
+    "external_task_incident_resolved": Replayer._external_waits,
+    "external_task_retries_set": Replayer._external_waits,
+    "external_task_lock_extended": Replayer._external_waits,
+    "external_task_unlocked": Replayer._external_waits,
+    "external_task_completed": Replayer._external_completed,
+    "external_task_bpmn_error": Replayer._external_bpmn_error,
+    "external_task_cancelled": Replayer._external_cancelled,
 }
 _CAUGHT = {"message_correlated": catching.MESSAGE, "signal_received": catching.SIGNAL}
 

@@ -50,10 +50,11 @@ _CAMUNDA_USED = {
     "modelerTemplate", "modelerTemplateVersion", "class", "delegateExpression", "mapDecisionResult",
     "calledElementBinding", "calledElementVersion", "calledElementVersionTag", "decisionRefBinding",
     "variableName", "variableEvents",  # conditional events (variableEvents is refused where checked)
+    "taskPriority",  # of an external task, or of a process: the default of its external tasks
 }
 #: camunda: attributes ignored with a warning, and why ignoring them is harmless.
 _CAMUNDA_IGNORED = {
-    **dict.fromkeys(("asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority", "taskPriority"),
+    **dict.fromkeys(("asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority"),
                     "job-executor setting: every step here is committed as one unit of work"),
     **dict.fromkeys(("calledElementTenantId", "decisionRefTenantId"),
                     "there are no tenants here: every deployment is the same tenant's"),
@@ -386,8 +387,7 @@ def _check_implementation(file: str, task: etree._Element, findings: Findings) -
         findings.error(file, task, f'{describe(task)} uses camunda:expression="{attribute("expression")}" '
                        "(JUEL method call): not supported; use a script task")
     if attribute("type") == "external":
-        findings.error(file, task, f'{describe(task)} uses camunda:type="external" (external task, topic '
-                       f'"{attribute("topic") or ""}"): there are no external workers here')
+        _check_external(file, task, attribute("topic"), findings)
     connector = task.find(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}connector")
     if connector is not None:
         connector_id = connector.findtext(f"{{{CAMUNDA_NS}}}connectorId") or ""
@@ -398,6 +398,24 @@ def _check_implementation(file: str, task: etree._Element, findings: Findings) -
     if plain_service:
         findings.error(file, task, f"{describe(task)} has no implementation; service tasks do not run "
                        "here: use a script task that calls a business function")
+
+
+def _check_external(file: str, task: etree._Element, topic: str | None, findings: Findings) -> None:
+    """An external task is fetched by workers by its topic (``/engine-rest/external-task``)."""
+    kind = etree.QName(task).localname
+    if kind not in ("serviceTask", "sendTask"):
+        findings.error(file, task, f'{describe(task)} uses camunda:type="external": only service and send '
+                       "tasks can be external tasks here; use camunda:decisionRef for a decision")
+    elif not (topic or "").strip():
+        findings.error(file, task, f'{describe(task)} is an external task without camunda:topic: set the '
+                       "topic its workers subscribe to (Implementation → External → Topic)")
+    elif task.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") is not None:
+        findings.error(file, task, f"{describe(task)} is a multi-instance external task: not supported; "
+                       "put the external task in a multi-instance subprocess")
+    priority = task.get(f"{{{CAMUNDA_NS}}}taskPriority")
+    if priority is not None and not re.fullmatch(r"-?\d{1,9}", priority.strip()):
+        findings.error(file, task, f'{describe(task)} camunda:taskPriority="{priority}" is not a whole '
+                       "number (expressions are not supported here)")
 
 
 def _foreign_children(task: etree._Element) -> list[etree._Element]:
@@ -439,6 +457,9 @@ def _check_camunda_attribute(file: str, element: etree._Element, name: str, valu
                        "implementation: not supported (a Python payload expression is)")
     elif name == "type" and value != "external":
         findings.error(file, element, f'{describe(element)} camunda:type="{value}" is not supported')
+    elif name == "taskPriority" and kind not in ("serviceTask", "sendTask", "process"):
+        findings.warn(file, element, f"{describe(element)} camunda:taskPriority is ignored: it is the "
+                      "priority of external tasks only")
     elif name not in _CAMUNDA_USED:
         findings.warn(file, element, f"{describe(element)} camunda:{name} is not supported here: ignored")
 

@@ -14,7 +14,10 @@
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
   read and evaluated by engine.dmn (FEEL, every hit policy, required decisions), handed to each
   task through SpiffWorkflow's `get_engine` hook, with `camunda:resultVariable` and
-  `camunda:mapDecisionResult` kept on the task.
+  `camunda:mapDecisionResult` kept on the task;
+- external tasks (`camunda:type="external"` on a service or send task) become SpiffWorkflow's
+  `ServiceTask`, which waits STARTED until completed from outside, with topic and priority in
+  `extensions['camunda']` (see engine/services/external.py).
 Trees handed to this parser must have been translated by translate.py.
 """
 from __future__ import annotations
@@ -23,9 +26,10 @@ from copy import deepcopy
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import (BoundaryEvent, CallActivity, EndEvent, IntermediateCatchEvent,
-                                               IntermediateThrowEvent, NoneTask, ReceiveTask, StartEvent)
+                                               IntermediateThrowEvent, NoneTask, ReceiveTask, SendTask, ServiceTask,
+                                               StartEvent)
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser,
                                                         CamundaIntermediateCatchEventParser,
@@ -150,6 +154,36 @@ def _with_events(parser: type) -> type:
     return type(parser.__name__, (CamundaEvents, parser), {})
 
 
+class _ExternalWork:
+    """For a service or send task done by an external worker (``camunda:type="external"``):
+    SpiffWorkflow's ServiceTask runs nothing and stays STARTED, which is exactly the wait state an
+    external task needs."""
+
+    def _camunda(self, name: str) -> str:
+        return (self.node.get(f"{{{CAMUNDA_NS}}}{name}") or "").strip()
+
+    def create_task(self):
+        if self._camunda("type") == "external":
+            return ServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return super().create_task()
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        if self._camunda("type") == "external":
+            process_priority = (self.process_parser.node.get(f"{{{CAMUNDA_NS}}}taskPriority") or "").strip()
+            extensions["camunda"] = {"type": "external", "topic": self._camunda("topic"),
+                                     "taskPriority": self._camunda("taskPriority") or process_priority}
+        return extensions
+
+
+class ExternalServiceTaskParser(_ExternalWork, CamundaTaskParser):
+    pass
+
+
+class ExternalSendTaskParser(_ExternalWork, SendTaskParser):
+    pass
+
+
 class DeskParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
@@ -167,6 +201,10 @@ class DeskParser(CamundaParser):
                                              IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_with_events(CamundaBoundaryEventParser), BoundaryEvent),
         full_tag("receiveTask"): (_with_events(ReceiveTaskParser), ReceiveTask),
+
+
+        full_tag("serviceTask"): (ExternalServiceTaskParser, ServiceTask),
+        full_tag("sendTask"): (ExternalSendTaskParser, SendTask),
     }
 
     def __init__(self, *args, **kwargs):

@@ -14,6 +14,7 @@ from engine.services.cases import (
     start_instance,
     startable,
 )
+from engine.services import external  # noqa: F401 - registers the external-task rows on every save
 from engine.services.decisions import evaluate_decision
 from engine.services.counts import Count, TabCounts, tab_counts
 from engine.services.desk import next_task_for

@@ -22,7 +22,11 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | cancel a case           | the operator, its starter, customer-service supervisors, managers, admins |
 | retry an incident       | the operator, admins                                                      |
 | audit (search, replay, export, verify) | the operator, auditors                                     |
-| deploy, manage users    | the operator, admins                                                      |
+| deploy                  | the operator, admins, analysts (Camunda Modeler's Deploy button)          |
+| manage users, tokens    | the operator, admins                                                      |
+| fetch and answer external tasks | the worker group (programs, with a token or Basic credentials)   |
+| reset an external task's retries (its incident) | workers, the operator, admins                    |
+| list external tasks     | workers, the operator, admins, auditors                                   |
 | test a decision (decide) | the operator, anyone signed in (nothing is stored)                      |
 | correlate a message, send a signal | the operator, any staff member but an auditor (an integration signs in as staff) |
 
@@ -37,6 +41,8 @@ from engine.errors import Conflict, Forbidden, InvalidInput
 
 ADMIN_GROUP = "admin"
 AUDITOR_GROUP = "auditor"
+ANALYST_GROUP = "analyst"
+WORKER_GROUP = "worker"
 CANCEL_GROUPS = frozenset({ADMIN_GROUP, "cs-manager", "cs-supervisor"})
 #: The queue of user tasks the diagram gives to nobody (no assignee, no candidates). In Camunda
 #: only an administrator could find them; here supervisors and admins see, assign and complete them.
@@ -180,3 +186,19 @@ def require_sender(actor: Actor) -> None:
     """Messages and signals move cases on: staff send them; an auditor only reads."""
     if not actor.operator and not actor.groups - {AUDITOR_GROUP, UNASSIGNED_QUEUE}:
         raise Forbidden("审计人员只能查看，不能发送消息或信号。")
+
+
+def require_deployer(actor: Actor) -> None:
+    if not (actor.admin or actor.in_group(ANALYST_GROUP)):
+        raise Forbidden(f"只有管理员或流程分析员（{ANALYST_GROUP} 组）可以部署流程。")
+
+
+def require_worker(actor: Actor, *, or_admin: bool = False) -> None:
+    """External tasks are fetched and answered by programs of the worker group."""
+    if actor.in_group(WORKER_GROUP) or (or_admin and actor.admin):
+        return
+    raise Forbidden(f"用户 {actor.name} 不在 {WORKER_GROUP} 组，不能领取或处理外部任务。")
+
+
+def may_list_external(actor: Actor) -> bool:
+    return actor.in_group(WORKER_GROUP) or actor.admin or actor.auditor

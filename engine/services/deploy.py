@@ -29,6 +29,7 @@ class DeployedProcess:
     version: int
     changed: bool
     name: str | None
+    definition_id: int | None = None
 
 
 @dataclass
@@ -70,7 +71,7 @@ def deploy_paths(db: Database, paths: Iterable[str | Path], actor: Actor) -> Dep
 @translating_races
 def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> DeployReport:
     """Validate every file first; only if all are deployable is anything written."""
-    access.require_admin(actor, "部署流程")
+    access.require_deployer(actor)
     bundle = compat.load_bundle(files, _Earlier(db))
     report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations),
                           constructs=dict(bundle.constructs))
@@ -130,7 +131,7 @@ def _deploy_process(session: Session, process: compat.ProcessBundle, actor: str)
     latest = latest_version(session, process.process_id)
     digest = process.content_hash()
     if latest is not None and latest.content_hash == digest:
-        return DeployedProcess(process.process_id, latest.version, False, latest.name)
+        return DeployedProcess(process.process_id, latest.version, False, latest.name, latest.id)
     compat.parse_specs(process)  # proves the specs build before anything is stored
     definition = DefinitionVersion(
         process_id=process.process_id,
@@ -148,7 +149,7 @@ def _deploy_process(session: Session, process: compat.ProcessBundle, actor: str)
     record(session, "definition_deployed", actor, definition_id=definition.id,
            payload={"process_id": definition.process_id, "version": definition.version,
                     "content_hash": digest, "files": [f["name"] for f in definition.files]})
-    return DeployedProcess(definition.process_id, definition.version, True, definition.name)
+    return DeployedProcess(definition.process_id, definition.version, True, definition.name, definition.id)
 
 
 def _stored_files(process: compat.ProcessBundle) -> list[dict[str, str]]:
@@ -195,3 +196,27 @@ def list_definitions(db: Database) -> list[DefinitionVersion]:
                 newest, (DefinitionVersion.process_id == newest.c.process_id)
                 & (DefinitionVersion.version == newest.c.v))
             .order_by(DefinitionVersion.process_id)))
+
+
+def list_versions(db: Database, process_id: str | None = None, definition_id: int | None = None,
+                  latest_only: bool = False) -> list[DefinitionVersion]:
+    """Deployed versions (without their sources), oldest first; ``latest_only``: the newest of each."""
+    if latest_only:
+        return [d for d in list_definitions(db) if process_id in (None, d.process_id)
+                and definition_id in (None, d.id)]
+    with db.unit_of_work(read_only=True) as session:
+        query = select(DefinitionVersion).options(defer(DefinitionVersion.files))
+        if process_id is not None:
+            query = query.where(DefinitionVersion.process_id == process_id)
+        if definition_id is not None:
+            query = query.where(DefinitionVersion.id == definition_id)
+        return list(session.scalars(query.order_by(DefinitionVersion.id)))
+
+
+def get_version(db: Database, definition_id: int) -> DefinitionVersion:
+    """One deployed version with the sources it was deployed with."""
+    with db.unit_of_work(read_only=True) as session:
+        definition = session.get(DefinitionVersion, definition_id)
+        if definition is None:
+            raise NotFound(f"流程版本 {definition_id} 不存在。")
+        return definition

@@ -244,6 +244,10 @@ def new_case(session: Session, db: Database, definition_id: int, actor: str,
     return case
 
 
+#: Other derived rows, each ``hook(case, actor, now)`` on every save (external tasks register theirs).
+SAVE_HOOKS: list[Callable[[Case, str, datetime], None]] = []
+
+
 def save_case(case: Case, actor: str) -> runtime.Snapshot:
     """Derive rows and events from the workflow's new state, then write the instance; returns
     what the state was read as (open tasks, timers), so a caller need not walk the tree again."""
@@ -252,6 +256,8 @@ def save_case(case: Case, actor: str) -> runtime.Snapshot:
     fired = _record_timers(case, seen.timers, actor, now)
     _escalate(case, fired, seen, actor, now)  # first: its read then waits for none of this step's writes
     _sync_human_tasks(case, seen, actor, now)
+    for hook in SAVE_HOOKS:
+        hook(case, actor, now)
     pending = _notice_passed_due_dates(case, seen, actor, now)
     _sync_timer_rows(case, seen.timers)
     subscribed = catching.subscriptions(case.workflow)

@@ -48,7 +48,7 @@ from engine.services.steps import (
 )
 from engine.services import access
 from engine.services.access import Actor
-from engine.store import Database, DefinitionVersion, Event, HumanTask, Instance, WaitingTimer
+from engine.store import Database, DefinitionVersion, Event, ExternalTask, HumanTask, Instance, WaitingTimer
 from engine.compat.timers import recurrence
 from engine.store.models import StartSchedule
 
@@ -78,7 +78,7 @@ class TimerItem:
     due_at: datetime
     interrupting: bool
     status: str  # running | incident
-    kind: str  # interrupting | reminder | dueDate (an open task's, watched by no timer)
+    kind: str  # interrupting | reminder | dueDate (an open task's, watched by no timer) | externalRetry | externalTask (incident)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,18 @@ def list_timers(db: Database) -> list[TimerItem]:
                    HumanTask.due_at.is_not(None), ~watched))
         items += [TimerItem(t.instance_id, t.process_id, t.element_id, t.name, t.due_at, False, status,
                             "dueDate") for t, status in task_rows]
+        items += _failed_external_tasks(session)
     return sorted(items, key=lambda item: item.due_at)
+
+
+def _failed_external_tasks(session: Session) -> list[TimerItem]:
+    """External tasks a worker reported failed: waiting for their retry (KIND externalRetry, due when
+    fetchable again) or out of retries (an incident, waiting for a person: ``PUT …/retries``)."""
+    rows = session.execute(select(ExternalTask).where(ExternalTask.state == "open",
+                                                      ExternalTask.error_message.is_not(None))).scalars()
+    return [TimerItem(t.instance_id, t.process_id, t.element_id, t.name, t.lock_expires_at or t.created_at, False,
+                      "incident" if t.retries == 0 else "running", "externalTask" if t.retries == 0 else "externalRetry")
+            for t in rows]
 
 
 # --- firing the timers of waiting instances --------------------------------------------------------

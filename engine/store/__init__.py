@@ -2,11 +2,13 @@
 from engine.store.database import Database, default_url
 from engine.store.models import (
     NO_DUE_DATE,
+    ApiToken,
     AppUser,
     Base,
     DefinitionVersion,
     Event,
     EventSubscription,
+    ExternalTask,
     HumanTask,
     Instance,
     Membership,
@@ -18,6 +20,7 @@ from engine.store.models import (
 )
 
 __all__ = [
-    "AppUser", "Base", "Database", "DefinitionVersion", "Event", "EventSubscription", "HumanTask", "Instance",
-    "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "UserSession", "WaitingTimer", "WorkGroup", "default_url",
+    "ApiToken", "AppUser", "Base", "Database", "DefinitionVersion", "Event", "EventSubscription", "ExternalTask",
+    "HumanTask", "Instance", "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "UserSession", "WaitingTimer",
+    "WorkGroup", "default_url",
 ]

@@ -318,3 +318,47 @@ class StartSchedule(Base):
     last_started_at: Mapped[datetime | None]
     last_instance_id: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A bearer token for a program (a worker, a deploy pipeline) acting as one bpmdesk user.
+
+    Only the SHA-256 of the token is kept: tokens are long random strings, so a fast hash is
+    enough, and a stolen database gives no usable token. A revoked token stays for the record.
+    """
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("app_user.name", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the first characters, to tell tokens apart
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None]
+
+
+class ExternalTask(Base):
+    """An external task (``camunda:type="external"``) a case waits on, derived on save like
+    ``human_task``; the lock, retries and error are the worker-facing state the workflow lacks."""
+
+    __tablename__ = "external_task"
+    __table_args__ = (Index("ix_external_fetch", "state", "topic", "priority", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+    topic: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(20))  # open|completed|cancelled
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    locked_by: Mapped[str | None] = mapped_column(String(100))  # the bpmdesk user of the worker
+    lock_expires_at: Mapped[datetime | None]
+    retries: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

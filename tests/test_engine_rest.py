@@ -1,0 +1,191 @@
+"""/engine-rest as Camunda's tools use it: Modeler's deploy and start requests, authentication
+(Basic, tokens, sessions with CSRF), who may do what, Camunda's JSON shapes and error bodies."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from engine import services
+from engine.services import Actor
+from engine.services import tokens
+from webui import create_app
+
+OP = Actor.operator()
+ROOT = Path(__file__).resolve().parents[1]
+PAYMENT = ROOT / "tests" / "data" / "engine_rest" / "payment.bpmn"
+BOUNDARY = "----WebKitFormBoundaryq2Rv7Yb0lOa6dT3e"
+
+
+def basic(name: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+def app(empty_db, tmp_path: Path):
+    app = create_app({"DATABASE_URL": empty_db.url, "VAR_DIR": tmp_path, "SECRET_KEY": "test", "TESTING": True})
+    db = app.extensions["bpmdesk.db"]
+    services.add_user(db, "ana", ["analyst"], password="ana-pw", actor=OP)
+    services.add_user(db, "clerk", ["front-desk"], password="clerk-pw", actor=OP)
+    yield app
+    db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def db_of(app):
+    return app.extensions["bpmdesk.db"]
+
+
+ANA = basic("ana", "ana-pw")
+CLERK = basic("clerk", "clerk-pw")
+
+
+def modeler_body(name: str, content: bytes, deployment: str = "payment") -> bytes:
+    """Camunda Modeler 5's deploy request body as its FormData sends it (CamundaAPI.deployDiagram):
+    deployment-name, deployment-source, enable-duplicate-filtering, then the diagram as text/xml."""
+    def field(part: str, value: str) -> bytes:
+        return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{part}\"\r\n\r\n{value}\r\n").encode()
+    return (field("deployment-name", deployment) + field("deployment-source", "Camunda Modeler")
+            + field("enable-duplicate-filtering", "true")
+            + f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n"
+              "Content-Type: text/xml\r\n\r\n".encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode())
+
+
+def modeler_deploy(client, name: str, content: bytes, headers=ANA):
+    return client.post("/engine-rest/deployment/create", data=modeler_body(name, content),
+                       headers={**headers, "accept": "application/json"},
+                       content_type=f"multipart/form-data; boundary={BOUNDARY}")
+
+
+def test_modeler_connection_check_deploy_and_start_instance(app, client):
+    assert client.get("/engine-rest/deployment?maxResults=0", headers=ANA).json == []
+    assert client.get("/engine-rest/version", headers=ANA).json == {"version": "7.21.0"}
+    deployed = modeler_deploy(client, "payment.bpmn", PAYMENT.read_bytes())
+    assert deployed.status_code == 200
+    definition = deployed.json["deployedProcessDefinitions"]["refund_payment:1:1"]
+    assert (definition["key"], definition["version"], definition["name"]) == ("refund_payment", 1, "退款打款")
+    assert deployed.json["name"] == "payment" and deployed.json["source"] == "Camunda Modeler"
+
+    started = client.post(f"/engine-rest/process-definition/{definition['id']}/start", headers=ANA,
+                          json={"businessKey": "default", "variables": {"amount": {"value": 12, "type": "Integer"}}})
+    assert started.status_code == 200
+    assert (started.json["definitionId"], started.json["businessKey"], started.json["ended"]) == (
+        "refund_payment:1:1", "default", False)
+    case = services.show_instance(db_of(app), int(started.json["id"]), OP)
+    assert case.data["amount"] == 12 and case.started_by == "ana"
+    history = services.history(db_of(app), case.id, OP)
+    assert [(e.type, e.actor) for e in history][:2] == [("instance_started", "ana"), ("external_task_created", "ana")]
+
+
+def test_the_same_content_as_bpmdesk_deploy_is_unchanged(app, client):
+    services.deploy_paths(db_of(app), [PAYMENT], OP)
+    again = modeler_deploy(client, "payment.bpmn", PAYMENT.read_bytes())
+    assert again.status_code == 200 and again.json["deployedProcessDefinitions"] is None
+    assert [(d.process_id, d.version) for d in services.list_definitions(db_of(app))] == [("refund_payment", 1)]
+    changed = modeler_deploy(client, "payment.bpmn", PAYMENT.read_text(encoding="utf-8").replace("银行打款", "银行转账").encode())
+    assert list(changed.json["deployedProcessDefinitions"]) == ["refund_payment:2:2"]
+    assert services.list_definitions(db_of(app))[0].deployed_by == "ana"
+
+
+def test_a_lint_problem_is_a_400_modeler_shows_with_file_and_line(client):
+    broken = PAYMENT.read_bytes().replace(b' camunda:topic="refund-pay"', b"")
+    answer = modeler_deploy(client, "payment.bpmn", broken)
+    assert answer.status_code == 400 and answer.json["type"] == "ParseException"
+    assert answer.json["message"].startswith("ENGINE-09005 Could not parse BPMN process.")
+    assert re.search(r"\* payment\.bpmn:\d+: serviceTask \"Task_Pay\" .*without camunda:topic", answer.json["message"])
+    assert client.get("/engine-rest/process-definition", headers=ANA).json == []
+
+
+def test_who_may_deploy_and_how_callers_authenticate(app, client):
+    assert modeler_deploy(client, "payment.bpmn", PAYMENT.read_bytes(), CLERK).json["type"] == "AuthorizationException"
+    assert modeler_deploy(client, "payment.bpmn", PAYMENT.read_bytes(), CLERK).status_code == 403
+    nobody = client.get("/engine-rest/deployment")
+    assert nobody.status_code == 401 and nobody.json["type"] == "AuthenticationException"
+    assert client.get("/engine-rest/deployment", headers=basic("ana", "wrong")).status_code == 401
+    issued = tokens.issue_token(db_of(app), "pipeline", ["analyst"], actor=OP)
+    bearer = {"Authorization": f"Bearer {issued.secret}"}
+    assert modeler_deploy(client, "payment.bpmn", PAYMENT.read_bytes(), bearer).status_code == 200
+    assert services.list_definitions(db_of(app))[0].deployed_by == "pipeline"
+    tokens.revoke_token(db_of(app), issued.info.id, actor=OP)
+    assert client.get("/engine-rest/deployment", headers=bearer).status_code == 401
+    assert services.get_user(db_of(app), "pipeline").groups == ("analyst",)
+
+
+def test_a_session_needs_csrf_but_basic_and_tokens_do_not(app, client):
+    services.deploy_paths(db_of(app), [PAYMENT], OP)
+    start = "/engine-rest/process-definition/key/refund_payment/start"
+    assert client.post(start, headers=CLERK, json={}).status_code == 200  # no CSRF token needed
+    client.post("/api/login", json={"username": "clerk", "password": "clerk-pw"},
+                headers={"X-CSRFToken": client.get("/api/csrf").json["csrf_token"]})
+    forged = client.post(start, json={})
+    assert forged.status_code == 400 and forged.json["type"] == "RestException"
+    token = client.get("/api/csrf").json["csrf_token"]
+    assert client.post(start, json={}, headers={"X-CSRFToken": token}).status_code == 200
+    assert len(services.list_tasks(db_of(app), OP).items) == 0  # external tasks are no inbox tasks
+
+
+def test_tasks_as_the_web_inbox_shows_them(app, client):
+    db = db_of(app)
+    services.deploy_paths(db, [PAYMENT], OP)
+    services.add_user(db, "w", ["worker"], password="w-pw", actor=OP)
+    case = services.start_instance(db, "refund_payment", Actor("clerk", {"front-desk"}), {"amount": 1})
+    [locked] = services.external.fetch_and_lock(db, Actor("w", {"worker"}), "w1", [services.external.TopicRequest("refund-pay", 60000)], 1)
+    services.external.complete(db, Actor("w", {"worker"}), locked.id, "w1", {})
+    listed = client.get(f"/engine-rest/task?processInstanceId={case}&candidateGroup=front-desk", headers=CLERK).json
+    assert [(t["taskDefinitionKey"], t["name"], t["assignee"]) for t in listed] == [("Task_Confirm", "确认到账", None)]
+    assert client.get("/engine-rest/task", headers=ANA).json == []  # not the analyst's group
+    task_id = listed[0]["id"]
+    assert client.post(f"/engine-rest/task/{task_id}/claim", headers=ANA, json={"userId": "ana"}).status_code == 403
+    assert client.post(f"/engine-rest/task/{task_id}/claim", headers=CLERK, json={"userId": "clerk"}).status_code == 204
+    assert client.get("/engine-rest/task?assignee=clerk", headers=CLERK).json[0]["assignee"] == "clerk"
+    assert client.post(f"/engine-rest/task/{task_id}/unclaim", headers=CLERK).status_code == 204
+    stray = client.post(f"/engine-rest/task/{task_id}/complete", headers=CLERK,
+                        json={"variables": {"note": {"value": "到账", "type": "String"}}})
+    assert stray.status_code == 400 and "note" in stray.json["message"]  # not a field of the form: as on the web
+    done = client.post(f"/engine-rest/task/{task_id}/complete", headers=CLERK, json={"withVariablesInReturn": True})
+    assert done.status_code == 200 and done.json["amount"] == {"type": "Integer", "value": 1, "valueInfo": {}}
+    assert services.show_instance(db, case, OP).status == "completed"
+    again = client.post(f"/engine-rest/task/{task_id}/complete", headers=CLERK, json={})
+    assert again.status_code == 409 and again.json["type"] == "OptimisticLockingException"
+
+
+def test_typed_variables_are_checked(app, client):
+    services.deploy_paths(db_of(app), [PAYMENT], OP)
+    start = "/engine-rest/process-definition/key/refund_payment/start"
+    wrong = client.post(start, headers=CLERK, json={"variables": {"amount": {"value": "twelve", "type": "Integer"}}})
+    assert wrong.status_code == 400 and wrong.json["type"] == "InvalidRequestException"
+    assert "amount" in wrong.json["message"]
+    typed = {"a": {"value": "3", "type": "Long"}, "b": {"value": True, "type": "Boolean"},
+             "c": {"value": '{"x": [1]}', "type": "Json"}, "d": {"value": None, "type": "Null"},
+             "e": {"value": 1.5, "type": "Double"}, "f": {"value": "2026-12-01T09:00:00.000+0800", "type": "Date"}}
+    started = client.post(start, headers=CLERK, json={"variables": typed})
+    data = services.show_instance(db_of(app), int(started.json["id"]), OP).data
+    assert {k: data[k] for k in typed} == {"a": 3, "b": True, "c": {"x": [1]}, "d": None, "e": 1.5,
+                                           "f": "2026-12-01T09:00:00.000+0800"}
+    assert client.post(start, headers=CLERK, json={"variables": {"x": {"value": "AA==", "type": "Bytes"}}}).status_code == 400
+    assert client.post(start, headers=CLERK, data="not json", content_type="application/json").status_code == 400
+
+
+def test_definitions_xml_errors_and_openapi(app, client):
+    services.deploy_paths(db_of(app), [PAYMENT], OP)
+    assert client.get("/engine-rest/process-definition/key/refund_payment", headers=CLERK).json["id"] == "refund_payment:1:1"
+    xml = client.get("/engine-rest/process-definition/key/refund_payment/xml", headers=CLERK).json
+    assert xml["bpmn20Xml"] == PAYMENT.read_text(encoding="utf-8")
+    missing = client.get("/engine-rest/process-definition/key/nothing", headers=CLERK)
+    assert missing.status_code == 404 and missing.json["type"] == "InvalidRequestException"
+    assert client.get("/engine-rest/no/such/thing", headers=CLERK).json["type"] == "InvalidRequestException"
+    assert client.delete("/engine-rest/deployment", headers=CLERK).status_code == 405
+    spec = client.get("/engine-rest/openapi.json", headers=CLERK).json
+    assert {"/deployment/create", "/external-task/fetchAndLock", "/external-task/{task_id}/bpmnError",
+            "/process-definition/{definition}/start", "/task/{task_id}/complete"} <= set(spec["paths"])
+    assert "post" in spec["paths"]["/external-task/fetchAndLock"]
+    assert client.post("/engine-rest/deployment/create", headers=ANA, content_type="multipart/form-data",
+                       data={"tenant-id": "t1", "payment.bpmn": (io.BytesIO(PAYMENT.read_bytes()), "payment.bpmn")}
+                       ).status_code == 400
