@@ -189,3 +189,19 @@ def test_definitions_xml_errors_and_openapi(app, client):
     assert client.post("/engine-rest/deployment/create", headers=ANA, content_type="multipart/form-data",
                        data={"tenant-id": "t1", "payment.bpmn": (io.BytesIO(PAYMENT.read_bytes()), "payment.bpmn")}
                        ).status_code == 400
+
+
+def test_a_deployed_decision_evaluates_with_typed_variables(app, client):
+    services.deploy_paths(db_of(app), [ROOT / "processes" / "order_cancellation_return.bpmn",
+                                       ROOT / "processes" / "return_policy.dmn"], OP)
+    inputs = {"order_kind": {"value": "clearance", "type": "String"}, "delivered": {"value": True, "type": "Boolean"},
+              "hours_since_order": {"value": 30, "type": "Integer"}, "days_since_delivery": {"value": 2, "type": "Integer"},
+              "packaging_intact": {"value": True}, "quality_defect": {"value": False}, "customer_insists": {"value": False}}
+    answer = client.post("/engine-rest/decision-definition/key/return_policy/evaluate", headers=CLERK,
+                         json={"variables": inputs})
+    assert answer.status_code == 200
+    [result] = answer.json
+    assert result["decision"] == {"type": "String", "value": "refused", "valueInfo": {}}
+    assert "处理品" in result["reason"]["value"]
+    missing = client.post("/engine-rest/decision-definition/key/nothing/evaluate", headers=CLERK, json={})
+    assert missing.status_code == 404 and missing.json["type"] == "InvalidRequestException"
