@@ -205,3 +205,22 @@ def test_a_deployed_decision_evaluates_with_typed_variables(app, client):
     assert "处理品" in result["reason"]["value"]
     missing = client.post("/engine-rest/decision-definition/key/nothing/evaluate", headers=CLERK, json={})
     assert missing.status_code == 404 and missing.json["type"] == "InvalidRequestException"
+
+
+def test_messages_correlate_by_business_key_and_signals_are_sent(app, client):
+    services.deploy_paths(db_of(app), [ROOT / "tests" / "data" / "engine_rest" / "wait_payment.bpmn"], OP)
+    start = "/engine-rest/process-definition/key/wait_payment/start"
+    first = client.post(start, headers=CLERK, json={"businessKey": "ORDER-1"}).json
+    second = client.post(start, headers=CLERK, json={"businessKey": "ORDER-2"}).json
+    assert first["businessKey"] == "ORDER-1"
+    sent = client.post("/engine-rest/message", headers=CLERK, json={
+        "messageName": "payment_received", "businessKey": "ORDER-2", "resultEnabled": True,
+        "processVariables": {"amount": {"value": 88, "type": "Integer"}}})
+    assert sent.status_code == 200 and sent.json[0]["processInstance"]["id"] == second["id"]
+    moved = services.show_instance(db_of(app), int(second["id"]), OP)
+    assert [t.element_id for t in moved.open_tasks] == ["Task_Check"] and moved.data["amount"] == 88
+    assert services.show_instance(db_of(app), int(first["id"]), OP).open_tasks == []
+    nobody = client.post("/engine-rest/message", headers=CLERK, json={"messageName": "payment_received",
+                                                                      "businessKey": "ORDER-9"})
+    assert nobody.status_code == 400 and nobody.json["type"] == "InvalidRequestException"
+    assert client.post("/engine-rest/signal", headers=CLERK, json={"name": "nothing_waits"}).status_code == 204

@@ -115,6 +115,8 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
         (None, "claimed", "401 204 403 403 403 403"),
     ("POST", "/engine-rest/task/<task_id>/complete", "/engine-rest/task/{task}/complete"):
         ({"variables": {k: {"value": v} for k, v in CLASSIFY.items()}}, "claimed", "401 204 409 403 403 403"),
+    ("POST", "/engine-rest/message", ""): ({"messageName": "nothing"}, "open", "401 400 400 400 403 400"),
+    ("POST", "/engine-rest/signal", ""): ({"name": "nothing"}, "open", "401 204 204 204 403 204"),
     ("POST", "/engine-rest/decision-definition/key/<key>/evaluate",
      "/engine-rest/decision-definition/key/nothing/evaluate"): ({}, "open", "401 404 404 404 404 404"),
     ("POST", "/engine-rest/external-task/fetchAndLock", ""):

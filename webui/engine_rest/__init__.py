@@ -150,4 +150,5 @@ bp.register_error_handler(HTTPException, http_error)
 
 
 # The routes, one module per Camunda resource.
-from webui.engine_rest import decisions, definitions, deployments, external_tasks, misc, tasks  # noqa: E402,F401
+from webui.engine_rest import (decisions, definitions, deployments, external_tasks, messages, misc,  # noqa: E402,F401
+                               tasks)

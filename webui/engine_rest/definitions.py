@@ -84,7 +84,7 @@ def _start(version):
     business_key = data.get("businessKey")
     if business_key is not None and not isinstance(business_key, str):
         raise InvalidInput("businessKey must be a string.")
-    instance_id = services.start_instance(db(), version.process_id, actor(), values)
+    instance_id = services.start_instance(db(), version.process_id, actor(), values, business_key=business_key)
     view = services.show_instance(db(), instance_id, actor())
     return jsonify(instance_json(instance_id, definition_id(version), business_key, view.status != "running"))
 
