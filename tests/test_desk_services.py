@@ -6,6 +6,7 @@ import pytest
 from engine import clock, services
 from engine.services import TaskFilter
 
+OPERATOR = services.Actor.operator()
 T0 = "2025-03-03T09:00:00+08:00"
 COMPLAINT = {"customer_name": "李先生", "phone": "13800138000", "room": "3-1-502", "channel": "phone",
              "occurred_at": "今天上午", "place": "大堂", "description": "灯不亮", "read_back_confirmed": "true"}
@@ -42,3 +43,16 @@ def test_the_next_task_of_a_case_is_offered_only_to_who_may_submit_it(db) -> Non
         assert services.next_task_for(db, case, services.actor_for(db, "engineer")) is None
         services.claim(db, services.next_task_for(db, case, services.actor_for(db, "frontdesk")).id, services.actor_for(db, "frontdesk2"))
         assert services.next_task_for(db, case, services.actor_for(db, "frontdesk")) is None
+
+
+@pytest.mark.postgres
+def test_search_finds_a_case_by_number_phone_prefix_name_room_or_text(db) -> None:
+    with clock.frozen(T0):
+        task = dispatched(db)
+        case = services.get_task(db, task, OPERATOR).task.instance_id
+        engineer = services.actor_for(db, "engineer")
+        for term in (str(case), "138001", "李先", "1-502", "灯不亮"):
+            found = services.list_tasks(db, engineer, TaskFilter(search=term)).items
+            assert [t.id for t in found] == [task], term
+        for term in ("黄", "100%", "灯_亮"):
+            assert services.list_tasks(db, engineer, TaskFilter(search=term)).items == [], term

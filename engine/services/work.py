@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import Integer, Row, bindparam, func, or_, select, union, union_all
+from sqlalchemy import Integer, Row, bindparam, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -199,10 +199,25 @@ _ROW_FILTERS: dict[str, Callable[[], list[Any]]] = {
     "process": lambda: [TASKS.c.process_id == bindparam("f_process")],
     "overdue": lambda: [TASKS.c.state == "open", TASKS.c.due_at < bindparam("f_now")],
     "due_today": lambda: [TASKS.c.state == "open", TASKS.c.due_at <= bindparam("f_end_of_day")],
-    "search": lambda: [TASKS.c.phone == bindparam("f_term")],
-    "search_number": lambda: [or_(TASKS.c.phone == bindparam("f_term"),
-                                  TASKS.c.instance_id == bindparam("f_number", type_=Integer))],
+    # a case number; digits: also a phone (prefix) or room (part); words: also the customer's name
+    # (part) or any text of the case's data
+    "search_case": lambda: [TASKS.c.instance_id == bindparam("f_number", type_=Integer)],
+    "search_number": lambda: [or_(
+        TASKS.c.instance_id == bindparam("f_number", type_=Integer),
+        TASKS.c.phone.like(bindparam("f_prefix"), escape="\\"),
+        TASKS.c.room.like(bindparam("f_part"), escape="\\"))],
+    "search": lambda: [or_(
+        TASKS.c.phone.like(bindparam("f_prefix"), escape="\\"),
+        TASKS.c.customer_name.like(bindparam("f_part"), escape="\\"),
+        TASKS.c.room.like(bindparam("f_part"), escape="\\"),
+        exists().where(INSTANCES.c.id == TASKS.c.instance_id,
+                       INSTANCES.c.state.like(bindparam("f_part"), escape="\\")))],
 }
+
+
+def _like_text(term: str) -> str:
+    """``term`` for a LIKE pattern: its own %, _ and \\ match themselves."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _row_filters(flt: TaskFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -221,10 +236,13 @@ def _row_filters(flt: TaskFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
         local = now.astimezone(clock.local_tz())
         chosen["due_today"] = {"f_end_of_day": local.replace(hour=23, minute=59, second=59, microsecond=999999)}
     term = (flt.search or "").strip()
-    if term.isdigit():
-        chosen["search_number"] = {"f_term": term, "f_number": int(term)}
+    patterns = {"f_prefix": _like_text(term) + "%", "f_part": "%" + _like_text(term) + "%"}
+    if term.isdigit() and len(term) < 3:  # too short to be a phone or a room: a case number
+        chosen["search_case"] = {"f_number": int(term)}
+    elif term.isdigit():
+        chosen["search_number"] = {"f_number": int(term) if len(term) <= 9 else -1, **patterns}
     elif term:
-        chosen["search"] = {"f_term": term}
+        chosen["search"] = patterns
     return tuple(chosen), {name: value for values in chosen.values() for name, value in values.items()}
 
 

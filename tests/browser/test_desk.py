@@ -222,3 +222,17 @@ def test_the_start_page_fits_the_screen(desk_db: Database, screen, screenshots: 
     page.goto("/start/complaint_handling")
     fits(page)
     page.screenshot(path=str(screenshots / f"start-form-{size}.png"))
+
+
+def test_search_by_customer_name_and_room(desk_db: Database, screen) -> None:
+    size, signed_in = screen
+    name, room = ("钱一鸣", "9-9-909") if size == "desktop" else ("钱二鸣", "8-8-808")
+    case = services.start_instance(desk_db, "complaint_handling", services.actor_for(desk_db, "frontdesk"),
+                                   {**COMPLAINT, "customer_name": name, "room": room})
+    page = signed_in("frontdesk")
+    for term in (name[:2], room[2:]):
+        page.fill("input[name=q]", term)
+        page.locator(".filters button[type=submit]").click()
+        expect(page.locator("#inbox tbody tr")).to_have_count(1)
+        expect(page.locator("#inbox tbody tr")).to_contain_text(name)
+        expect(page.locator(f'#inbox a[href="/cases/{case}"]')).to_be_visible()
