@@ -197,3 +197,17 @@ def test_every_construct_of_the_centres_processes_is_accounted_for(empty_db):
     report = services.deploy_paths(empty_db, [ROOT / "processes"], services.Actor.operator())
     assert report.constructs and all(c.verdict in ("runs", "ignored")
                                      for constructs in report.constructs.values() for c in constructs)
+
+
+def test_a_new_version_of_a_called_process_is_called_by_callers_bound_to_latest(empty_db, tmp_path):
+    deploy(empty_db, ("child.bpmn", CHILD))
+    deploy(empty_db, ("parent.bpmn", parent()))
+    deploy(empty_db, ("pinned.bpmn", parent('camunda:calledElementBinding="version" camunda:calledElementVersion="1"')
+                      .replace(b'id="parent"', b'id="pinned"')))
+    report = deploy(empty_db, ("child.bpmn", CHILD_V2))
+    assert sorted((p.process_id, p.version, p.changed) for p in report.processes) == [
+        ("child", 2, True), ("parent", 2, True)]  # pinned keeps calling v1: not redeployed
+    assert open_tasks(empty_db, services.start_instance(empty_db, "parent", services.Actor.operator())) == [
+        "子流程任务（新版）"]
+    assert open_tasks(empty_db, services.start_instance(empty_db, "pinned", services.Actor.operator())) == [
+        "子流程任务"]

@@ -79,7 +79,60 @@ def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> 
         check_message_starts(db, session, bundle)
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
+    _rebind_callers(db, report, actor)
     return report
+
+
+#: How many rounds of callers-of-callers a deployment rebinds (a chain of calls, not a cycle).
+_MAX_REBIND_ROUNDS = 10
+
+
+def _rebind_callers(db: Database, report: DeployReport, actor: Actor) -> None:
+    """Camunda's `calledElementBinding="latest"` calls the newest version of the called process.
+    Versions here carry the callees they were deployed with, so a process calling one that just
+    got a new version gets a new version of its own that calls it (its earlier ones keep theirs).
+    A caller bound to a version, a versionTag or its deployment resolves as before: unchanged."""
+    changed = {p.process_id for p in report.processes if p.changed}
+    done = {p.process_id for p in report.processes}
+    for _ in range(_MAX_REBIND_ROUNDS):
+        callers = _callers_of(db, changed, done)
+        if not callers:
+            return
+        changed = set()
+        for caller in callers:
+            try:
+                bundle = compat.load_bundle([caller.bpmn], _Earlier(db)).processes[caller.process_id]
+            except DeployError as error:  # the caller no longer deploys alone: say so, keep its version
+                report.warnings.append(f"{caller.bpmn.name}:1: {caller.process_id} keeps calling the "
+                                       f"versions it was deployed with: {error.problems[0]}")
+                continue
+            with db.unit_of_work() as session:
+                deployed = _deploy_process(session, bundle, actor.name)
+            done.add(caller.process_id)
+            if deployed.changed:
+                changed.add(caller.process_id)
+                report.processes.append(deployed)
+                report.translations.append(f"{caller.bpmn.name}:1: {caller.process_id} v{deployed.version} "
+                                           "calls the newest versions of the processes it calls")
+
+
+def _callers_of(db: Database, called: set[str], skip: set[str]) -> list[compat.ProcessBundle]:
+    """The newest version of each process (not in `skip`) whose call activities reach `called`."""
+    if not called:
+        return []
+    found = []
+    for definition in list_definitions(db):
+        if definition.process_id in skip:
+            continue
+        with db.unit_of_work() as session:
+            bundle = runtime.bundle_of(session.get(DefinitionVersion, definition.id))
+        if any(_defines(source, process_id) for source in bundle.callees for process_id in called):
+            found.append(bundle)
+    return found
+
+
+def _defines(source: compat.SourceFile, process_id: str) -> bool:
+    return f'id="{process_id}"'.encode() in source.content
 
 
 class _Earlier:
