@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import event as orm_event
 from sqlalchemy import bindparam, func, insert, select
@@ -66,6 +66,11 @@ _BLOCK_HEAD = Prepared(select(EventBlock.seq, EventBlock.hash).order_by(EventBlo
 _INSERT_EVENTS = Prepared(insert(Event.__table__), columns=(*HASHED_FIELDS, "hash"))
 _LOCK_BLOCKS = Prepared(select(func.pg_advisory_xact_lock(BLOCK_LOCK)))
 _INSERT_BLOCK = Prepared(insert(EventBlock.__table__), columns=("seq", "at", "events", "prev_hash", "hash"))
+
+
+#: Called with the unit of work's events, in recording order, once they are written (before the
+#: commit): derived rows that must agree with the log (engine/reports/facts.py) commit with it.
+SEAL_HOOKS: list[Callable[[Session, list[dict[str, Any]]], None]] = []
 
 
 def known_head(session: Session, chain: str) -> tuple[int, str] | None:
@@ -167,6 +172,8 @@ def _seal(session: Session) -> None:
     if unlinked:  # under the lock (SQLite: the write lock), so no other commit appends meanwhile
         _link_shared(session, unlinked)
         _INSERT_EVENTS.run_many(session, [e for e, _ in unlinked])
+    for hook in SEAL_HOOKS:
+        hook(session, pending)
     events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
     head = _BLOCK_HEAD.first(session)
     block = {"seq": (head.seq + 1) if head else 1, "at": clock.now(), "events": events,

@@ -382,6 +382,12 @@ def keep_due_date(task: Task, created: datetime) -> datetime | None:
     return due
 
 
+def kept_due_date(task: Task) -> datetime | None:
+    """The dueDate :func:`keep_due_date` kept when the task opened, if it has one."""
+    kept = task.internal_data.get(_DUE_DATE)
+    return datetime.fromisoformat(kept) if kept else None
+
+
 @dataclass(frozen=True)
 class DueDate:
     """An open human task's dueDate not yet noticed. A task with a boundary timer has none: the

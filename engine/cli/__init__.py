@@ -370,3 +370,4 @@ from engine.cli import groups as _groups  # noqa: E402,F401
 from engine.cli import events as _events  # noqa: E402,F401
 from engine.cli import timers as _timers  # noqa: E402,F401
 from engine.cli import tokens as _tokens  # noqa: E402,F401
+from engine.cli import reports as _reports  # noqa: E402,F401

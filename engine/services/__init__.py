@@ -15,6 +15,7 @@ from engine.services.cases import (
     startable,
 )
 from engine.services import external  # noqa: F401 - registers the external-task rows on every save
+from engine.reports import facts as _facts  # noqa: F401 - folds every unit of work's events into the report facts
 from engine.services.decisions import evaluate_decision
 from engine.services.counts import Count, TabCounts, tab_counts
 from engine.services.desk import next_task_for

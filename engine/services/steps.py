@@ -371,6 +371,7 @@ def _escalate_task(case: Case, task_id: str, due_at: datetime, actor: str, now: 
            definition_id=case.deployed.id, task_id=task_id, element_id=row.element_id,
            payload={"name": row.name, "timer": timer, "due_at": escalation.due_at.isoformat(),
                     "escalated_to": [name for name, _ in escalation.escalated_to],
+                    "escalation_tasks": [str(t.id) for t in opened],
                     "notified": [n["recipient"] for n in notices]})
 
 
@@ -502,4 +503,13 @@ def _open_rows(case: Case, tasks: list[Task], timers: list[runtime.WaitingTimer]
     for task, row in zip(tasks, rows):
         case.note("task_ready", actor, task, name=row["name"], candidate_groups=row["candidate_groups"],
                   candidate_users=row["candidate_users"], assignee=row["assignee"],
-                  due_at=row["due_at"].isoformat() if row["due_at"] else None)
+                  due_at=row["due_at"].isoformat() if row["due_at"] else None,
+                  limits=_limits(task, timers))
+
+
+def _limits(task: Task, timers: list[runtime.WaitingTimer]) -> list[dict[str, Any]]:
+    """The task's service levels, for the reports: each boundary timer on it and its dueDate."""
+    limits = [{"id": t.element_id, "name": t.name, "due_at": t.due_at.isoformat()}
+              for t in timers if t.attached_to == str(task.id)]
+    due = runtime.kept_due_date(task)
+    return limits + ([{"id": "dueDate", "name": None, "due_at": due.isoformat()}] if due else [])

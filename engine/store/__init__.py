@@ -5,6 +5,7 @@ from engine.store.models import (
     ApiToken,
     AppUser,
     Base,
+    CaseFact,
     DefinitionVersion,
     Event,
     EventSubscription,
@@ -13,6 +14,8 @@ from engine.store.models import (
     Instance,
     Membership,
     Outbox,
+    SlaFact,
+    StepFact,
     TaskCandidate,
     UserSession,
     WaitingTimer,
@@ -20,7 +23,7 @@ from engine.store.models import (
 )
 
 __all__ = [
-    "ApiToken", "AppUser", "Base", "Database", "DefinitionVersion", "Event", "EventSubscription", "ExternalTask",
+    "ApiToken", "AppUser", "Base", "CaseFact", "SlaFact", "StepFact", "Database", "DefinitionVersion", "Event", "EventSubscription", "ExternalTask",
     "HumanTask", "Instance", "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "UserSession", "WaitingTimer",
     "WorkGroup", "default_url",
 ]

@@ -362,3 +362,64 @@ class ExternalTask(Base):
     error_details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class CaseFact(Base):
+    """A case as the reports count it, folded from its events (``engine/reports/facts.py``) by the
+    unit of work that records them, or rebuilt from the whole log (``bpmdesk report rebuild``)."""
+
+    __tablename__ = "case_fact"
+    __table_args__ = (Index("ix_case_fact_started", "started_at"), Index("ix_case_fact_ended", "ended_at"))
+
+    instance_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    definition_id: Mapped[int | None]
+    process_id: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))  # completed | cancelled; None: open
+
+
+class StepFact(Base):
+    """One user task of a case as the reports count it: when it opened and finished, who did it,
+    its department (first candidate group), whether it was escalated and who acted on that, and,
+    for a 督办 task, which task's escalation it answers. Folded from events like ``case_fact``."""
+
+    __tablename__ = "step_fact"
+    __table_args__ = (
+        Index("ix_step_fact_opened", "opened_at"),
+        Index("ix_step_fact_finished", "finished_at"),
+        Index("ix_step_fact_escalated", "escalated_at"),
+        Index("ix_step_fact_instance", "instance_id"),
+        Index("ix_step_fact_open", "outcome", "due_at"),
+    )
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int]
+    definition_id: Mapped[int | None]
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+    department: Mapped[str | None] = mapped_column(String(100))
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]  # as the inbox has it: its dueDate, else its earliest boundary timer
+    finished_at: Mapped[datetime | None]
+    finished_by: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(20))  # completed | cancelled; None: open
+    escalated_at: Mapped[datetime | None]
+    escalation_of: Mapped[str | None] = mapped_column(String(36))  # a 督办 task: the task it chases
+    acted_by: Mapped[str | None] = mapped_column(String(100))  # who acted on this task's escalation
+    acted_at: Mapped[datetime | None]
+    satisfaction: Mapped[str | None] = mapped_column(String(40))  # the form's ``satisfaction`` answer
+
+
+class SlaFact(Base):
+    """One service level of one user task: a boundary timer on it, or its ``camunda:dueDate``,
+    and when it fell due; whether it was met is read against the task's ``step_fact``."""
+
+    __tablename__ = "sla_fact"
+    __table_args__ = (Index("ix_sla_fact_due", "due_at"),)
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    limit_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # timer element id | dueDate
+    name: Mapped[str | None] = mapped_column(String(400))
+    due_at: Mapped[datetime]
