@@ -239,6 +239,8 @@ def _default(draft: FormField, raw: str | None, problems: list[str]) -> object |
     if _EXPRESSION.search(raw):
         problems.append(f'默认值 "{raw}" 是表达式，表单默认值只支持固定值或 ${{currentUser()}}（办理人）')
         return None
+    if draft.type == "boolean":
+        return _boolean_default(raw, problems)
     try:
         value = _convert(draft, raw)
         _check_constraints(draft, value)
@@ -246,6 +248,20 @@ def _default(draft: FormField, raw: str | None, problems: list[str]) -> object |
         problems.append(f'默认值 "{raw}" 无效：「{draft.label}」{rejected}')
         return None
     return value
+
+
+#: Defaults Camunda 7 reads as false and that mean false: Camunda reads every text but "true" as
+#: false (BooleanFormType), so "No" is false there too, while "Yes" would silently be false.
+_FALSE_DEFAULTS = frozenset({"false", "no", "off", "0", "否"})
+
+
+def _boolean_default(raw: str, problems: list[str]) -> bool | None:
+    text = raw.strip().lower()
+    if text == "true" or text in _FALSE_DEFAULTS:
+        return text == "true"
+    problems.append(f'默认值 "{raw}" 在 Camunda 7 中读作 false（只有 "true" 读作 true）：'
+                    '要默认“是”请写 true，默认“否”请写 false')
+    return None
 
 
 # --- checking a submission ------------------------------------------------------------------------

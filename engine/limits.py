@@ -37,7 +37,8 @@ MAX_FIELD_CHARS = Setting("BPMDESK_MAX_FIELD_CHARS", "10000",
                           "characters of one text field whose form sets no maxlength")
 MAX_CASE_BYTES = Setting("BPMDESK_MAX_CASE_BYTES", "1048576", "bytes of one case's stored state (its data)")
 MAX_JSON_DEPTH = Setting("BPMDESK_MAX_JSON_DEPTH", "32", "nesting of lists/objects in submitted data")
-TIMER_MIN_CYCLE = Setting("BPMDESK_TIMER_MIN_CYCLE", "PT1M", "shortest period of a timeCycle")
+TIMER_MIN_CYCLE = Setting("BPMDESK_TIMER_MIN_CYCLE", "PT1M", "shortest period of a timeCycle "
+                          "(a bounded cycle over within it, such as R2/PT0.1S, may be shorter)")
 TIMER_MAX_REPEATS = Setting("BPMDESK_TIMER_MAX_REPEATS", "10000", "most repetitions of a timeCycle R<n>/")
 TIMER_MAX_SPAN = Setting("BPMDESK_TIMER_MAX_SPAN", "P3660D", "longest timeDuration or cycle period")
 TIMER_LATEST_DATE = Setting("BPMDESK_TIMER_LATEST_DATE", "2099-12-31", "latest timeDate or cycle start")

@@ -3,8 +3,9 @@
 Rows come from shared/corpus/public/MANIFEST.tsv (see its README). `executable_in_python=yes` must
 deploy through the service layer (with its callee files) and, without runtime needs, start and run
 to a wait state or to the end;
-`no` must be refused, or accepted with a warning or a JUEL translation note, naming the construct
-the `notes` column names (this deployment translates JUEL the corpus counts as unsupported).
+`no` must be refused, or accepted with a warning or a note, naming the construct the `notes`
+column names (this deployment translates JUEL the corpus counts as unsupported, and runs external
+tasks for workers on /engine-rest, noting their topic).
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ if not (CORPUS / "MANIFEST.tsv").is_file():
 with open(CORPUS / "MANIFEST.tsv", encoding="utf-8") as manifest:
     ROWS = list(csv.DictReader(manifest, delimiter="\t"))
 
-#: Reasons this deployment always refuses; `juel` is translated when it can be, so it is not here.
-REFUSED_CATEGORIES = {"java", "external-task", "connector", "script-language", "cron", "dmn",
+#: Reasons this deployment always refuses; `juel` is translated when it can be and `external-task`
+#: runs for workers, so they are not here.
+REFUSED_CATEGORIES = {"java", "connector", "script-language", "cron", "dmn",
                       "zeebe-job-worker", "feel", "zeebe-extension", "not-executable", "modeling-only"}
 #: Element kinds the notes put before an id; not specific enough to be a needle themselves.
 ELEMENT_KINDS = {"serviceTask", "scriptTask", "userTask", "businessRuleTask", "callActivity", "subProcess",

@@ -53,9 +53,9 @@ def test_unbounded_timers_are_refused_at_deploy_with_file_and_line(empty_db: Dat
 
 def test_the_bounds_are_the_operators_settings(empty_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(DeployError):
-        deploy(empty_db, "timeCycle", "R3/PT10S")
+        deploy(empty_db, "timeCycle", "R10/PT10S")
     monkeypatch.setenv("BPMDESK_TIMER_MIN_CYCLE", "PT10S")
-    assert deploy(empty_db, "timeCycle", "R3/PT10S").processes
+    assert deploy(empty_db, "timeCycle", "R10/PT10S").processes
     monkeypatch.setenv("BPMDESK_TIMER_MAX_SPAN", "P1D")
     with pytest.raises(DeployError, match="P1D"):
         deploy(empty_db, "timeDuration", "P2D")
@@ -68,3 +68,12 @@ def test_a_timer_expression_giving_an_unusable_value_fails_the_step_as_the_diagr
     with pytest.raises(ProcessError, match="流程「timed」运行出错"):
         services.start_instance(empty_db, "timed", services.Actor.operator(), {"wait": value})
     assert services.search_cases(empty_db, services.CaseQuery(), services.Actor.operator()).total == 0
+
+
+def test_a_short_bounded_cycle_over_within_the_minimum_deploys(empty_db: Database) -> None:
+    """R2/PT0.1S fires twice and is done (a burst like two timers); R/PT0.1S would never stop."""
+    assert deploy(empty_db, "timeCycle", "R2/PT0.1S").processes
+    with pytest.raises(DeployError, match="BPMDESK_TIMER_MIN_CYCLE"):
+        deploy(empty_db, "timeCycle", "R/PT0.1S")
+    with pytest.raises(DeployError, match="BPMDESK_TIMER_MIN_CYCLE"):
+        deploy(empty_db, "timeCycle", "R601/PT0.1S")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from engine.compat.juel import is_juel
 from engine.compat.lint import CAMUNDA_IGNORED
 from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS
 
@@ -34,8 +35,7 @@ _BPMN_RUNS = frozenset({
 #: Refused at deploy with FILE:LINE (lint.py says what to write instead); listed for completeness.
 _REFUSED = frozenset({
     "bpmn:compensateEventDefinition", "bpmn:complexGateway", "camunda:class", "camunda:delegateExpression",
-    "camunda:expression", "camunda:connector", "camunda:connectorId", "camunda:inputOutput",
-    "camunda:inputParameter", "camunda:outputParameter", "camunda:script", "camunda:map",
+    "camunda:expression", "camunda:connector", "camunda:connectorId", "camunda:script", "camunda:map",
     "camunda:entry", "camunda:list", "camunda:executionListener", "camunda:taskListener",
     "camunda:field", "camunda:type", "camunda:topic",
 })
@@ -70,6 +70,9 @@ _CAMUNDA_IGNORED = {
     "diagramRelationId": "a Modeler setting",
     "modelerTemplate": "a Modeler setting", "modelerTemplateVersion": "a Modeler setting",
     "failedJobRetryTimeCycle": "job retries belong to the Camunda job executor",
+    **dict.fromkeys(("inputOutput", "inputParameter", "outputParameter"),
+                    "only a parameter without a value deploys (it declares a local variable: the deploy "
+                    "warning says so); a mapping with a value is refused"),
 }
 
 
@@ -95,14 +98,27 @@ def inventory(root: etree._Element) -> list[Construct]:
             found[f"bpmn:{kind}"] += 1
         elif namespace == CAMUNDA_NS:
             found[f"camunda:{kind}"] += 1
-        for attribute in element.attrib:
+        for attribute, value in element.attrib.items():
             qname = etree.QName(attribute)
             if qname.namespace == CAMUNDA_NS:
-                found[f"camunda:{qname.localname}"] += 1
+                found[_attribute_name(kind, qname.localname, value)] += 1
     return [_verdict(name, count) for name, count in found.items()]
 
 
+#: An attribute that means something else where it stands: listed under its own name.
+_LITERAL_MESSAGE_EXPRESSION = "camunda:expression (plain text on a message event)"
+
+
+def _attribute_name(kind: str, attribute: str, value: str) -> str:
+    if kind == "messageEventDefinition" and attribute == "expression" and not is_juel(value):
+        return _LITERAL_MESSAGE_EXPRESSION
+    return f"camunda:{attribute}"
+
+
 def _verdict(name: str, count: int) -> Construct:
+    if name == _LITERAL_MESSAGE_EXPRESSION:
+        return Construct(name, count, "ignored", "Camunda 7 evaluates the text and does nothing with it: "
+                         "the event passes through (see the deploy warning)")
     prefix, kind = name.split(":", 1)
     runs, ignored = (_BPMN_RUNS, _BPMN_IGNORED) if prefix == "bpmn" else (_CAMUNDA_RUNS, _CAMUNDA_IGNORED)
     if name in _REFUSED:

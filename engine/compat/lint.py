@@ -412,6 +412,10 @@ def _check_external(file: str, task: etree._Element, topic: str | None, findings
     elif task.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") is not None:
         findings.error(file, task, f"{describe(task)} is a multi-instance external task: not supported; "
                        "put the external task in a multi-instance subprocess")
+    else:
+        findings.translated(file, task, f'{describe(task)} camunda:type=external camunda:topic={topic.strip()}: '
+                            "it waits until a worker fetches and completes it through "
+                            "/engine-rest/external-task (fetchAndLock), as in Camunda 7")
     priority = task.get(f"{{{CAMUNDA_NS}}}taskPriority")
     if priority is not None and not re.fullmatch(r"-?\d{1,9}", priority.strip()):
         findings.error(file, task, f'{describe(task)} camunda:taskPriority="{priority}" is not a whole '

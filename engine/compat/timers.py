@@ -102,12 +102,19 @@ def _check_cycle(value: str) -> None:
             _check_duration(part)
         else:
             _check_date(part)
-    _, _, period = TimerEventDefinition.parse_iso_recurring_interval(value)
+    count, _, period = TimerEventDefinition.parse_iso_recurring_interval(value)
     shortest = limits.span(limits.TIMER_MIN_CYCLE)
-    if period < shortest:
+    if period < shortest and not _short_burst(count, period, shortest):
         raise InvalidTimer(f"{value!r} repeats every {period.total_seconds():g} s, more often than "
                            f"{_bound(limits.TIMER_MIN_CYCLE)} allows; write a period of "
                            f"{limits.TIMER_MIN_CYCLE.read(str)} or longer, such as R/PT1H")
+
+
+def _short_burst(count: int, period: timedelta, shortest: timedelta) -> bool:
+    """A bounded cycle that is over within one shortest period (R2/PT0.1S) fires a known, small
+    number of times at once, like that many timers; the minimum guards against cycles that keep
+    firing faster than it for as long as they run."""
+    return count > 0 and period > timedelta(0) and count * period <= shortest
 
 
 def _check_date(value: str) -> None:

@@ -22,7 +22,7 @@ from lxml import etree
 from engine.compat.assignment import ATTRIBUTES, translate_attribute
 from engine.compat.juel import Untranslatable, is_juel, translate_condition, translate_template
 from engine.compat.timers import KINDS, InvalidTimer, translate_timer
-from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS, Findings, describe, short_name
+from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Findings, describe, short_name
 
 _CONDITIONS = ("conditionExpression", "completionCondition", "condition", "loopCondition")
 _LINK_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
@@ -39,6 +39,8 @@ def translate_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
         _translate_links(file, process, findings)
         _silence_message_throws(file, process, findings)
         _drop_data_associations(file, process, findings)
+        if _spiffarena_dialect(root):
+            _confirm_untyped_tasks(file, process, findings)
     for store in list(root.iter(f"{{{BPMN_NS}}}dataStore")):
         findings.warn(file, store, f'dataStore "{store.get("id")}" is documentation only here: ignored')
         store.getparent().remove(store)
@@ -214,11 +216,41 @@ def _silence_message_throws(file: str, process: etree._Element, findings: Findin
     for event in list(process.iter(f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent")):
         for definition in event.findall(f"{{{BPMN_NS}}}messageEventDefinition"):
             used = [name for name in _IMPLEMENTATIONS if definition.get(f"{{{CAMUNDA_NS}}}{name}")]
-            if used:
+            if used == ["expression"] and not is_juel(definition.get(f"{{{CAMUNDA_NS}}}expression")):
+                _warn_literal_implementation(file, event, definition, findings)
+            elif used:
                 findings.error(file, definition, f"{describe(event)} sends its message with camunda:{used[0]} "
                                "(an implementation, run by Camunda instead of sending): not supported here; "
                                "call the business function from a script task before this event")
             event.remove(definition)
+
+
+def _warn_literal_implementation(file: str, event: etree._Element, definition: etree._Element,
+                                 findings: Findings) -> None:
+    """SpiffWorkflow's test diagrams put a Python payload in camunda:expression; Camunda 7 reads
+    text without ${…} as a literal expression whose value nobody uses, so the event passes through."""
+    text = definition.get(f"{{{CAMUNDA_NS}}}expression")
+    findings.warn(file, definition, f'{describe(event)} camunda:expression="{text}" is plain text, not an '
+                  "expression: Camunda 7 evaluates it as text and does nothing with it, so the event "
+                  "passes through, as it does here (no message payload is sent)")
+
+
+def _spiffarena_dialect(root: etree._Element) -> bool:
+    """Drawn for SpiffArena: the document itself uses spiffworkflow: elements or attributes."""
+    return any(isinstance(element.tag, str) and (etree.QName(element).namespace == SPIFF_NS or any(
+        etree.QName(name).namespace == SPIFF_NS for name in element.attrib)) for element in root.iter())
+
+
+def _confirm_untyped_tasks(file: str, process: etree._Element, findings: Findings) -> None:
+    """In SpiffArena a task without a type waits for someone to mark it done (SpiffWorkflow's
+    NoneTask is manual); Camunda 7 would pass straight through it. The file's own dialect wins,
+    said at deploy: the task becomes a user task without a form."""
+    for task in list(process.iter(f"{{{BPMN_NS}}}task")):
+        findings.warn(file, task, f"{describe(task)} has no type; this file is drawn for SpiffArena "
+                      "(spiffworkflow: extensions), where such a task waits until someone marks it done: "
+                      "it waits in the inbox as a task without a form (Camunda 7 would pass through it: draw a "
+                      "user task to keep it waiting, or a manual task to pass through)")
+        task.tag = f"{{{BPMN_NS}}}userTask"
 
 
 def _drop_data_associations(file: str, process: etree._Element, findings: Findings) -> None:

@@ -89,8 +89,9 @@ def describe(element: etree._Element) -> str:
 
 @dataclass
 class Findings:
-    """Problems (deploy refused), warnings (something is ignored) and translations (JUEL rewritten
-    to Python, for the analyst to check), each `FILE:LINE: text`."""
+    """Problems (deploy refused), warnings (something is ignored) and translations (how a construct
+    runs here, for the analyst to check: JUEL rewritten to Python, external tasks waiting for
+    workers), each `FILE:LINE: text`."""
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
