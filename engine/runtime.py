@@ -31,7 +31,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, compat, forms
+from engine import clock, compat, forms, scope
 from engine.catching import DeskWorkflow
 from engine.errors import ProcessError
 from engine.sandbox import make_script_engine
@@ -295,7 +295,8 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
 
 
 def case_data(workflow: BpmnWorkflow, ready: list[Task] | None = None) -> dict[str, Any]:
-    """The data a person means by "the case so far": the open tasks' data, else the newest task's.
+    """The data a person means by "the case so far": the open tasks' data, else the newest task's,
+    without the local variables of activities (input parameters, engine.scope).
 
     ``ready``: the open human tasks, when the caller already has them.
     """
@@ -305,10 +306,10 @@ def case_data(workflow: BpmnWorkflow, ready: list[Task] | None = None) -> dict[s
     if ready:
         merged: dict[str, Any] = {}
         for task in ready:
-            merged.update(task.data)
+            merged.update(scope.instance_variables(task))
         return merged
     last = workflow.last_task
-    return dict(last.data) if last is not None else dict(workflow.data)
+    return scope.instance_variables(last) if last is not None else dict(workflow.data)
 
 
 def camunda_extensions(task: Task) -> dict[str, Any]:

@@ -146,9 +146,9 @@ def test_service_task_with_java_class_is_refused_with_file_line_and_id():
     ('<bpmn:userTask id="T"><bpmn:extensionElements><zeebe:assignmentDefinition assignee="ann"/>'
      '</bpmn:extensionElements></bpmn:userTask>', 'zeebe:assignmentDefinition assignee="ann"'),
     ('<bpmn:userTask id="T" camunda:assignee="${task.owner}"/>', "camunda:assignee=${task.owner}"),
-    ('<bpmn:userTask id="T"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
-     'name="x">${a}</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>',
-     'camunda:inputParameter "x" maps'),
+    ('<bpmn:userTask id="T"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="x">'
+     '<camunda:script scriptFormat="groovy">a</camunda:script></camunda:inputParameter></camunda:inputOutput>'
+     '</bpmn:extensionElements></bpmn:userTask>', 'camunda:script scriptFormat="groovy": only Python runs here'),
     ('<bpmn:scriptTask id="T"><bpmn:script>x = execution.getProcessEngine()</bpmn:script></bpmn:scriptTask>',
      "script uses Camunda's execution.getProcessEngine: not available here"),
     ('<bpmn:intermediateCatchEvent id="M"><bpmn:messageEventDefinition messageRef="nowhere"/>'

@@ -35,9 +35,8 @@ _BPMN_RUNS = frozenset({
 #: Refused at deploy with FILE:LINE (lint.py says what to write instead); listed for completeness.
 _REFUSED = frozenset({
     "bpmn:compensateEventDefinition", "bpmn:complexGateway", "camunda:class", "camunda:delegateExpression",
-    "camunda:expression", "camunda:connector", "camunda:connectorId", "camunda:script", "camunda:map",
-    "camunda:entry", "camunda:list", "camunda:executionListener", "camunda:taskListener",
-    "camunda:field", "camunda:type", "camunda:topic",
+    "camunda:expression", "camunda:connector", "camunda:connectorId", "camunda:executionListener",
+    "camunda:taskListener", "camunda:field", "camunda:type", "camunda:topic",
 })
 #: BPMN elements with no effect on a run, and why.
 _BPMN_IGNORED = {
@@ -58,6 +57,8 @@ _CAMUNDA_RUNS = frozenset({
     "collection", "elementVariable", "decisionRef", "decisionRefBinding", "calledElementBinding",
     "calledElementVersion", "calledElementVersionTag", "initiator", "in", "out",
     "candidateStarterGroups", "resultVariable", "mapDecisionResult", "versionTag", "errorMessage",
+    "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry",
+    "script",  # in an input/output parameter: a Python expression (elsewhere refused with FILE:LINE)
 })
 _CAMUNDA_IGNORED = {
     **CAMUNDA_IGNORED,
@@ -70,9 +71,6 @@ _CAMUNDA_IGNORED = {
     "diagramRelationId": "a Modeler setting",
     "modelerTemplate": "a Modeler setting", "modelerTemplateVersion": "a Modeler setting",
     "failedJobRetryTimeCycle": "job retries belong to the Camunda job executor",
-    **dict.fromkeys(("inputOutput", "inputParameter", "outputParameter"),
-                    "only a parameter without a value deploys (it declares a local variable: the deploy "
-                    "warning says so); a mapping with a value is refused"),
 }
 
 

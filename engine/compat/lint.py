@@ -494,21 +494,6 @@ def _check_listener(file: str, listener: etree._Element, findings: Findings) -> 
                    "as a script task")
 
 
-def _check_parameter(file: str, parameter: etree._Element, findings: Findings) -> None:
-    kind = short_name(parameter.tag)
-    name = parameter.get("name", "")
-    content = [child for child in parameter if isinstance(child.tag, str)]
-    if not content and not (parameter.text or "").strip():
-        findings.warn(file, parameter, f'{describe(parameter)} {kind} "{name}" only declares a local '
-                      "variable; there are no local variable scopes here: ignored")
-        return
-    script = parameter.find(f"{{{CAMUNDA_NS}}}script")
-    detail = f"a script (scriptFormat={script.get('scriptFormat', '')})" if script is not None else (
-        f"the value {(parameter.text or short_name(content[0].tag)).strip()!r}")
-    findings.error(file, parameter, f'{describe(parameter)} {kind} "{name}" maps {detail}: input/output '
-                   "mappings are not supported; set variables in a script task")
-
-
 _MAPPING_ATTRIBUTES = {"source", "sourceExpression", "target", "variables", "local", "businessKey"}
 
 
@@ -568,8 +553,6 @@ def _refuse_element(reason: str):
 _CAMUNDA_ELEMENT_CHECKS = {
     "executionListener": _check_listener,
     "taskListener": _check_listener,
-    "inputParameter": _check_parameter,
-    "outputParameter": _check_parameter,
     "in": _check_call_mapping,
     "out": _check_call_mapping,
     "properties": _check_properties,

@@ -9,6 +9,7 @@
 - call activities: `camunda:in` / `camunda:out` decide what passes into the called process and back,
   as in Camunda 7 — without a mapping nothing passes (stock SpiffWorkflow passes everything both
   ways); see `MappedCallActivity`;
+- `camunda:inputOutput` on any element: local variables as in Camunda 7 (`_LocalScopes`, engine.scope);
 - message, signal and conditional events: Camunda 7's meaning (events.py);
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
@@ -22,6 +23,7 @@ Trees handed to this parser must have been translated by translate.py.
 """
 from __future__ import annotations
 
+import functools
 from copy import deepcopy
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -40,8 +42,10 @@ from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, Call
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from engine import scope
 from engine.compat.assignment import assignment_of
 from engine.compat.events import CamundaEvents, SignalEndEventParser, attach_event_subprocesses
+from engine.compat.iomapping import parameters
 from engine.compat.xmlsafe import CAMUNDA_NS
 from engine.dmn.model import Decision, blocked_by, read_dmn
 from engine.dmn.task import DecisionEngine, DecisionTask
@@ -102,23 +106,29 @@ class MappedCallActivity(CallActivity):
     """A call activity passing variables as Camunda 7 does: only what `camunda:in` names goes into
     the called instance when it starts, only what `camunda:out` names comes back when it ends
     (onto the calling case, which keeps all its other variables). A missing source variable
-    passes null. `local="true"` passes the call activity's local variables, and there are none
-    here (input/output mappings are refused), so it passes nothing, as it would in Camunda."""
+    passes null. `local="true"` on camunda:in passes the call activity's own local variables (its
+    input parameters); on camunda:out it sets the results as local variables of the call
+    activity (gone when it ends, unless an output parameter maps them)."""
+
+    calls_another_instance = True  # engine.scope: its instance has variables of its own
 
     def copy_data(self, my_task, subworkflow):
         start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
-        start.set_data(**self._mapped(my_task, "in", my_task.data))
+        passed = {**self._mapped(my_task, "in", my_task.data, local=False),
+                  **self._mapped(my_task, "in", scope.local_variables(my_task), local=True)}
+        start.set_data(**passed)
 
     def update_data(self, my_task, subworkflow):
-        from engine.scope import share  # the instance scope is the engine's, the mapping is Camunda's
-        returned = self._mapped(my_task, "out", subworkflow.last_task.data)
+        data = subworkflow.last_task.data
+        returned = self._mapped(my_task, "out", data, local=False)
         my_task.data.update(returned)
-        share(my_task, returned)
+        scope.share(my_task, returned)
+        scope.set_local(my_task, self._mapped(my_task, "out", data, local=True))
 
-    def _mapped(self, my_task, direction: str, data: dict) -> dict:
+    def _mapped(self, my_task, direction: str, data: dict, local: bool) -> dict:
         found: dict = {}
         for item in self.extensions.get("camunda", {}).get(direction, []):
-            if item["local"]:
+            if item["local"] != local:
                 continue
             if item["all"]:
                 found.update(deepcopy(data))
@@ -135,6 +145,36 @@ class MappedCallActivity(CallActivity):
         except Exception as error:  # noqa: BLE001 - the diagram's expression failed: name it
             raise WorkflowTaskException(f"camunda:{direction} sourceExpression {expression} failed: "
                                         f"{type(error).__name__}: {error}", task=my_task) from error
+
+
+class _LocalScopes:
+    """Mixed into every element parser: `camunda:inputOutput` (read by iomapping.py) goes into the
+    task spec's extensions, and engine.scope's `enter` / `leave` are connected to the spec that
+    carries it (for a multi-instance activity the inner one: Camunda maps inputs per instance)."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        if self.xpath("./bpmn:extensionElements/camunda:inputOutput") or self._local_call_outputs():
+            extensions[scope.IO] = {direction: [[p.name, p.python] for p in parameters(self.node, direction)]
+                                    for direction in ("input", "output")}
+        return extensions
+
+    def _local_call_outputs(self) -> bool:
+        return bool(self.xpath('./bpmn:extensionElements/camunda:out[@local="true"]'))
+
+    def parse_node(self):
+        spec = super().parse_node()
+        carrier = self.spec.task_specs.get(f"{self.bpmn_id} [child]", self.task)
+        if scope.IO in (getattr(carrier, "extensions", None) or {}):
+            carrier.update_event.connect(scope.enter)
+            carrier.completed_event.connect(scope.leave)
+            setattr(self.spec, scope.HAS_LOCALS, True)
+        return spec
+
+
+@functools.cache
+def _with_local_scopes(parser: type) -> type:
+    return type(parser.__name__, (_LocalScopes, parser), {})
 
 
 class DecisionTaskParser(BusinessRuleTaskParser):
@@ -214,6 +254,10 @@ class DeskParser(CamundaParser):
     def add_dmn_xml(self, node, filename=None):
         """Every decision of a DMN file (checked at deploy), compiled by engine.dmn."""
         self.decisions.update(read_dmn(filename or "", node).decisions)
+
+    def _get_parser_class(self, tag):
+        parser, spec_class = super()._get_parser_class(tag)
+        return (_with_local_scopes(parser) if parser is not None else None), spec_class
 
     def get_engine(self, decision_ref, node):
         blocked = blocked_by(self.decisions, decision_ref) if decision_ref in self.decisions else (

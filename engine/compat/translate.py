@@ -20,6 +20,7 @@ import keyword
 from lxml import etree
 
 from engine.compat.assignment import ATTRIBUTES, translate_attribute
+from engine.compat.iomapping import OWNERS, BadParameter, parameters
 from engine.compat.juel import Untranslatable, is_juel, translate_condition, translate_template
 from engine.compat.timers import KINDS, InvalidTimer, translate_timer
 from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Findings, describe, short_name
@@ -36,6 +37,7 @@ def translate_bpmn(file: str, root: etree._Element, findings: Findings) -> None:
         _translate_collections(file, process, findings)
         _translate_assignments(file, process, findings)
         _translate_call_mappings(file, process, findings)
+        _check_io_mappings(file, process, findings)
         _translate_links(file, process, findings)
         _silence_message_throws(file, process, findings)
         _drop_data_associations(file, process, findings)
@@ -162,6 +164,35 @@ def _translate_call_mappings(file: str, process: etree._Element, findings: Findi
         mapping.set("sourceExpression", python)
         if is_juel(value):
             _note(file, mapping, f"{short_name(mapping.tag)} sourceExpression", value, python, findings)
+
+
+def _check_io_mappings(file: str, process: etree._Element, findings: Findings) -> None:
+    """camunda:inputOutput where Camunda 7 allows it, with values that run here (iomapping.py)."""
+    for mapping in process.iter(f"{{{CAMUNDA_NS}}}inputOutput"):
+        element = mapping.getparent().getparent()
+        if element.getparent() is not None and short_name(element.getparent().tag) == "camunda:connector":
+            continue  # the connector itself is refused (lint.py)
+        kind = etree.QName(element).localname
+        if kind not in OWNERS or element.get("triggeredByEvent") == "true":
+            findings.error(file, mapping, f"{describe(element)} has camunda:inputOutput: Camunda 7 maps variables "
+                           "only on tasks, sub-processes, call activities and intermediate or end events (not on "
+                           "start or boundary events, gateways, event sub-processes); set them in the next task")
+            continue
+        looped = element.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") is not None
+        for direction in ("input", "output"):
+            try:
+                found = parameters(element, direction)
+            except BadParameter as error:
+                findings.error(file, error.element, f"{describe(element)} {error}")
+                continue
+            if direction == "output" and looped and found:
+                findings.error(file, mapping, f"{describe(element)} is multi-instance and has camunda:outputParameter: "
+                               "Camunda 7 does not allow output mappings on multi-instance activities (each "
+                               "instance would overwrite the last); set the variable inside the activity")
+            for parameter in found:
+                if parameter.python != "None" and not parameter.python.startswith(("'", '"')):
+                    findings.translated(file, mapping, f"{describe(element)} camunda:{direction}Parameter "
+                                        f"{parameter.name} runs as the Python expression: {parameter.python}")
 
 
 def _translate_links(file: str, process: etree._Element, findings: Findings) -> None:
