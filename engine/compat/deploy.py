@@ -94,9 +94,9 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
     _warn_unused_decisions(dmn, bundles)
     errors = _unique(error for document in documents for error in document.findings.errors)
-    if errors:
-        raise DeployError(errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
+    if errors:
+        raise DeployError(errors, warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
     return Bundle(processes=bundles, warnings=warnings, translations=translations,
                   constructs={d.source.name: d.constructs for d in bpmn})

@@ -1,0 +1,128 @@
+"""The analyst's pages: upload diagrams, read the lint report, deploy; versions, diagrams, sources.
+
+The lint report is `services.deploy.check_files`, the very checks `bpmdesk deploy` and the REST
+deploy run; deploying posts back the files that were checked, with the running version each process
+had then, so a report that went stale (someone deployed meanwhile, a replayed form) deploys nothing.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from markupsafe import Markup
+
+from engine import compat, diagram
+from engine.compat.xmlsafe import finding_of
+from engine.errors import BpmdeskError, InvalidInput
+from engine.services import deploy as deploy_service
+from webui.views import actor, db
+
+bp = Blueprint("analyst", __name__, url_prefix="/analyst")
+
+#: What the upload accepts: the files Camunda Modeler saves.
+UPLOAD_SUFFIXES = (*deploy_service.DIAGRAM_SUFFIXES,)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("analyst/index.html", processes=deploy_service.process_catalogue(db(), actor()),
+                           suffixes=",".join(UPLOAD_SUFFIXES))
+
+
+def _uploaded() -> list[compat.SourceFile]:
+    """The files of the upload form, each by its own file name (no folders)."""
+    files = []
+    for storage in request.files.getlist("files"):
+        if not storage.filename:
+            continue
+        name = PurePosixPath(storage.filename.replace("\\", "/")).name
+        if not deploy_service.is_diagram(name):
+            raise InvalidInput(f"{name}：只能上传 {'、'.join(UPLOAD_SUFFIXES)} 文件。")
+        files.append(compat.SourceFile(name, storage.read(deploy_service.MAX_FILE_BYTES + 1)))
+    if not files:
+        raise InvalidInput("请选择要检查的 .bpmn / .dmn 文件。")
+    return files
+
+
+def _posted_back() -> list[compat.SourceFile]:
+    """The files a check page carries to its deploy button, exactly as they were checked."""
+    names, contents = request.form.getlist("file_name"), request.form.getlist("file_content")
+    if not names or len(names) != len(contents):
+        raise InvalidInput("部署表单不完整：请重新上传并检查。")
+    try:
+        return [compat.SourceFile(n, base64.b64decode(c, validate=True)) for n, c in zip(names, contents)]
+    except ValueError:
+        raise InvalidInput("部署表单已损坏：请重新上传并检查。") from None
+
+
+@bp.post("/check")
+@login_required
+def check():
+    files = _uploaded()
+    report = deploy_service.check_files(db(), files, actor())
+    return render_template("analyst/check.html", report=report, files=files,
+                           errors=[finding_of(p) for p in report.errors],
+                           warnings=[finding_of(p) for p in report.warnings],
+                           expected=json.dumps(report.expected()), encoded=_encoded)
+
+
+def _encoded(source: compat.SourceFile) -> str:
+    """A file's bytes for a hidden field: a browser submits text fields with CRLF line ends, which
+    would make a checked file differ from the deployed one; base64 has no line ends."""
+    return base64.b64encode(source.content).decode("ascii")
+
+
+@bp.post("/deploy")
+@login_required
+def deploy():
+    try:
+        expected: dict[str, Any] = json.loads(request.form.get("expected") or "")
+    except ValueError:
+        raise InvalidInput("部署表单不完整：请重新上传并检查。") from None
+    if not isinstance(expected, dict):
+        raise InvalidInput("部署表单不完整：请重新上传并检查。")
+    report = deploy_service.deploy_files(db(), _posted_back(), actor(), expected=expected)
+    for item in report.processes:
+        flash(f"{'已部署' if item.changed else '未变化'} {item.name or item.process_id} v{item.version}", "ok")
+    return redirect(url_for("analyst.index"))
+
+
+@bp.get("/versions/<int:definition_id>")
+@login_required
+def version(definition_id: int):
+    definition, files = deploy_service.version_files(db(), definition_id, actor())
+    catalogue = {p.process_id: p for p in deploy_service.process_catalogue(db(), actor())}
+    summary = next(v for v in catalogue[definition.process_id].versions if v.id == definition_id)
+    return render_template("analyst/version.html", definition=definition, summary=summary, files=files,
+                           svg=_diagram(files[0].content, definition.process_id),
+                           versions=catalogue[definition.process_id].versions)
+
+
+def _diagram(bpmn: bytes, process_id: str, **states: Any) -> Markup | str:
+    try:
+        return Markup(diagram.render_svg(bpmn, process_id, **states))
+    except BpmdeskError as error:
+        return str(error)
+
+
+@bp.get("/versions/<int:definition_id>/files/<int:index>")
+@login_required
+def download(definition_id: int, index: int):
+    definition, files = deploy_service.version_files(db(), definition_id, actor())
+    if index >= len(files):
+        raise InvalidInput(f"版本 {definition_id} 没有第 {index + 1} 个文件。")
+    name = PurePosixPath(files[index].name.replace("\\", "/")).name
+    response = Response(files[index].content, mimetype="application/xml")
+    response.headers["Content-Disposition"] = _attachment(name)
+    return response
+
+
+def _attachment(name: str) -> str:
+    """An attachment header a browser saves under the file's own (possibly Chinese) name."""
+    return f"attachment; filename=\"{quote(name)}\"; filename*=UTF-8''{quote(name)}"
