@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.specs.user_task import Form
 
+from engine.compat.analysis import check_model
 from engine.compat.assignment import split_names
 from engine.compat.dmn import check_dmn, decisions_of
 from engine.compat.lint import FileFacts, check_bpmn
@@ -127,6 +128,7 @@ def _check_document(document: _Document) -> None:
         document.constructs = inventory(root)
         document.facts = check_bpmn(name, root, document.findings)
         translate_bpmn(name, root, document.findings)
+        check_model(name, root, document.findings)
     elif qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
         document.kind = "dmn"
         document.decisions = check_dmn(name, root, document.findings)

@@ -138,20 +138,22 @@ class Findings:
     translations: list[str] = field(default_factory=list)
 
     def error(self, file: str, where: etree._Element | int, text: str, *, rule: str = "",
-              fix: str = "") -> None:
-        self.errors.append(_finding(file, where, text, rule, fix))
+              fix: str = "", line: int | None = None) -> None:
+        """``line``: a line inside ``where`` (a script's), instead of the element's own."""
+        self.errors.append(_finding(file, where, text, rule, fix, line))
 
     def warn(self, file: str, where: etree._Element | int, text: str, *, rule: str = "",
-             fix: str = "") -> None:
-        self.warnings.append(_finding(file, where, text, rule, fix))
+             fix: str = "", line: int | None = None) -> None:
+        self.warnings.append(_finding(file, where, text, rule, fix, line))
 
     def translated(self, file: str, where: etree._Element | int, text: str) -> None:
         self.translations.append(f"{file}:{_line(where)}: {text}")
 
 
-def _finding(file: str, where: etree._Element | int, text: str, rule: str, fix: str) -> Finding:
+def _finding(file: str, where: etree._Element | int, text: str, rule: str, fix: str,
+             line: int | None) -> Finding:
     element = None if isinstance(where, int) else where
-    return Finding(file, _line(where), text, element=element, rule=rule, fix=fix)
+    return Finding(file, line or _line(where), text, element=element, rule=rule, fix=fix)
 
 
 def _line(where: etree._Element | int) -> int:
