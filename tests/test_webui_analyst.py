@@ -106,6 +106,9 @@ def test_an_analyst_checks_then_deploys_the_same_upload(app: Flask, site_db: Dat
     client = signed_in(app, "analyst")
     response = upload(client, ("complaint_handling.bpmn", RENAMED))
     assert "没有错误" in text(response) and "新版本 v2" in text(response)
+    assert "用户任务「投诉分类」改名为「投诉分类（新）」" in text(response)  # the diff against the running v1, in words
+    assert re.search(r'data-element-id="Task_ClassifyComplaint"[^>]*class="[^"]*changed', text(response)) or \
+        re.search(r'class="[^"]*changed[^"]*"[^>]*data-element-id="Task_ClassifyComplaint"', text(response))
     form = deploy_form(response.get_data(as_text=True))
     response = client.post("/analyst/deploy", data=form)
     assert response.status_code == 302
@@ -132,6 +135,10 @@ def test_versions_show_who_deployed_open_cases_a_diagram_and_the_exact_source(ap
     assert row and int(row.group(1)) >= 1
     page = client.get(f"/analyst/versions/{latest.id}")
     assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    first = _versions(site_db)[0]
+    compared = client.get(f"/analyst/diff?old={first.id}&new={latest.id}")
+    assert compared.status_code == 200 and "改名为" in text(compared)
+    assert client.get(f"/analyst/diff?old=x&new={latest.id}").status_code == 400
     download = client.get(f"/analyst/versions/{latest.id}/files/0")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     assert download.data == deploy_service.get_version(site_db, latest.id).files[0]["content"].encode("utf-8")

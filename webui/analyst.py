@@ -17,6 +17,7 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from engine import compat, diagram
+from engine.compat.diff import VersionDiff
 from engine.compat.xmlsafe import finding_of
 from engine.errors import BpmdeskError, InvalidInput
 from engine.services import deploy as deploy_service
@@ -66,7 +67,9 @@ def _posted_back() -> list[compat.SourceFile]:
 def check():
     files = _uploaded()
     report = deploy_service.check_files(db(), files, actor())
-    return render_template("analyst/check.html", report=report, files=files,
+    drawings = {p.process_id: _diff_drawings(p.diff, p.bpmn, p.process_id, p.running_id)
+                for p in report.processes if p.diff is not None}
+    return render_template("analyst/check.html", report=report, files=files, drawings=drawings,
                            errors=[finding_of(p) for p in report.errors],
                            warnings=[finding_of(p) for p in report.warnings],
                            expected=json.dumps(report.expected()), encoded=_encoded)
@@ -102,6 +105,32 @@ def version(definition_id: int):
     return render_template("analyst/version.html", definition=definition, summary=summary, files=files,
                            svg=_diagram(files[0].content, definition.process_id),
                            versions=catalogue[definition.process_id].versions)
+
+
+def _diff_drawings(diff: VersionDiff, new_bpmn: bytes, process_id: str, old_id: int) -> tuple[Markup | str, Markup | str]:
+    """The new diagram with what was added and changed, the old one with what was removed and changed."""
+    _, old_files = deploy_service.version_files(db(), old_id, actor())
+    return (_diagram(new_bpmn, process_id, added=diff.added, changed=diff.changed),
+            _diagram(old_files[0].content, process_id, removed=diff.removed, changed=diff.changed))
+
+
+@bp.get("/diff")
+@login_required
+def diff():
+    """Two versions of one process compared (`?old=ID&new=ID`)."""
+    old_id, new_id = _version_arg("old"), _version_arg("new")
+    changes = deploy_service.diff_versions(db(), old_id, new_id, actor())
+    old, _ = deploy_service.version_files(db(), old_id, actor())
+    new, new_files = deploy_service.version_files(db(), new_id, actor())
+    new_svg, old_svg = _diff_drawings(changes, new_files[0].content, new.process_id, old_id)
+    return render_template("analyst/diff.html", old=old, new=new, diff=changes, new_svg=new_svg, old_svg=old_svg)
+
+
+def _version_arg(name: str) -> int:
+    value = request.args.get(name, "")
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidInput("请选择要比较的两个版本。")
+    return int(value)
 
 
 def _diagram(bpmn: bytes, process_id: str, **states: Any) -> Markup | str:

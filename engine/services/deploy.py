@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 
 from engine import clock, compat, runtime
-from engine.errors import Conflict, DeployError, NotFound
+from engine.compat.diff import VersionDiff, diff_bundles
+from engine.errors import Conflict, DeployError, InvalidInput, NotFound
 from engine.history import record
 from engine.services import access
 from engine.services.access import Actor
@@ -50,6 +51,8 @@ class PlannedProcess:
     running_version: int | None  # the newest deployed version, None for a new process
     running_id: int | None
     changed: bool
+    bpmn: bytes = b""  # the uploaded file defining it, to draw
+    diff: VersionDiff | None = None  # from the running version, when there is one and it changes
 
     @property
     def next_version(self) -> int:
@@ -120,9 +123,19 @@ def check_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> D
 
 def _planned(session: Session, process: compat.ProcessBundle) -> PlannedProcess:
     latest = latest_version(session, process.process_id)
+    changed = latest is None or latest.content_hash != process.content_hash()
+    diff = diff_bundles(runtime.bundle_of(latest), process) if latest is not None and changed else None
     return PlannedProcess(process.process_id, process.name, latest.version if latest else None,
-                          latest.id if latest else None,
-                          latest is None or latest.content_hash != process.content_hash())
+                          latest.id if latest else None, changed, process.bpmn.content, diff)
+
+
+def diff_versions(db: Database, old_id: int, new_id: int, actor: Actor) -> VersionDiff:
+    """What changed from one deployed version of a process to another (either way round)."""
+    access.require_deployer(actor)
+    old, new = get_version(db, old_id), get_version(db, new_id)
+    if old.process_id != new.process_id:
+        raise InvalidInput(f"版本 {old_id} 与 {new_id} 不是同一个流程的版本，无法比较。")
+    return diff_bundles(runtime.bundle_of(old), runtime.bundle_of(new))
 
 
 @translating_races
