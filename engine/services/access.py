@@ -24,6 +24,7 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | audit (search, replay, export, verify) | the operator, auditors                                     |
 | deploy                  | the operator, admins, analysts (Camunda Modeler's Deploy button)          |
 | check an upload, list versions with open cases, read a version's sources | as deploy  |
+| migrate open cases to another version (dry run, migrate, migrate back) | as deploy       |
 | manage users, tokens    | the operator, admins                                                      |
 | fetch and answer external tasks | the worker group (programs, with a token or Basic credentials)   |
 | reset an external task's retries (its incident) | workers, the operator, admins                    |
