@@ -6,42 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from engine import clock, compat, services
+from engine import clock, services
 from engine.errors import Conflict
 from engine.services import deploy as deploy_service
 from engine.services import migration
 from engine.store import Database
+from migration_site import deploy, version
 
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://bpmn.io/schema/bpmn">\n')
 T0 = "2026-03-02T09:00:00+08:00"
-
-
-def version(*, name_a: str = "受理", timer: str = "PT1H", second: str = "B", second_name: str = "回访",
-            x_type: str = "string") -> bytes:
-    """start → A (form x, a boundary timer to a reminder) → second → end."""
-    return (HEAD + f'''<bpmn:process id="mig" name="迁移测试" isExecutable="true">
-<bpmn:startEvent id="s"/>
-<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="A"/>
-<bpmn:userTask id="A" name="{name_a}" camunda:candidateGroups="front-desk"><bpmn:extensionElements><camunda:formData>
-<camunda:formField id="x" label="说明" type="{x_type}"/></camunda:formData></bpmn:extensionElements></bpmn:userTask>
-<bpmn:boundaryEvent id="late" name="超时提醒" cancelActivity="false" attachedToRef="A"><bpmn:timerEventDefinition>
-<bpmn:timeDuration>{timer}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
-<bpmn:sequenceFlow id="f4" sourceRef="late" targetRef="remind"/>
-<bpmn:userTask id="remind" name="督办" camunda:candidateGroups="cs-supervisor"/>
-<bpmn:sequenceFlow id="f5" sourceRef="remind" targetRef="e2"/><bpmn:endEvent id="e2"/>
-<bpmn:sequenceFlow id="f2" sourceRef="A" targetRef="{second}"/>
-<bpmn:userTask id="{second}" name="{second_name}" camunda:candidateGroups="front-desk"/>
-<bpmn:sequenceFlow id="f3" sourceRef="{second}" targetRef="e"/>
-<bpmn:endEvent id="e"/>
-</bpmn:process>
-</bpmn:definitions>
-''').encode()
-
-
-def deploy(db: Database, content: bytes) -> int:
-    report = services.deploy_files(db, [compat.SourceFile("mig.bpmn", content)], services.Actor.operator("test"))
-    return report.processes[0].definition_id
 
 
 def start(db: Database, at_second: bool = False) -> int:
@@ -167,3 +139,33 @@ def _assert_replay_agrees(db: Database, instance_id: int) -> None:
 def _versions(db: Database):
     return [v for p in deploy_service.process_catalogue(db, services.Actor.operator()) if p.process_id == "mig"
             for v in p.versions]
+
+
+def test_an_analyst_dry_runs_maps_migrates_in_batches_and_moves_one_back_on_the_pages(
+        db: Database, versions, tmp_path) -> None:
+    import html
+    import re
+    from webui import create_app
+    v1, v2, at_a, at_b = versions
+    app = create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path, "TESTING": True})
+    client = app.test_client()
+    token = lambda page: re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # noqa: E731
+    login = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"username": "analyst", "password": "demo", "csrf_token": token(login)})
+    with clock.frozen(T0):
+        page = html.unescape(client.get(f"/analyst/versions/{v1}/migrate?to={v2}").get_data(as_text=True))
+        assert re.search(r'id="safe-count">3<', page) and re.search(r'id="unsafe-count">2<', page)
+        assert "「回访」(B) 在新版本中已删除" in page and 'name="map.B"' in page
+        page = client.get(f"/analyst/versions/{v1}/migrate?to={v2}&map.B=C").get_data(as_text=True)
+        assert re.search(r'id="safe-count">5<', page)
+        form = {"csrf_token": token(page), "to": str(v2), "map.B": "C", "batch": "2"}
+        client.post(f"/analyst/versions/{v1}/migrate", data=form)
+        page = html.unescape(client.get(f"/analyst/versions/{v1}/migrate?to={v2}&map.B=C").get_data(as_text=True))
+        assert "已迁移 2 件" in page and "旧版本上还有 3 件" in page
+        client.post(f"/analyst/versions/{v1}/migrate", data={**form, "batch": "100"})
+        case_page = client.get(f"/cases/{at_b[0]}").get_data(as_text=True)
+        assert 'id="migrate-back"' in case_page and "迁移到流程新版本" in case_page
+        client.post(f"/analyst/cases/{at_b[0]}/migrate-back", data={"csrf_token": token(case_page)})
+    assert services.show_instance(db, at_b[0], services.Actor.operator()).version == 1
+    assert open_task(db, at_b[0], "B") is not None
+    assert {services.show_instance(db, i, services.Actor.operator()).version for i in at_a + at_b[1:]} == {2}

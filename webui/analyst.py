@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from engine import compat, diagram
@@ -21,9 +21,17 @@ from engine.compat.diff import VersionDiff
 from engine.compat.xmlsafe import finding_of
 from engine.errors import BpmdeskError, InvalidInput
 from engine.services import deploy as deploy_service
+from engine.services import migration
 from webui.views import actor, db
 
 bp = Blueprint("analyst", __name__, url_prefix="/analyst")
+
+
+@bp.before_request
+def _deployers_only() -> None:
+    """Every page here is an analyst's (or an admin's): refused before any input is read."""
+    if current_user.is_authenticated:
+        deploy_service.require_deployer(actor())
 
 #: What the upload accepts: the files Camunda Modeler saves.
 UPLOAD_SUFFIXES = (*deploy_service.DIAGRAM_SUFFIXES,)
@@ -155,3 +163,64 @@ def download(definition_id: int, index: int):
 def _attachment(name: str) -> str:
     """An attachment header a browser saves under the file's own (possibly Chinese) name."""
     return f"attachment; filename=\"{quote(name)}\"; filename*=UTF-8''{quote(name)}"
+
+
+# --- migration of open cases ------------------------------------------------------------------------
+
+#: Cases listed on a dry-run page (the counts cover every case).
+SHOWN_CASES = 500
+
+
+def _mapping(values: Any) -> dict[str, str]:
+    """`map.ELEMENT=TARGET` fields: the analyst's choice for each removed element (empty: none)."""
+    return {key[4:]: value for key, value in values.items() if key.startswith("map.") and value}
+
+
+def _target_arg(values: Any, default: int | None) -> int:
+    value = values.get("to", "")
+    if value.isdigit() and len(value) <= 9:
+        return int(value)
+    if default is None:
+        raise InvalidInput("请选择迁移到哪个版本。")
+    return default
+
+
+@bp.get("/versions/<int:definition_id>/migrate")
+@login_required
+def migrate_check(definition_id: int):
+    """The dry run: per open case, safe or not and why, with the mapping the analyst chose."""
+    definition, _ = deploy_service.version_files(db(), definition_id, actor())
+    versions = next(p.versions for p in deploy_service.process_catalogue(db(), actor())
+                    if p.process_id == definition.process_id)
+    to_id = _target_arg(request.args, next((v.id for v in versions if v.id != definition_id), None))
+    mapping = _mapping(request.args)
+    checks = migration.dry_run(db(), definition_id, to_id, mapping, actor())
+    unmapped = sorted({element for c in checks for element in c.unmapped} | set(mapping))
+    return render_template("analyst/migrate.html", definition=definition, versions=versions, to_id=to_id,
+                           checks=checks[:SHOWN_CASES], total=len(checks), safe=sum(c.safe for c in checks),
+                           mapping=mapping, unmapped=unmapped,
+                           targets=migration.target_elements(db(), to_id, actor()))
+
+
+@bp.post("/versions/<int:definition_id>/migrate")
+@login_required
+def migrate_run(definition_id: int):
+    """One batch of the safe cases; the page says how many are left and offers the next batch."""
+    to_id, mapping = _target_arg(request.form, None), _mapping(request.form)
+    batch = request.form.get("batch", "100")
+    run = migration.migrate_cases(db(), definition_id, to_id, mapping, actor(),
+                                  batch=int(batch) if batch.isdigit() and len(batch) < 6 else 0)
+    flash(f"已迁移 {len(run.migrated)} 件；不安全未迁移 {len(run.unsafe)} 件；失败 {len(run.failed)} 件；"
+          f"旧版本上还有 {run.remaining} 件未办结。", "ok")
+    for instance_id, message in run.failed[:20]:
+        flash(f"案件 {instance_id}：{message}", "error")
+    return redirect(url_for("analyst.migrate_check", definition_id=definition_id, to=to_id,
+                            **{f"map.{k}": v for k, v in mapping.items()}))
+
+
+@bp.post("/cases/<int:instance_id>/migrate-back")
+@login_required
+def migrate_back(instance_id: int):
+    migration.migrate_back(db(), instance_id, actor())
+    flash(f"案件 {instance_id} 已迁回原版本。", "ok")
+    return redirect(url_for("cases.show", instance_id=instance_id))

@@ -45,6 +45,7 @@ class CasePlan:
     notes: list[str] = field(default_factory=list)  # what changes for the case, in words
     dues: dict[str, str] = field(default_factory=dict)  # element id → new due time (ISO), per changed timer
     mapped: dict[str, str] = field(default_factory=dict)  # active element → the element it moves to
+    unmapped: list[str] = field(default_factory=list)  # active elements the new version lacks, unmapped
 
     @property
     def safe(self) -> bool:
@@ -101,6 +102,7 @@ def _plan_workflow(result: CasePlan, registry: Any, sub: Any, new_spec: Any, map
             result.mapped[element] = target.bpmn_id
             result.notes.append(f"「{_name(task.task_spec)}」移到新版本的「{_name(target)}」")
         if target is None:
+            result.unmapped.append(element)
             guess = f"（SpiffWorkflow 认为对应「{_name(aligned)}」({aligned.bpmn_id})）" if aligned is not None else ""
             result.reasons.append(f"正在办理/等待的「{_name(task.task_spec)}」({element}) 在新版本中已删除{guess}："
                                   "请为它选择新版本中对应的元素")

@@ -106,6 +106,11 @@ def deploy_paths(db: Database, paths: Iterable[str | Path], actor: Actor) -> Dep
     return deploy_files(db, collect_files(paths), actor)
 
 
+def require_deployer(actor: Actor) -> None:
+    """Only admins and analysts deploy, and see what is deployed with its open cases."""
+    access.require_deployer(actor)
+
+
 def check_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> DeployCheck:
     """A dry run of `deploy_files`: every check a deploy makes, and nothing written. Problems come
     back in the report instead of as a `DeployError`, for the analyst pages to list."""

@@ -42,6 +42,7 @@ class CaseCheck:
     safe: bool
     reasons: list[str]
     notes: list[str]
+    unmapped: list[str]  # elements it waits on that the new version lacks, for the analyst to map
 
 
 @dataclass
@@ -85,7 +86,22 @@ def _check(case: Case, new: runtime.Deployed, mapping: Mapping[str, str]) -> Cas
     instance = case.instance
     label = instance.business_key or " ".join(v for v in (instance.customer_name, instance.room) if v)
     return CaseCheck(instance.id, label, list(migration.active_elements(case.workflow)), found.safe,
-                     found.reasons, found.notes)
+                     found.reasons, found.notes, found.unmapped)
+
+
+def target_elements(db: Database, to_id: int, actor: Actor) -> list[tuple[str, str]]:
+    """(id, name) of the elements of a version a case can wait at: what a removed element may be
+    mapped to (not gateways, start or end events)."""
+    access.require_deployer(actor)
+    with db.unit_of_work(read_only=True) as session:
+        specs = runtime.deployed(db, session, to_id).specs
+    found = {s.bpmn_id: s.bpmn_name or s.bpmn_id for spec in (specs[0], *specs[1].values())
+             for s in spec.task_specs.values()
+             if getattr(s, "bpmn_id", None) and not any(k in type(s).__name__ for k in _NOT_WAITING)}
+    return sorted(found.items())
+
+
+_NOT_WAITING = ("Gateway", "StartEvent", "EndEvent", "Join", "Split")
 
 
 def migrate_cases(db: Database, from_id: int, to_id: int, mapping: Mapping[str, str], actor: Actor,
