@@ -22,6 +22,7 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("finance", "财务 马丽", ["finance"]),
     ("registry", "户籍专员 高远", ["registry-clerk"]),
     ("auditor", "审计 林审", ["auditor"]),
+    ("analyst", "流程分析员 钱进", ["analyst"]),
     ("admin", "系统管理员", ["admin"]),
 ]
 

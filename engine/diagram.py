@@ -56,6 +56,15 @@ STYLE = """
 .bpmn-diagram .active .shape{fill:#fff3cf;stroke:#b86e00;stroke-width:3}
 .bpmn-diagram .escalated .shape{fill:#fde5e5;stroke:#c62828;stroke-width:3}
 .bpmn-diagram .escalated .line{stroke:#c62828}
+.bpmn-diagram .added .shape{fill:#e3f5e1;stroke:#1b7f2a;stroke-width:3}
+.bpmn-diagram .added .line{stroke:#1b7f2a;stroke-width:3}
+.bpmn-diagram .added .head{fill:#1b7f2a;stroke:#1b7f2a}
+.bpmn-diagram .removed .shape{fill:#fde5e5;stroke:#c62828;stroke-width:3;stroke-dasharray:6 3}
+.bpmn-diagram .removed .line{stroke:#c62828;stroke-width:3;stroke-dasharray:6 3}
+.bpmn-diagram .removed .head{fill:#c62828;stroke:#c62828}
+.bpmn-diagram .changed .shape{fill:#fff3cf;stroke:#b86e00;stroke-width:3}
+.bpmn-diagram .changed .line{stroke:#b86e00;stroke-width:3}
+.bpmn-diagram .changed .head{fill:#b86e00;stroke:#b86e00}
 """
 
 
@@ -92,8 +101,10 @@ class Shape:
 
 
 def render_svg(bpmn: bytes, process_id: str, *, completed: Collection[str] = (),
-               active: Collection[str] = (), escalated: Collection[str] = ()) -> str:
-    """The diagram of ``process_id`` as an ``<svg>`` string, with element groups classed by state.
+               active: Collection[str] = (), escalated: Collection[str] = (),
+               added: Collection[str] = (), removed: Collection[str] = (), changed: Collection[str] = ()) -> str:
+    """The diagram of ``process_id`` as an ``<svg>`` string, with element groups classed by state
+    (a case's: completed, active, escalated; a version diff's: added, removed, changed).
 
     Raises ``NotFound`` when the file has no such process or no drawing of it, and
     ``InvalidInput`` when the file is not XML.
@@ -102,7 +113,8 @@ def render_svg(bpmn: bytes, process_id: str, *, completed: Collection[str] = (),
     elements = {el.get("id"): el for el in root.iter() if el.get("id")}
     plane = _plane_of(root, elements, process_id)
     shapes, edges, bounds = _read_plane(plane, elements)
-    states = {"done": set(completed), "active": set(active), "escalated": set(escalated)}
+    states = {"done": set(completed), "active": set(active), "escalated": set(escalated),
+              "added": set(added), "removed": set(removed), "changed": set(changed)}
     svg = _canvas(bounds, _title_of(elements, process_id))
     edge_layer = etree.Element(f"{{{SVG}}}g", {"class": "edges"})
     for element, points, label in edges:

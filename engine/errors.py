@@ -50,11 +50,13 @@ class InvalidInput(BpmdeskError):
 
 
 class DeployError(BpmdeskError):
-    """A BPMN/DMN file cannot be deployed; each problem reads ``FILE:LINE: what and why``."""
+    """A BPMN/DMN file cannot be deployed; each problem reads ``FILE:LINE: what and why``.
+    ``warnings``: what the checks found besides, for a lint report that lists both."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], warnings: list[str] | None = None):
         super().__init__("\n".join(problems))
         self.problems = list(problems)
+        self.warnings = list(warnings or [])
 
 
 class ProcessError(BpmdeskError):

@@ -63,6 +63,8 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 _REGISTRY = BpmnWorkflowSerializer.configure({**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter,
                                               DeskWorkflow: _StateOnlyWorkflowConverter})
 STATE_VERSION = BpmnWorkflowSerializer().VERSION
+#: SpiffWorkflow's converters, which its SpecDiff compares task specs with (engine.actions.migrate).
+SPEC_REGISTRY = _REGISTRY
 
 
 def bundle_of(definition: DefinitionVersion) -> compat.ProcessBundle:

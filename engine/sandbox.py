@@ -169,6 +169,16 @@ def _compile(source: str, mode: str) -> CodeType:
     return result.code
 
 
+def rejection(source: str, mode: str = "exec") -> ScriptRejected | None:
+    """Why the sandbox would refuse to run this script or expression, or None: asked at deploy,
+    so a syntax error or a forbidden construct is found before a case reaches it."""
+    try:
+        _compile(source, mode)
+    except ScriptRejected as rejected:
+        return rejected
+    return None
+
+
 # --- size checks -----------------------------------------------------------------------------
 
 def _limit_length(length: int) -> None:
@@ -479,6 +489,8 @@ _GUARDS: dict[str, Any] = {
 }
 #: Names every run's namespace reserves; never task data.
 _RESERVED = frozenset([*_GUARDS, "_tick_", "_getiter_", "__builtins__"])
+#: Names a script or condition may use without any process variable of that name (deploy's lint).
+PROVIDED_NAMES = frozenset([*_BUILTINS, "locals", "execution", *BUSINESS_FUNCTIONS, *_RESERVED])
 
 
 def _resident_bytes() -> int | None:

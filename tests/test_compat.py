@@ -215,7 +215,7 @@ def test_engine_only_settings_are_warnings_naming_what_is_ignored():
     assert [w.split(": ", 1)[1] for w in deploy(content).warnings] == [
         'userTask "T" camunda:asyncBefore is ignored: job-executor setting: every step here is committed '
         "as one unit of work",
-        'userTask "T" camunda:mystery is not supported here: ignored',
+        'userTask "T" camunda:mystery is not supported here: ignored; remove camunda:mystery (or check its spelling)',
         'userTask "T" camunda:failedJobRetryTimeCycle is ignored: job retries belong to the Camunda job '
         "executor"]
 

@@ -59,6 +59,19 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("POST", "/team/assign/<task_id>", "/team/assign/{task}"):
         ({"to_user": "frontdesk2"}, "claimed", "302 403 403 403 403 403"),
     ("POST", "/admin/groups", ""): ({"name": "plumbing", "display_name": "水电班"}, "open", "302 403 403 403 403 302"),
+    ("GET", "/analyst/", ""): (None, "open", "302 403 403 403 403 200"),
+    ("POST", "/analyst/check", ""): ({}, "open", "302 403 403 403 403 400"),  # no file chosen
+    ("POST", "/analyst/deploy", ""): ({}, "open", "302 403 403 403 403 400"),  # no checked files
+    ("GET", "/analyst/versions/<int:definition_id>", "/analyst/versions/1"): (None, "open", "302 403 403 403 403 200"),
+    ("GET", "/analyst/versions/<int:definition_id>/files/<int:index>", "/analyst/versions/1/files/0"):
+        (None, "open", "302 403 403 403 403 200"),
+    ("GET", "/analyst/diff", "/analyst/diff?old=1&new=1"): (None, "open", "302 403 403 403 403 200"),
+    ("GET", "/analyst/versions/<int:definition_id>/migrate", "/analyst/versions/1/migrate"):
+        (None, "open", "302 403 403 403 403 400"),  # no other version to migrate to
+    ("POST", "/analyst/versions/<int:definition_id>/migrate", "/analyst/versions/1/migrate"):
+        ({}, "open", "302 403 403 403 403 400"),
+    ("POST", "/analyst/cases/<int:instance_id>/migrate-back", "/analyst/cases/{case}/migrate-back"):
+        (None, "open", "302 403 403 403 403 409"),  # never migrated
     ("GET", "/api/me", ""): (None, "open", "401 200 200 200 200 200"),
     ("POST", "/api/logout", ""): (None, "open", "401 200 200 200 200 200"),
     ("GET", "/api/tasks", ""): (None, "open", "401 200 200 200 200 200"),

@@ -28,6 +28,7 @@ EVENT_LABELS = {
     "external_task_incident_resolved": "外部任务异常已处理", "external_task_retries_set": "外部任务重试次数已设定",
     "external_task_lock_extended": "外部任务延长锁定", "external_task_unlocked": "外部任务解除锁定",
     "external_task_cancelled": "外部任务取消",
+    "instance_migrated": "迁移到流程新版本",
 }
 
 
@@ -53,6 +54,9 @@ def event_text(event: Any) -> str:
         parts.append(f"原因：{payload.get('reason', '')}")
     if event.type == "timer_fired" and payload.get("interrupting"):
         parts.append("（中断当前任务）")
+    if event.type == "instance_migrated":
+        parts.append(f"v{payload.get('from_version')} → v{payload.get('to_version')}")
+        parts.extend(payload.get("notes") or [])
     if event.type.startswith("external_task_") and (payload.get("message") or payload.get("code")):
         parts.append("：".join(str(payload[k]) for k in ("code", "message") if payload.get(k)))
     return " ".join(p for p in parts if p)

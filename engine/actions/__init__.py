@@ -16,6 +16,7 @@ So a change in how an action runs is made once, and replay cannot drift from wha
 | correlate a message, send a signal, start by either, enter by hand | see ``engine.actions.events`` | ``message_correlated``, ``signal_received`` |
 | complete an external task | ``external.complete`` | ``external_task_completed``    |
 | BPMN error of an external task | ``external.throw_bpmn_error`` | ``external_task_bpmn_error`` |
+| move a case to another version | ``migrate`` (``migration.plan`` is its dry run) | ``instance_migrated`` |
 
 Adding an action (correlate a message, send a signal, complete an external task): write one
 function in a module of this package, taking the workflow and exactly what its event will record,
@@ -26,8 +27,9 @@ internal-data write, a second engine pass) belongs inside that function, with it
 """
 from engine.actions.cases import cancel, proceed, start
 from engine.actions.events import correlate, enter, send_signal, start_by_event
+from engine.actions.migration import migrate
 from engine.actions.tasks import complete
 from engine.actions.timers import fire_timers, start_by_timer
 
-__all__ = ["cancel", "complete", "correlate", "enter", "fire_timers", "proceed", "send_signal", "start",
+__all__ = ["cancel", "complete", "correlate", "enter", "fire_timers", "migrate", "proceed", "send_signal", "start",
            "start_by_event", "start_by_timer"]

@@ -111,6 +111,7 @@ class Replayer:
     start_at: datetime | None = None  # a start whose first engine steps wait for the next event
     applied: list[Event] = field(default_factory=list)
     open_by_element: dict[str, list[Task]] | None = None  # open user tasks, until the workflow moves
+    specs_of: Callable[[int], tuple[Any, dict[str, Any]]] | None = None  # another version's, for a migration
 
     def apply(self, event: Event) -> str | None:
         """Replay one event; a description of the disagreement, or None."""
@@ -304,6 +305,17 @@ class Replayer:
         return None if caught == event.payload.get("caught") else \
             f"BPMN error {event.payload['code']} was {'not ' if caught else ''}caught in the replay"
 
+    def _migrated(self, event: Event) -> str | None:
+        """A case moved to another version: moved the same way, with the recorded due times."""
+        if self.specs_of is None:
+            return "the case was migrated to another version; replay it with its versions"
+        payload = event.payload
+        self.specs = self.specs_of(int(payload["to_definition"]))
+        with clock.frozen(event.at):
+            actions.migrate(runtime.SPEC_REGISTRY, self.workflow, self.specs, payload.get("mapping") or {},
+                            payload.get("dues") or {})
+        return None
+
     def _external_cancelled(self, event: Event) -> str | None:
         known = self.tasks.get(event.task_id)
         if known is not None and known.state == TaskState.STARTED:
@@ -344,14 +356,17 @@ _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "external_task_completed": Replayer._external_completed,
     "external_task_bpmn_error": Replayer._external_bpmn_error,
     "external_task_cancelled": Replayer._external_cancelled,
+    "instance_migrated": Replayer._migrated,
 }
 _CAUGHT = {"message_correlated": catching.MESSAGE, "signal_received": catching.SIGNAL}
 
 
-def replay_events(specs: tuple[Any, dict[str, Any]], events: Sequence[Event]
+def replay_events(specs: tuple[Any, dict[str, Any]], events: Sequence[Event],
+                  specs_of: Callable[[int], tuple[Any, dict[str, Any]]] | None = None
                   ) -> tuple[Replayer, Divergence | None]:
-    """Apply the events in order, stopping at the first that the replay disagrees with."""
-    replayer = Replayer(specs)
+    """Apply the events in order, stopping at the first that the replay disagrees with.
+    ``specs_of``: another version's specs by its id, for a case migrated between versions."""
+    replayer = Replayer(specs, specs_of=specs_of)
     for event in events:
         problem = replayer.apply(event)
         if problem is not None:
@@ -405,8 +420,11 @@ def replay_instance(db: Database, session: Session, instance_id: int, *, until_s
     events = list(session.scalars(query))
     if not events and (until_seq is not None or until_at is not None):
         raise InvalidInput(f"案件 {instance_id} 在所选时刻尚未发起。")
-    deployed = runtime.deployed(db, session, instance.definition_id)
-    replayer, divergence = replay_events(deployed.specs, events)
+    # the version the case started on: a migration moved it later (replay follows each move)
+    first = events[0].definition_id if events and events[0].definition_id else instance.definition_id
+    deployed = runtime.deployed(db, session, first)
+    replayer, divergence = replay_events(deployed.specs, events,
+                                         lambda definition_id: runtime.deployed(db, session, definition_id).specs)
     compared = until_seq is None and until_at is None
     if replayer.workflow is None:
         divergence = divergence or Divergence(None, None, "the case has no recorded history")
@@ -415,7 +433,7 @@ def replay_instance(db: Database, session: Session, instance_id: int, *, until_s
     snapshot = replayer.snapshot()
     last = replayer.applied[-1]
     if divergence is None and compared:
-        stored = runtime.load_workflow(deployed.specs, instance.state)
+        stored = runtime.load_workflow(runtime.deployed(db, session, instance.definition_id).specs, instance.state)
         divergence = compare(replayer, instance, stored, last.seq)
     return ReplayResult(instance_id, deployed.process_id, deployed.version, len(replayer.applied),
                         last.seq, last.at, snapshot, divergence, compared)

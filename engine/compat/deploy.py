@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.specs.user_task import Form
 
+from engine.compat.analysis import check_model
 from engine.compat.assignment import split_names
 from engine.compat.dmn import check_dmn, decisions_of
 from engine.compat.lint import FileFacts, check_bpmn
@@ -94,9 +95,9 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
     _warn_unused_decisions(dmn, bundles)
     errors = _unique(error for document in documents for error in document.findings.errors)
-    if errors:
-        raise DeployError(errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
+    if errors:
+        raise DeployError(errors, warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
     return Bundle(processes=bundles, warnings=warnings, translations=translations,
                   constructs={d.source.name: d.constructs for d in bpmn})
@@ -127,6 +128,7 @@ def _check_document(document: _Document) -> None:
         document.constructs = inventory(root)
         document.facts = check_bpmn(name, root, document.findings)
         translate_bpmn(name, root, document.findings)
+        check_model(name, root, document.findings)
     elif qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
         document.kind = "dmn"
         document.decisions = check_dmn(name, root, document.findings)

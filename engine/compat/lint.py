@@ -18,6 +18,7 @@ Choices worth knowing:
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from engine.compat.juel import is_juel
 from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, Findings, describe,
                                    owner, short_name)
 from engine.dmn import MAPPINGS
+from engine.sandbox import rejection
 
 _SILENT_NAMESPACES = {
     BPMN_NS, None, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC",
@@ -216,6 +218,27 @@ def _check_script_task(file: str, task: etree._Element, facts: FileFacts, findin
     if task.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
         findings.error(file, task, f"{describe(task)} uses camunda:resultVariable: not supported; "
                        "assign the variable inside the script")
+    if script_format.lower() == "python" and text.strip():
+        _check_script_source(file, task, script, text, findings)
+
+
+def _check_script_source(file: str, task: etree._Element, script: etree._Element, text: str,
+                         findings: Findings) -> None:
+    """Python that does not parse is refused; what the sandbox forbids (print, imports) is a
+    warning that names it, since the rest of the diagram runs until a case reaches the script."""
+    rejected = rejection(text)
+    if rejected is None:
+        return
+    line = (script.sourceline or task.sourceline or 1) + max(rejected.lineno - 1, 0)
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        findings.error(file, task, f"{describe(task)} script is not valid Python: {rejected.message}",
+                       rule="expression-syntax", fix="correct the Python on that line of the script", line=line)
+        return
+    findings.warn(file, task, f"{describe(task)} script will fail when a case reaches it: {rejected.message}",
+                  rule="expression-syntax", fix="rewrite that line with what scripts may use (docs/analysts.md)",
+                  line=line)
 
 
 def _check_business_rule(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
@@ -280,7 +303,8 @@ def _check_timer(file: str, event: etree._Element, facts: FileFacts, findings: F
     if not any(event.find(f"{{{BPMN_NS}}}{kind}") is not None
                for kind in ("timeDate", "timeDuration", "timeCycle")):
         findings.error(file, event, f"{describe(event)} has an empty timerEventDefinition (no date, "
-                       "duration or cycle)")
+                       "duration or cycle)", rule="timer-empty",
+                       fix="give the timer a Duration (PT15M), a Date (2026-06-01T09:00) or a Cycle (R/P1D)")
 
 
 def _check_flow(file: str, flow: etree._Element, facts: FileFacts, findings: Findings) -> None:
@@ -345,8 +369,8 @@ def _check_user_task(file: str, task: etree._Element, facts: FileFacts, findings
     if not any((task.get(f"{{{CAMUNDA_NS}}}{name}") or "").strip()
                for name in ("assignee", "candidateUsers", "candidateGroups")):
         findings.warn(file, task, f"{describe(task)} has no assignee and no candidates: nobody sees it in "
-                      "an inbox until a supervisor or admin assigns it from the 未分配 (unassigned) queue; "
-                      "set camunda:assignee or camunda:candidateGroups")
+                      "an inbox until a supervisor or admin assigns it from the 未分配 (unassigned) queue",
+                      rule="task-nobody", fix="set camunda:assignee or camunda:candidateGroups")
 
 
 _BPMN_CHECKS = {
@@ -465,7 +489,8 @@ def _check_camunda_attribute(file: str, element: etree._Element, name: str, valu
         findings.warn(file, element, f"{describe(element)} camunda:taskPriority is ignored: it is the "
                       "priority of external tasks only")
     elif name not in _CAMUNDA_USED:
-        findings.warn(file, element, f"{describe(element)} camunda:{name} is not supported here: ignored")
+        findings.warn(file, element, f"{describe(element)} camunda:{name} is not supported here: ignored",
+                      rule="camunda-unknown", fix=f"remove camunda:{name} (or check its spelling)")
 
 
 # --- extension elements ----------------------------------------------------------------------------
@@ -476,7 +501,8 @@ def _check_camunda_element(file: str, element: etree._Element, findings: Finding
     if check:
         check(file, element, findings)
     elif _is_extension(element) and kind not in _CAMUNDA_KNOWN_CHILDREN:
-        findings.warn(file, element, f"{describe(element)} camunda:{kind} is not supported here: ignored")
+        findings.warn(file, element, f"{describe(element)} camunda:{kind} is not supported here: ignored",
+                      rule="camunda-unknown", fix=f"remove camunda:{kind} (or check its spelling)")
 
 
 def _check_listener(file: str, listener: etree._Element, findings: Findings) -> None:

@@ -65,7 +65,8 @@ def _translate_timers(file: str, process: etree._Element, findings: Findings) ->
             try:
                 element.text = translate_timer(kind, original)
             except InvalidTimer as error:
-                findings.error(file, element, f"{describe(element)} {kind} {error}")
+                findings.error(file, element, f"{describe(element)} {kind} {error}", rule="timer-invalid",
+                               fix="write ISO 8601: a duration PT15M / P7D, a date 2026-06-01T09:00, a cycle R3/PT1H")
                 continue
             if is_juel(original):
                 _note(file, element, kind, original, element.text, findings)
@@ -94,7 +95,8 @@ def _translate_condition(file: str, element: etree._Element, tag: str, findings:
             python = translate_template(text) if tag == "loopCardinality" else translate_condition(text)
         except Untranslatable as error:
             findings.error(file, element, f"{describe(element)} {tag} {text} cannot be translated from "
-                           f"JUEL: {error}")
+                           f"JUEL: {error}", rule="expression-syntax",
+                           fix="write it as the JUEL of docs/analysts.md (Expressions) or as Python")
             return
         element.text = python
         _note(file, element, tag, text, python, findings)
@@ -107,7 +109,8 @@ def _check_python(file: str, element: etree._Element, tag: str, text: str, findi
         compile(text, "<condition>", "eval")
     except SyntaxError as error:
         findings.error(file, element, f"{describe(element)} {tag} {text!r} is neither JUEL (${{…}}) nor a "
-                       f"valid Python expression ({error.msg})")
+                       f"valid Python expression ({error.msg})", rule="expression-syntax",
+                       fix="wrap a JUEL expression in ${…}, or correct the Python")
 
 
 def _translate_collections(file: str, process: etree._Element, findings: Findings) -> None:

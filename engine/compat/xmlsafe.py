@@ -87,24 +87,73 @@ def describe(element: etree._Element) -> str:
     return f"{text} ({name})" if name else text
 
 
+class Finding(str):
+    """One `FILE:LINE: text` problem that also knows where and what it is, for the analyst pages.
+
+    A `str` so that every caller that joins, prints or compares problems keeps working; the parts
+    (file, line, element id and name, rule id, how to fix it) are what a lint report lists."""
+
+    file: str
+    line: int
+    element_id: str
+    element_name: str
+    message: str  # the text without its location and fix
+    rule: str
+    fix: str
+
+    def __new__(cls, file: str, line: int, text: str, *, element: etree._Element | None = None,
+                rule: str = "", fix: str = "") -> "Finding":
+        message = f"{text}; {fix}" if fix else text
+        self = super().__new__(cls, f"{file}:{line}: {message}")
+        self.file, self.line, self.message, self.rule, self.fix = file, line, text, rule, fix
+        flow_element = owner(element) if element is not None else None
+        self.element_id = (flow_element.get("id") or "") if flow_element is not None else ""
+        self.element_name = ((flow_element.get("name") or "").strip().replace("\n", " ")
+                             if flow_element is not None else "")
+        return self
+
+
+_LOCATED = re.compile(r"(?s)(.+?):(\d+): (.*)")
+
+
+def finding_of(problem: str) -> Finding:
+    """A problem as a `Finding`: itself, or one read back from its `FILE:LINE: text`."""
+    if isinstance(problem, Finding):
+        return problem
+    match = _LOCATED.fullmatch(problem)
+    if not match:
+        return Finding("", 1, problem)
+    return Finding(match.group(1), int(match.group(2)), match.group(3))
+
+
 @dataclass
 class Findings:
     """Problems (deploy refused), warnings (something is ignored) and translations (how a construct
     runs here, for the analyst to check: JUEL rewritten to Python, external tasks waiting for
-    workers), each `FILE:LINE: text`."""
+    workers), each `FILE:LINE: text` (a `Finding`); a rule id and its fix are given where
+    docs/analysts.md documents the rule."""
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     translations: list[str] = field(default_factory=list)
 
-    def error(self, file: str, where: etree._Element | int, text: str) -> None:
-        self.errors.append(f"{file}:{_line(where)}: {text}")
+    def error(self, file: str, where: etree._Element | int, text: str, *, rule: str = "",
+              fix: str = "", line: int | None = None) -> None:
+        """``line``: a line inside ``where`` (a script's), instead of the element's own."""
+        self.errors.append(_finding(file, where, text, rule, fix, line))
 
-    def warn(self, file: str, where: etree._Element | int, text: str) -> None:
-        self.warnings.append(f"{file}:{_line(where)}: {text}")
+    def warn(self, file: str, where: etree._Element | int, text: str, *, rule: str = "",
+             fix: str = "", line: int | None = None) -> None:
+        self.warnings.append(_finding(file, where, text, rule, fix, line))
 
     def translated(self, file: str, where: etree._Element | int, text: str) -> None:
         self.translations.append(f"{file}:{_line(where)}: {text}")
+
+
+def _finding(file: str, where: etree._Element | int, text: str, rule: str, fix: str,
+             line: int | None) -> Finding:
+    element = None if isinstance(where, int) else where
+    return Finding(file, line or _line(where), text, element=element, rule=rule, fix=fix)
 
 
 def _line(where: etree._Element | int) -> int:

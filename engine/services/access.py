@@ -8,7 +8,7 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | action                  | who may                                                                  |
 | ----------------------- | ------------------------------------------------------------------------ |
 | view a case             | the operator, auditors, its starter, anyone with a part in one of its tasks, |
-|                         | supervisors of one of its tasks' groups                                   |
+|                         | supervisors of one of its tasks' groups, analysts (checking a migration)  |
 | start a case            | the operator; a member of ``camunda:candidateStarterGroups`` (none: anyone) |
 | view a task             | the operator, auditors, its assignee, owner, completer or a candidate,    |
 |                         | supervisors of one of its groups                                          |
@@ -23,6 +23,8 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | retry an incident       | the operator, admins                                                      |
 | audit (search, replay, export, verify) | the operator, auditors                                     |
 | deploy                  | the operator, admins, analysts (Camunda Modeler's Deploy button)          |
+| check an upload, list versions with open cases, read a version's sources | as deploy  |
+| migrate open cases to another version (dry run, migrate, migrate back) | as deploy       |
 | manage users, tokens    | the operator, admins                                                      |
 | fetch and answer external tasks | the worker group (programs, with a token or Basic credentials)   |
 | reset an external task's retries (its incident) | workers, the operator, admins                    |
@@ -99,8 +101,8 @@ def may_start(actor: Actor, start_groups: Iterable[str]) -> bool:
 
 def may_view_case(actor: Actor, started_by: str, tasks: Iterable[Any]) -> bool:
     """Tasks: the case's task items (assignee, owner, completed_by, candidates)."""
-    if actor.auditor or started_by == actor.name:
-        return True
+    if actor.auditor or started_by == actor.name or actor.in_group(ANALYST_GROUP):
+        return True  # analysts: to look at the cases they migrate between versions
     return any(_involved(actor, t) or supervises(actor, t) for t in tasks)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
@@ -9,13 +10,14 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 
 from engine import clock, compat, runtime
-from engine.errors import DeployError, NotFound
+from engine.compat.diff import VersionDiff, diff_bundles
+from engine.errors import Conflict, DeployError, InvalidInput, NotFound
 from engine.history import record
 from engine.services import access
 from engine.services.access import Actor
 from engine.services.message_starts import check_unique as check_message_starts
 from engine.services.steps import translating_races
-from engine.store import Database, DefinitionVersion
+from engine.store import Database, DefinitionVersion, Instance
 from engine.store.prepared import Prepared
 
 #: Camunda Modeler saves ``.bpmn``/``.dmn``; Camunda 7 also deploys ``.bpmn20.xml``/``.dmn11.xml``.
@@ -38,6 +40,42 @@ class DeployReport:
     warnings: list[str] = field(default_factory=list)
     translations: list[str] = field(default_factory=list)  # how each JUEL expression will run
     constructs: dict[str, list] = field(default_factory=dict)  # per BPMN file: runs / ignored / unknown
+
+
+@dataclass(frozen=True)
+class PlannedProcess:
+    """What deploying an upload would do to one process: a new version, or nothing (unchanged)."""
+
+    process_id: str
+    name: str | None
+    running_version: int | None  # the newest deployed version, None for a new process
+    running_id: int | None
+    changed: bool
+    bpmn: bytes = b""  # the uploaded file defining it, to draw
+    diff: VersionDiff | None = None  # from the running version, when there is one and it changes
+
+    @property
+    def next_version(self) -> int:
+        return (self.running_version or 0) + 1 if self.changed else (self.running_version or 1)
+
+
+@dataclass
+class DeployCheck:
+    """The lint report of an upload (the same checks as a deploy) and what its deploy would do."""
+
+    errors: list[str] = field(default_factory=list)  # each a compat Finding (FILE:LINE, element, rule)
+    warnings: list[str] = field(default_factory=list)
+    translations: list[str] = field(default_factory=list)
+    processes: list[PlannedProcess] = field(default_factory=list)
+
+    @property
+    def deployable(self) -> bool:
+        return not self.errors
+
+    def expected(self) -> dict[str, int | None]:
+        """The running version each process was checked against: a deploy of the same upload
+        refuses to go ahead if someone deployed in between (`deploy_files(expected=…)`)."""
+        return {p.process_id: p.running_id for p in self.processes}
 
 
 def is_diagram(name: str) -> bool:
@@ -68,19 +106,72 @@ def deploy_paths(db: Database, paths: Iterable[str | Path], actor: Actor) -> Dep
     return deploy_files(db, collect_files(paths), actor)
 
 
+def require_deployer(actor: Actor) -> None:
+    """Only admins and analysts deploy, and see what is deployed with its open cases."""
+    access.require_deployer(actor)
+
+
+def check_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> DeployCheck:
+    """A dry run of `deploy_files`: every check a deploy makes, and nothing written. Problems come
+    back in the report instead of as a `DeployError`, for the analyst pages to list."""
+    access.require_deployer(actor)
+    try:
+        bundle = compat.load_bundle(files, _Earlier(db))
+        with db.unit_of_work(read_only=True) as session:
+            check_message_starts(db, session, bundle)
+            planned = [_planned(session, bundle.processes[pid]) for pid in sorted(bundle.processes)]
+    except DeployError as error:
+        return DeployCheck(errors=list(error.problems), warnings=list(error.warnings))
+    return DeployCheck(warnings=list(bundle.warnings), translations=list(bundle.translations),
+                       processes=planned)
+
+
+def _planned(session: Session, process: compat.ProcessBundle) -> PlannedProcess:
+    latest = latest_version(session, process.process_id)
+    changed = latest is None or latest.content_hash != process.content_hash()
+    diff = diff_bundles(runtime.bundle_of(latest), process) if latest is not None and changed else None
+    return PlannedProcess(process.process_id, process.name, latest.version if latest else None,
+                          latest.id if latest else None, changed, process.bpmn.content, diff)
+
+
+def diff_versions(db: Database, old_id: int, new_id: int, actor: Actor) -> VersionDiff:
+    """What changed from one deployed version of a process to another (either way round)."""
+    access.require_deployer(actor)
+    old, new = get_version(db, old_id), get_version(db, new_id)
+    if old.process_id != new.process_id:
+        raise InvalidInput(f"版本 {old_id} 与 {new_id} 不是同一个流程的版本，无法比较。")
+    return diff_bundles(runtime.bundle_of(old), runtime.bundle_of(new))
+
+
 @translating_races
-def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> DeployReport:
-    """Validate every file first; only if all are deployable is anything written."""
+def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor,
+                 expected: dict[str, int | None] | None = None) -> DeployReport:
+    """Validate every file first; only if all are deployable is anything written.
+
+    ``expected`` (from `DeployCheck.expected`): the running version each process had when the
+    analyst checked the upload; a different one now means the report they read is stale."""
     access.require_deployer(actor)
     bundle = compat.load_bundle(files, _Earlier(db))
     report = DeployReport(warnings=list(bundle.warnings), translations=list(bundle.translations),
                           constructs=dict(bundle.constructs))
     with db.unit_of_work() as session:
         check_message_starts(db, session, bundle)
+        if expected is not None:
+            _require_unchanged(session, bundle, expected)
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
     _rebind_callers(db, report, actor)
     return report
+
+
+def _require_unchanged(session: Session, bundle: compat.Bundle, expected: dict[str, int | None]) -> None:
+    for process_id in sorted(set(bundle.processes) | set(expected)):
+        latest = latest_version(session, process_id)
+        now = latest.id if latest else None
+        if process_id not in expected or process_id not in bundle.processes or expected[process_id] != now:
+            by = f"（{latest.deployed_by} 部署了 v{latest.version}）" if latest and now != expected.get(process_id) else ""
+            raise Conflict(f"流程 {process_id} 在您检查之后有了变化{by}，或上传的文件已不同："
+                           "请重新上传并检查后再部署。")
 
 
 #: How many rounds of callers-of-callers a deployment rebinds (a chain of calls, not a cycle).
@@ -273,3 +364,49 @@ def get_version(db: Database, definition_id: int) -> DefinitionVersion:
         if definition is None:
             raise NotFound(f"流程版本 {definition_id} 不存在。")
         return definition
+
+
+#: A case still open on its version: what a new version does not reach until it is migrated.
+OPEN_STATUSES = ("running", "incident")
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    id: int
+    process_id: str
+    version: int
+    name: str | None
+    deployed_at: datetime
+    deployed_by: str
+    open_cases: int
+
+
+@dataclass(frozen=True)
+class ProcessVersions:
+    process_id: str
+    name: str | None  # the newest version's
+    versions: list[VersionSummary]  # newest first
+
+
+def process_catalogue(db: Database, actor: Actor) -> list[ProcessVersions]:
+    """Every deployed process with each version: who deployed it when, and its open cases (an
+    analyst's view before deploying or migrating)."""
+    access.require_deployer(actor)
+    with db.unit_of_work(read_only=True) as session:
+        counts = dict(session.execute(
+            select(Instance.definition_id, func.count()).where(Instance.status.in_(OPEN_STATUSES))
+            .group_by(Instance.definition_id)).all())
+    by_process: dict[str, list[VersionSummary]] = {}
+    for row in list_versions(db):
+        by_process.setdefault(row.process_id, []).append(VersionSummary(
+            row.id, row.process_id, row.version, row.name, row.deployed_at, row.deployed_by,
+            counts.get(row.id, 0)))
+    return [ProcessVersions(pid, versions[-1].name, sorted(versions, key=lambda v: -v.version))
+            for pid, versions in sorted(by_process.items())]
+
+
+def version_files(db: Database, definition_id: int, actor: Actor) -> tuple[DefinitionVersion, list[compat.SourceFile]]:
+    """One version and the files it was deployed with, byte for byte (what Camunda Modeler opens)."""
+    access.require_deployer(actor)
+    definition = get_version(db, definition_id)
+    return definition, [compat.SourceFile(f["name"], f["content"].encode("utf-8")) for f in definition.files]
