@@ -109,7 +109,7 @@ def signed_in_client(db: Database, var_dir: Path) -> Any:
 
 def bench(db: Database, requests: int, sizes: tuple[int, int], var_dir: Path) -> dict[str, Any]:
     db.upgrade_schema()
-    services.deploy_paths(db, [ROOT / "processes" / "complaint_handling.bpmn"], services.Actor.operator("bench"))
+    services.deploy_paths(db, [ROOT / "processes" / "complaint_handling.bpmn", ROOT / "processes" / "escalation_policy.dmn"], services.Actor.operator("bench"))
     for group in USER_GROUPS:  # a person can only join groups that exist
         services.set_group(db, group, f"测试组 {group[-3:]}", actor=services.Actor.operator("bench"))
     services.add_user(db, USER, USER_GROUPS, "bench-password", actor=services.Actor.operator("bench"))

@@ -6,7 +6,7 @@ are in the centre's zone (``engine.clock.local_tz``).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from engine import clock
 from tasks.registry import business_function
@@ -47,3 +47,17 @@ def days_between(start: Moment, end: Moment) -> int:
     day does not matter, as on a receipt.
     """
     return (local_date(end, "end") - local_date(start, "start")).days
+
+
+@business_function
+def start_of_day_after(start: Moment, days: int) -> str:
+    """Midnight (centre's zone) beginning the ``days``-th calendar day after ``start``'s date.
+
+    Why: "答谢信寄出的第7天" counts calendar days from the date written on the letter, not hours
+    from when it was recorded; a letter dated 2026-03-04 makes the 7th day 2026-03-11, which begins
+    at ``2026-03-11T00:00:00+08:00``. A timer's timeDate takes the result as it is.
+    """
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValueError(f"days must be a whole number, not {days!r}")
+    day = local_date(start, "start") + timedelta(days=days)
+    return datetime.combine(day, time(), clock.local_tz()).isoformat()

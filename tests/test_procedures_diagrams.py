@@ -88,9 +88,65 @@ def test_ids_are_ascii_and_choices_have_a_default(path):
             assert gateway.get("default"), f"{gateway.get('id')} has no default flow"
 
 
+ESCALATION_GROUPS = ("cs-supervisor", "cs-manager")
+
+
+def _groups(node: etree._Element) -> str:
+    return node.get(f"{CAMUNDA}candidateGroups") or ""
+
+
 @pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.stem)
 def test_reminders_leave_the_watched_task_open(path):
-    """Every boundary timer here is a reminder (escalation), never a path-changing deadline."""
-    for boundary in _all(_root(path), "boundaryEvent"):
-        if boundary.find("bpmn:timerEventDefinition", NS) is not None:
+    """A boundary timer on a task is a reminder (the task stays open); only a supervisor's own 督办
+    is taken from him when his limit passes, and it goes one level up to the CS manager."""
+    root = _root(path)
+    tasks = {t.get("id"): t for t in _all(root, "userTask", "subProcess")}
+    for boundary in _all(root, "boundaryEvent"):
+        if boundary.find("bpmn:timerEventDefinition", NS) is None:
+            continue
+        watched = tasks[boundary.get("attachedToRef")]
+        if _groups(watched) == "cs-supervisor":
+            assert boundary.get("cancelActivity", "true") == "true", boundary.get("id")
+            text = boundary.findtext("bpmn:timerEventDefinition/bpmn:timeDuration", namespaces=NS)
+            assert text == "${escalation_limit}", f"{boundary.get('id')}: the centre's limit, escalation_policy.dmn"
+            (flow,) = root.xpath(f"//bpmn:sequenceFlow[@sourceRef='{boundary.get('id')}']", namespaces=NS)
+            assert _groups(tasks[flow.get("targetRef")]) == "cs-manager", boundary.get("id")
+        else:
             assert boundary.get("cancelActivity") == "false", boundary.get("id")
+
+
+@pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.stem)
+def test_every_supervisors_escalation_goes_up_after_its_own_limit(path):
+    root = _root(path)
+    watched = {b.get("attachedToRef") for b in _all(root, "boundaryEvent")
+               if b.find("bpmn:timerEventDefinition", NS) is not None}
+    for task in _all(root, "userTask"):
+        if _groups(task) == "cs-supervisor" and task.get("name", "").endswith("督办"):
+            assert task.get("id") in watched, f"{task.get('id')} never goes up to the manager"
+
+
+def _reached_from_the_start(process: etree._Element) -> set[str]:
+    """Ids of the process's own flow nodes that its start events reach by sequence flows."""
+    targets: dict[str, list[str]] = {}
+    for flow in process.findall("bpmn:sequenceFlow", NS):
+        targets.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    seen: set[str] = set()
+    todo = [start.get("id") for start in process.findall("bpmn:startEvent", NS)]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(targets.get(node, []))
+    return seen
+
+
+@pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.stem)
+def test_the_work_ends_the_case_with_its_open_escalations(path):
+    """Where the work ends there is a terminate end event, so no 督办 (they start from boundary
+    timers, not from the start event) holds a finished case open."""
+    for process in _all(_root(path), "process"):
+        reached = _reached_from_the_start(process)
+        for end in process.findall("bpmn:endEvent", NS):
+            if end.get("id") in reached:
+                assert end.find("bpmn:terminateEventDefinition", NS) is not None, \
+                    f"{end.get('id')} is not a terminate end"

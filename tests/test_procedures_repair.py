@@ -1,6 +1,9 @@
 """P2 engineering repair (engineering_repair.bpmn) and P4 product repair (product_repair.bpmn)."""
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import InvalidInput
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P2 = "engineering_repair"
@@ -13,13 +16,14 @@ FURNITURE = {"customer_name": "赵六", "phone": "13600000004", "address": "滨�
 
 # --- P2 -----------------------------------------------------------------------------------------
 
-def reported(desk: Desk, urgency: str = "normal") -> int:
-    return desk.start(P2, "frontdesk", **REPAIR, urgency=urgency)
+def reported(desk: Desk, urgency: str = "normal", simple: bool = True, reporter: str = "owner") -> int:
+    return desk.start(P2, "frontdesk", **REPAIR, urgency=urgency, simple_job=str(simple).lower(), reporter=reporter)
 
 
 def on_site(desk: Desk, case: int, **quote) -> None:
     desk.complete(case, "Task_AssignTechnician", "engineer", technician="赵强")
-    desk.complete(case, "Task_ArriveAndQuote", "engineer", diagnosis="阀门老化",
+    desk.complete(case, "Task_ArriveOnSite", "engineer")
+    desk.complete(case, "Task_InspectAndQuote", "engineer", diagnosis="阀门老化",
                   **({"finish_today": "true"} | quote))
 
 
@@ -36,7 +40,16 @@ def test_repair_happy_path_with_the_one_hour_check_and_return_visit(desk):
     assert desk.status(case) == "completed"
 
 
-def test_one_hour_check_comes_after_one_hour(desk):
+def test_the_signed_in_technician_is_recorded_as_the_one_on_site(desk):
+    case = reported(desk)
+    desk.complete(case, "Task_AssignTechnician", "engineer", technician="赵强")
+    with pytest.raises(InvalidInput, match="自动填写为办理人"):
+        desk.complete(case, "Task_ArriveOnSite", "engineer2", technician_on_site="赵强")
+    desk.complete(case, "Task_ArriveOnSite", "engineer2")
+    assert desk.data(case)["technician_on_site"] == "engineer2"
+
+
+def test_one_hour_check_of_a_simple_job_comes_one_hour_after_the_notice(desk):
     case = reported(desk)
     desk.wait(minutes=59)
     assert "Task_AskIfCompleted" not in desk.open_elements(case)
@@ -44,14 +57,43 @@ def test_one_hour_check_comes_after_one_hour(desk):
     assert "Task_AskIfCompleted" in desk.open_elements(case)
 
 
-def test_arrival_not_within_20_minutes_escalates(desk):
+def test_a_job_that_is_not_simple_has_no_one_hour_check(desk):
+    case = reported(desk, simple=False)
+    on_site(desk, case)
+    desk.wait(hours=2)
+    assert "Task_AskIfCompleted" not in desk.open_elements(case)
+    desk.complete(case, "Task_CompleteRepair", "engineer", repair_result="已更换阀门")
+    assert desk.open_elements(case) == {"Task_ReturnVisit"}
+
+
+def test_a_department_reported_job_gets_no_owner_visit(desk):
+    case = reported(desk, reporter="department")
+    on_site(desk, case)
+    desk.complete(case, "Task_CompleteRepair", "engineer", repair_result="已更换阀门")
+    desk.wait(hours=1, minutes=1)
+    desk.complete(case, "Task_AskIfCompleted", "frontdesk", done_at_check="true", check_note="已完工")
+    assert desk.status(case) == "completed"
+
+
+def test_arrival_on_site_not_within_20_minutes_of_the_assignment_escalates(desk):
+    case = reported(desk)
+    desk.wait(minutes=5)
+    desk.complete(case, "Task_AssignTechnician", "engineer", technician="赵强")  # 09:05
+    desk.wait(minutes=19)  # 09:24
+    assert "Task_EscalateArrival" not in desk.open_elements(case)
+    desk.wait(minutes=2)  # 09:26
+    assert desk.task(case, "Task_EscalateArrival").candidate_groups == ("cs-supervisor",)
+    assert "Task_ArriveOnSite" in desk.open_elements(case)
+
+
+def test_the_20_minutes_are_for_arriving_not_for_the_quote(desk):
     case = reported(desk)
     desk.complete(case, "Task_AssignTechnician", "engineer", technician="赵强")
     desk.wait(minutes=19)
+    desk.complete(case, "Task_ArriveOnSite", "engineer")
+    desk.wait(minutes=30)  # inspecting and quoting takes its time
     assert "Task_EscalateArrival" not in desk.open_elements(case)
-    desk.wait(minutes=2)
-    assert desk.task(case, "Task_EscalateArrival").candidate_groups == ("cs-supervisor",)
-    assert "Task_ArriveAndQuote" in desk.open_elements(case)
+    assert "Task_InspectAndQuote" in desk.open_elements(case)
 
 
 def test_emergency_is_dispatched_with_high_priority(desk):
@@ -84,6 +126,18 @@ def test_owner_opinions_are_fed_back_to_engineering(desk):
     desk.complete(case, "Task_ReturnVisit", "frontdesk", quality="fair", timeliness="poor", attitude="good",
                   has_opinions="true", other_opinions="来得太晚")
     assert desk.task(case, "Task_FeedbackToEngineering").candidate_groups == ("engineering",)
+
+
+def test_an_arrival_escalation_still_open_ends_with_the_repair(desk):
+    case = reported(desk, simple=False, reporter="department")
+    desk.complete(case, "Task_AssignTechnician", "engineer", technician="赵强")
+    desk.wait(minutes=21)
+    assert "Task_EscalateArrival" in desk.open_elements(case)
+    desk.complete(case, "Task_ArriveOnSite", "engineer")
+    desk.complete(case, "Task_InspectAndQuote", "engineer", diagnosis="阀门老化", finish_today="true")
+    desk.complete(case, "Task_CompleteRepair", "engineer", repair_result="已修复")
+    assert desk.status(case) == "completed"
+    assert desk.open_elements(case) == set()
 
 
 # --- P4 -----------------------------------------------------------------------------------------

@@ -47,9 +47,9 @@ def test_a_week_of_complaints_gives_the_expected_service_levels(week) -> None:
     assert levels(today, "Task_PickUpTicket") == {"engineering": (1, 0, 0, 100.0), "cleaning": (0, 0, 1, 0.0)}
     [case_row] = board.cases
     assert (case_row.process_name, case_row.cases_opened, case_row.cases_closed, case_row.cases_open) == \
-        ("投诉处理", 10, 8, 2)  # case 7 waits on its 督办, case 9 on its pick-up
+        ("投诉处理", 10, 9, 1)  # case 9 waits on its pick-up; case 7's open 督办 ended with its work
     [today_cases] = today.cases
-    assert (today_cases.cases_opened, today_cases.cases_closed, today_cases.cases_open) == (2, 1, 2)
+    assert (today_cases.cases_opened, today_cases.cases_closed, today_cases.cases_open) == (2, 1, 1)
     by_dept = {r.department: r for r in board.steps}
     assert by_dept["engineering"].escalated == 1 and by_dept["cleaning"].escalated == 3
     assert by_dept["cleaning"].overdue == 1 and by_dept["cleaning"].open == 1

@@ -8,13 +8,13 @@ import pytest
 from tasks import FUNCTIONS, business_function
 from tasks.documents import missing_documents
 from tasks.household import renewal_fees_owed
-from tasks.periods import days_between, hours_between
+from tasks.periods import days_between, hours_between, start_of_day_after
 from tasks.returns import cancellation_fee
 
 
 def test_every_business_function_is_registered_under_its_name() -> None:
     assert {"cancellation_fee", "hours_between", "days_between", "missing_documents",
-            "renewal_fees_owed"} <= set(FUNCTIONS)
+            "start_of_day_after"} <= set(FUNCTIONS)
     assert all(FUNCTIONS[name].__name__ == name for name in FUNCTIONS)
 
 
@@ -133,3 +133,14 @@ def test_renewal_from_a_leap_day_lands_on_28_february() -> None:
 def test_renewal_refuses_a_negative_fee() -> None:
     with pytest.raises(ValueError, match="negative"):
         renewal_fees_owed("2025-06-30", "2026-07-15", -1)
+
+
+def test_start_of_day_after_counts_calendar_days_from_the_date_written() -> None:
+    assert start_of_day_after("2026-03-04", 7) == "2026-03-11T00:00:00+08:00"
+    assert start_of_day_after("2026-03-04T23:30:00+08:00", 7) == "2026-03-11T00:00:00+08:00"
+    assert start_of_day_after("2026-02-26", 7) == "2026-03-05T00:00:00+08:00"
+
+
+def test_start_of_day_after_refuses_what_is_not_a_whole_number_of_days() -> None:
+    with pytest.raises(ValueError, match="whole number"):
+        start_of_day_after("2026-03-04", "7")

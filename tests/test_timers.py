@@ -268,7 +268,7 @@ def test_failing_timer_is_retried_with_backoff_then_becomes_an_incident(tdb):
 
 def test_real_periodic_duty_starts_and_escalates_to_the_supervisor(empty_db):
     """每日投诉跟进 (processes/): starts at 17:00, escalates to cs-supervisor when not done by 18:00."""
-    prepare(empty_db, ROOT / "processes" / "complaint_daily_followup.bpmn")
+    prepare(empty_db, ROOT / "processes" / "complaint_daily_followup.bpmn", ROOT / "processes" / "escalation_policy.dmn")
     [started] = fire(empty_db, at("17:00:01"))
     assert [t.name for t in inbox(empty_db, "frontdesk", at("17:00:01"))] == ["跟进当日投诉处理情况"]
     assert fire(empty_db, at("18:00:00")) == []

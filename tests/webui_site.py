@@ -10,12 +10,13 @@ from engine.store import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPLAINT_BPMN = ROOT / "processes" / "complaint_handling.bpmn"
+ESCALATION_POLICY = ROOT / "processes" / "escalation_policy.dmn"  # the 督办 limit P1 reads
 
 
 def prepared_database(url: str, users: set[str]) -> Database:
     db = Database(url)
     db.upgrade_schema()
-    services.deploy_paths(db, [COMPLAINT_BPMN], services.Actor.operator("test"))
+    services.deploy_paths(db, [COMPLAINT_BPMN, ESCALATION_POLICY], services.Actor.operator("test"))
     for name, display_name, groups in DEMO_USERS:
         if name in users:
             services.add_user(db, name, groups, DEMO_PASSWORD, display_name, actor=services.Actor.operator("test"))
