@@ -11,10 +11,10 @@ import functools
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import event as orm_event
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from engine import clock
 from engine.store import Event
 from engine.store.models import EventBlock
 from engine.store.prepared import Prepared
+from engine.store.unit_of_work import unit_of
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -75,18 +76,18 @@ SEAL_HOOKS: list[Callable[[Session, list[dict[str, Any]]], None]] = []
 
 def known_head(session: Session, chain: str) -> tuple[int, str] | None:
     """(seq, hash) of a chain's newest event, if this unit of work has read or written it."""
-    return session.info.get("chain_heads", {}).get(chain)
+    return unit_of(session).chain_heads.get(chain)
 
 
 def assume_head(session: Session, chain: str, head: tuple[int, str]) -> None:
     """Take a chain's head as known (from a cache) instead of reading it. If it is stale, the next
     event's ``seq`` collides with the one written since, and the unique (chain, seq) key refuses it."""
-    session.info.setdefault("chain_heads", {})[chain] = head
+    unit_of(session).chain_heads[chain] = head
 
 
 def _chain_head(session: Session, chain: str) -> tuple[int, str]:
     """(seq, hash) of the newest event of a chain; read once per unit of work."""
-    heads: dict[str, tuple[int, str]] = session.info.setdefault("chain_heads", {})
+    heads = unit_of(session).chain_heads
     if chain not in heads:
         row = _CHAIN_HEAD.first(session, chain=chain)
         heads[chain] = (row.seq, row.hash) if row else (0, GENESIS)
@@ -122,11 +123,15 @@ def record(
         "type": type, "actor": actor, "at": at or clock.now(), "task_id": task_id,
         "element_id": element_id, "payload": json.loads(payload_text := canonical(payload or {})),
     }
+    work = unit_of(session)
+    if work.events is None:
+        work.events = PendingEvents()
+    log: PendingEvents = work.events  # type: ignore[assignment]
     if is_shared(chain):
-        session.info.setdefault("unlinked", []).append((event, payload_text))
+        log.unlinked.append((event, payload_text))
     else:
-        session.info["chain_heads"][chain] = _link(event, _chain_head(session, chain), payload_text)
-    session.info.setdefault("unsealed", []).append(event)
+        work.chain_heads[chain] = _link(event, _chain_head(session, chain), payload_text)
+    log.events.append(event)
     return event
 
 
@@ -156,26 +161,30 @@ def block_hash(block: EventBlock | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
 
 
-@orm_event.listens_for(Session, "before_commit")
-def _seal(session: Session) -> None:
-    """List this unit of work's events in the next block of the global chain."""
-    pending = session.info.pop("unsealed", None)
-    unlinked = session.info.pop("unlinked", [])
-    if not pending:
-        return
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # ORM rows first: events may refer to them
-    _INSERT_EVENTS.run_many(session, [e for e in pending if "hash" in e])
-    # row locks first, the global lock last: commits then cannot deadlock
-    if session.get_bind().dialect.name == "postgresql":
-        _LOCK_BLOCKS.run(session)  # queued behind the events on a pipeline: no round trip of its own
-    if unlinked:  # under the lock (SQLite: the write lock), so no other commit appends meanwhile
-        _link_shared(session, unlinked)
-        _INSERT_EVENTS.run_many(session, [e for e, _ in unlinked])
-    for hook in SEAL_HOOKS:
-        hook(session, pending)
-    events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
-    head = _BLOCK_HEAD.first(session)
-    block = {"seq": (head.seq + 1) if head else 1, "at": clock.now(), "events": events,
-             "prev_hash": head.hash if head else GENESIS}
-    _INSERT_BLOCK.run(session, **block, hash=block_hash(block))
+@dataclass(eq=False)
+class PendingEvents:
+    """A unit of work's events until it commits (its :class:`~engine.store.unit_of_work.EventLog`)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)  # in recording order
+    unlinked: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # shared chains': linked at seal
+
+    def seal(self, session: Session) -> None:
+        """Write the events and list them in the next block of the global chain (step 2 of a commit,
+        after the ORM flush: events may refer to those rows)."""
+        if not self.events:
+            return
+        pending, unlinked = self.events, self.unlinked
+        _INSERT_EVENTS.run_many(session, [e for e in pending if "hash" in e])
+        # row locks first, the global lock last: commits then cannot deadlock
+        if session.get_bind().dialect.name == "postgresql":
+            _LOCK_BLOCKS.run(session)  # queued behind the events on a pipeline: no round trip of its own
+        if unlinked:  # under the lock (SQLite: the write lock), so no other commit appends meanwhile
+            _link_shared(session, unlinked)
+            _INSERT_EVENTS.run_many(session, [e for e, _ in unlinked])
+        for hook in SEAL_HOOKS:
+            hook(session, pending)
+        events = [[e["chain"], e["seq"], e["hash"]] for e in pending]
+        head = _BLOCK_HEAD.first(session)
+        block = {"seq": (head.seq + 1) if head else 1, "at": clock.now(), "events": events,
+                 "prev_hash": head.hash if head else GENESIS}
+        _INSERT_BLOCK.run(session, **block, hash=block_hash(block))

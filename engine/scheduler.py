@@ -21,17 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from engine import clock, notify, runtime
-from engine.store.database import NEXT_DUE, note_next_due
 from engine.services import timers
-from engine.store import Database, Instance
+from engine.store import Database
 
 log = logging.getLogger("bpmdesk.scheduler")
 POLL_SECONDS = 1.0
@@ -65,7 +61,7 @@ class Scheduler:
 
     def start(self) -> None:
         """Start in background threads; the first poll runs at once (catching up after downtime)."""
-        _watch_saves(self.db.engine, self.nudge)
+        self.db.due_watchers.append(self.nudge)
         self._aps.add_job(self._poll, "date", run_date=datetime.now(timezone.utc), id="poll")
         if self.mail is not None:
             self._aps.add_job(self._send_mail, "interval", seconds=MAIL_SECONDS, id="mail")
@@ -79,7 +75,8 @@ class Scheduler:
         only while not stopping, and stopping is declared under ``_lock``."""
         with self._lock:
             self._stopping.set()
-        _unwatch_saves(self.db.engine, self.nudge)
+        if self.nudge in self.db.due_watchers:
+            self.db.due_watchers.remove(self.nudge)
         self._aps.shutdown(wait=True)
 
     def run_until(self, stop: threading.Event) -> None:
@@ -185,45 +182,3 @@ class Scheduler:
             notify.send_pending(self.db, self.mail)
         except Exception:  # noqa: BLE001
             log.exception("sending notices failed; trying again later")
-
-
-# --- seeing this process's saves -------------------------------------------------------------------
-
-_listeners: dict[Engine, list[Callable[[datetime], None]]] = {}
-
-
-def _watch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None:
-    _listeners.setdefault(engine, []).append(callback)
-
-
-def _unwatch_saves(engine: Engine, callback: Callable[[datetime], None]) -> None:
-    callbacks = _listeners.get(engine, [])
-    if callback in callbacks:
-        callbacks.remove(callback)
-
-
-def _engine_of(session: Session) -> Engine:
-    """A unit of work's session is bound to a connection of its Database's engine."""
-    return session.get_bind().engine
-
-
-@event.listens_for(Session, "after_flush")
-def _note_due(session: Session, _context: Any) -> None:
-    if _engine_of(session) not in _listeners:
-        return
-    for obj in [*session.new, *session.dirty]:  # ORM writes; the services' own saves note theirs
-        if isinstance(obj, Instance) and obj.status == "running" and obj.next_due_at is not None:
-            note_next_due(session, obj.next_due_at)
-
-
-@event.listens_for(Session, "after_commit")
-def _announce_due(session: Session) -> None:
-    due_at = session.info.pop(NEXT_DUE, None)
-    if due_at is not None:
-        for callback in list(_listeners.get(_engine_of(session), [])):
-            callback(due_at)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_due(session: Session) -> None:
-    session.info.pop(NEXT_DUE, None)

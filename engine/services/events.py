@@ -33,11 +33,11 @@ from engine.services.cases import checked_business_key
 from engine.services.message_starts import latest_ids
 from engine.services import access
 from engine.services.access import Actor
-from engine.services.steps import DATABASE, Case, new_case, open_case, running_diagram, save_case, translating_races
+from engine.services.steps import Case, new_case, open_case, running_diagram, save_case, translating_races
 from engine.store import Database, EventSubscription, Instance
+from engine.store.unit_of_work import unit_of
 
 MAX_SIGNAL_DELIVERIES = 1000  # per unit of work: signals that keep answering each other are a loop
-_DELIVERING = "bpmdesk.delivering_signals"
 
 
 class MessageNotCorrelated(InvalidInput):
@@ -184,7 +184,8 @@ def send_signal(db: Database, actor: Actor, name: str,
 
 def _broadcast(session: Session, db: Database, name: str, variables: dict[str, Any], actor: str,
                exclude: int | None) -> list[Delivery]:
-    count = session.info.get(_DELIVERING, 0)
+    work = unit_of(session)
+    count = work.signals_delivered
     if count > MAX_SIGNAL_DELIVERIES:
         raise ProcessError(f"信号「{name}」在一次操作中被传递了 {count} 次：流程图中的信号互相触发，形成了循环。")
     rows = session.execute(
@@ -193,7 +194,7 @@ def _broadcast(session: Session, db: Database, name: str, variables: dict[str, A
         .where(EventSubscription.kind == catching.SIGNAL, EventSubscription.name == name,
                Instance.status == "running").order_by(EventSubscription.instance_id)).all()
     receivers = list(dict.fromkeys(row.instance_id for row in rows if row.instance_id != exclude))
-    session.info[_DELIVERING] = count + len(receivers)
+    work.signals_delivered = count + len(receivers)
     done = [_signal_instance(session, db, instance_id, name, variables, actor) for instance_id in receivers]
     return [delivery for delivery in done if delivery is not None] + [_start(session, db, deployed, start, catching.SIGNAL, name, variables, actor)
                    for deployed, start in _start_events(session, db, catching.SIGNAL, name)]
@@ -218,6 +219,6 @@ def _signal_instance(session: Session, db: Database, instance_id: int, name: str
 
 def broadcast_thrown(case: Case, signals: list[tuple[str, dict[str, Any]]], actor: str) -> None:
     """Signals a diagram threw in this unit of work reach every other instance and start event."""
-    db = case.session.info[DATABASE]
+    db = unit_of(case.session).database
     for name, variables in signals:
         _broadcast(case.session, db, name, variables, actor, exclude=case.instance.id)

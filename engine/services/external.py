@@ -35,7 +35,7 @@ from engine.services.steps import Case, open_case, running_diagram, save_case, t
 from engine.services import access
 from engine.services.access import Actor
 from engine.store import Database, ExternalTask
-from engine.store.database import AFTER_COMMIT
+from engine.store.unit_of_work import unit_of
 from engine.store.prepared import Prepared
 
 log = logging.getLogger(__name__)
@@ -162,13 +162,14 @@ def doorbell(db: Database) -> Doorbell:
 
 def ring_after_commit(session: Session) -> None:
     """Tell waiting fetches, once this unit of work commits, that there may be a task for them."""
-    if session.info.get("bpmdesk.rings"):
+    work = unit_of(session)
+    if work.rings_doorbell:
         return
-    session.info["bpmdesk.rings"] = True
+    work.rings_doorbell = True
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-    session.info.setdefault(AFTER_COMMIT, []).append(_bell(bind.engine.url).ring)
+    work.on_commit(_bell(bind.engine.url).ring)
 
 
 # --- fetch and lock -----------------------------------------------------------------------------------

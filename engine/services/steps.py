@@ -29,7 +29,7 @@ from engine.history import record
 from engine.services.access import UNASSIGNED_QUEUE
 from engine.store import (NO_DUE_DATE, Database, EventSubscription, HumanTask, Instance, TaskCandidate,
                           WaitingTimer)
-from engine.store.database import AFTER_COMMIT, note_next_due
+from engine.store.unit_of_work import unit_of
 from engine.store.prepared import Prepared
 
 log = logging.getLogger("bpmdesk.steps")
@@ -52,7 +52,6 @@ def translating_races(func: Callable[..., T]) -> Callable[..., T]:
 
 
 INSTANCES = Instance.__table__
-DATABASE = "bpmdesk.db"  # session.info: the Database the unit of work belongs to
 
 
 @dataclass
@@ -131,7 +130,7 @@ def write_instance(session: Session, record: InstanceRecord) -> None:
     record.lock_version += 1
     record.stored = now
     if record.status == "running" and record.next_due_at is not None:
-        note_next_due(session, record.next_due_at)
+        unit_of(session).note_due(record.next_due_at)
 
 
 @dataclass
@@ -189,7 +188,6 @@ def open_case(session: Session, db: Database, instance_id: int | InstanceRecord)
     The workflow comes from this process's cache when it holds the version just read; once the
     unit of work commits, it goes back to the cache as saved (or, if not saved, as it was).
     """
-    session.info[DATABASE] = db  # for work this step causes elsewhere (a thrown signal)
     instance = instance_id if isinstance(instance_id, InstanceRecord) else load_instance(session, instance_id)
     if instance is None:
         raise NotFound(f"案件 {instance_id} 不存在。")
@@ -212,7 +210,7 @@ def _cache_when_committed(db: Database, case: Case) -> Case:
     """Once committed, the workflow goes to the cache with what the next step needs of it: its open
     tasks, its timers and the head of its event chain."""
     cache = runtime.workflow_cache(db)
-    case.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(
+    unit_of(case.session).on_commit(lambda: cache.put(
         case.instance.id, case.instance.lock_version,
         (case.workflow, case.ready_before, case.timers_before,
          history.known_head(case.session, history.chain_of(case.instance.id)))))
@@ -222,7 +220,6 @@ def _cache_when_committed(db: Database, case: Case) -> Case:
 def new_case(session: Session, db: Database, definition_id: int, actor: str,
              data: dict[str, Any], business_key: str | None = None) -> Case:
     """A new instance whose start event carries ``data``; not yet run."""
-    session.info[DATABASE] = db
     deployed = runtime.deployed(db, session, definition_id)
     initiator = runtime.initiator_variable(deployed.specs[0])
     data = {**data, initiator: actor} if initiator else data  # recorded as given: replay needs it

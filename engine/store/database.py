@@ -7,25 +7,17 @@ import select
 import threading
 from pathlib import Path
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from engine.store.prepared import pipeline_writes
+from engine.store.unit_of_work import begin
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-AFTER_COMMIT = "bpmdesk.after_commit"
 READ_ONLY = "bpmdesk_read_only"
-NEXT_DUE = "bpmdesk.next_due_at"
-
-
-def note_next_due(session: Session, due_at: datetime) -> None:
-    """Remember the earliest due time this unit of work saved: a scheduler in this process
-    re-arms for it once the work commits (see :mod:`engine.scheduler`)."""
-    earliest = session.info.get(NEXT_DUE)
-    session.info[NEXT_DUE] = min(earliest, due_at) if earliest else due_at
 
 
 def default_url() -> str:
@@ -101,22 +93,24 @@ class Database:
         self._held = threading.local()
         self.spec_cache: dict[int, Any] = {}
         self.workflow_cache: Any = None  # engine.runtime.WorkflowCache, made on first use
+        #: told the earliest due time each committed unit of work saved (this process's schedulers)
+        self.due_watchers: list[Callable[[datetime], None]] = []
 
     @contextlib.contextmanager
     def unit_of_work(self, read_only: bool = False) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error.
 
-        Callables in ``session.info[AFTER_COMMIT]`` run once the work has committed (and only then).
-        ``read_only``: the work only reads (an inbox page); on SQLite it then queues behind no writer.
+        The session belongs to a :class:`~engine.store.unit_of_work.UnitOfWork` (``unit_of(session)``),
+        whose ``commit()`` shows the order of a commit. ``read_only``: the work only reads (an inbox
+        page); on SQLite it then queues behind no writer.
         """
         connection, own = self._connection()
         connection.info[READ_ONLY] = read_only
         session = Session(bind=connection, expire_on_commit=False)
         try:
+            work = begin(session, self)
             yield session
-            session.commit()
-            for callback in session.info.pop(AFTER_COMMIT, ()):
-                callback()
+            work.commit()
         except BaseException:
             session.rollback()
             raise

@@ -73,11 +73,13 @@ def _drop_before_rollback(conn: Connection) -> None:
         channel.drop()
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_channel(session: Session, transaction: Any) -> None:
-    """A channel serves one transaction: the next unit of work may run on another connection."""
-    if transaction.parent is None:
-        session.info.pop(_CHANNEL, None)
+def settle(session: Session) -> None:
+    """Step 3 of a commit (engine/store/unit_of_work.py): the transaction's queued writes are
+    waited for, and any that failed, or a row count that does not match, raises before COMMIT."""
+    channel = session.info.pop(_CHANNEL, None)
+    if channel is not None and channel.pipelined:
+        session.connection().info.pop(_CHANNEL, None)
+        channel.settle()
 
 
 class _Channel:
