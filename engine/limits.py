@@ -47,9 +47,12 @@ STEP_SECONDS = Setting("BPMDESK_STEP_SECONDS", "10",
 SHUTDOWN_SECONDS = Setting("BPMDESK_SHUTDOWN_SECONDS", "5",
                            "seconds a stopping server or scheduler waits for work in progress")
 MEMORY_MB = Setting("BPMDESK_MEMORY_MB", "2048", "address space of a web worker or scheduler process (0 = none)")
+MAX_SAVED_FILTERS = Setting("BPMDESK_MAX_SAVED_FILTERS", "20",
+                            "saved inbox filters per person (each is counted on every inbox view)")
 
 SETTINGS = (MAX_REQUEST_BYTES, MAX_FIELD_CHARS, MAX_CASE_BYTES, MAX_JSON_DEPTH, TIMER_MIN_CYCLE,
-            TIMER_MAX_REPEATS, TIMER_MAX_SPAN, TIMER_LATEST_DATE, STEP_SECONDS, SHUTDOWN_SECONDS, MEMORY_MB)
+            TIMER_MAX_REPEATS, TIMER_MAX_SPAN, TIMER_LATEST_DATE, STEP_SECONDS, SHUTDOWN_SECONDS, MEMORY_MB,
+            MAX_SAVED_FILTERS)
 
 
 def number(setting: Setting) -> int:

@@ -6,7 +6,7 @@ after an error holds exactly what the user chose.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, g
@@ -91,6 +91,29 @@ def typed_text(value: Any, field_type: str = "string") -> str:
     return str(value)
 
 
+def duration_words(span: timedelta) -> str:
+    """A span as staff say it, to the minute and in its two largest units: ``2 天 3 小时``,
+    ``2 小时 15 分``, ``45 分``; under a minute ``不到 1 分钟``."""
+    minutes = int(abs(span).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "天"), (hours, "小时"), (minutes, "分")]
+    while parts and parts[0][0] == 0:
+        parts.pop(0)
+    shown = [f"{count} {unit}" for count, unit in parts[:2] if count]
+    return " ".join(shown) or "不到 1 分钟"
+
+
+def late_by(due_at: datetime) -> str:
+    """How long ago a due time passed (``2 小时 15 分``)."""
+    return duration_words(clock.now() - due_at)
+
+
+def left_until(due_at: datetime) -> str:
+    """How long until a due time (``45 分``)."""
+    return duration_words(due_at - clock.now())
+
+
 def person_name(name: object) -> str:
     """A user by display name (the account list read once per request), the engine's own
     actors in words; anything else as written."""
@@ -103,4 +126,5 @@ def person_name(name: object) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(yes_no=yes_no, money_input=money_input, picker_value=picker_value,
-                                 typed_text=typed_text, money_text=money_text, person_name=person_name)
+                                 typed_text=typed_text, money_text=money_text, person_name=person_name,
+                                 duration_words=duration_words, late_by=late_by, left_until=left_until)

@@ -21,6 +21,7 @@ from engine.services.counts import Count, TabCounts, tab_counts
 from engine.services.desk import next_task_for
 from engine.services.events import Delivery, MessageNotCorrelated, correlate_message, send_signal
 from engine.services.deploy import DeployReport, deploy_files, deploy_paths, list_definitions
+from engine.services.filters import SavedView, delete_filter, save_filter, saved_filters
 from engine.services.groups import GroupInfo, group_names, list_groups, set_group
 from engine.services.team import Member, Team, assign, my_teams, team
 from engine.services.timers import fire_due_timers, list_timers
@@ -49,6 +50,7 @@ from engine.services.work import (
     TaskView,
     claim,
     complete,
+    count_tasks,
     delegate,
     get_task,
     list_tasks,
@@ -83,4 +85,5 @@ __all__ += [
     "AuditCase", "CasePage", "CaseQuery", "CaseSummary", "TimelineEntry", "audit_case", "export_log",
     "parse_period", "replay", "search_cases", "verify_history",
 ]
+__all__ += ["SavedView", "delete_filter", "save_filter", "saved_filters", "count_tasks"]
 __all__ += ["Delivery", "MessageNotCorrelated", "correlate_message", "send_signal"]

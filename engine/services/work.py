@@ -116,11 +116,21 @@ class TaskFilter:
     overdue: bool = False
     due_today: bool = False
     search: str | None = None
+    sort: str = "due"
     page: int = 1
     per_page: int = 50
 
 
 DUE_ORDER = func.coalesce(TASKS.c.due_at, NO_DUE_DATE)
+#: The orders an inbox can be sorted in, each ending in the task id so pages never overlap:
+#: soonest due (no due time last), soonest follow-up, highest priority (none given last), newest
+#: first (as Camunda's Tasklist lists by default).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "due": (DUE_ORDER, TASKS.c.created_at, TASKS.c.id),
+    "follow_up": (func.coalesce(TASKS.c.follow_up_at, NO_DUE_DATE), DUE_ORDER, TASKS.c.id),
+    "priority": (TASKS.c.priority.is_(None), TASKS.c.priority.desc(), DUE_ORDER, TASKS.c.id),
+    "created": (TASKS.c.created_at.desc(), TASKS.c.id),
+}
 
 
 _KEYS = (TASKS.c.id, DUE_ORDER.label("due_order"), TASKS.c.created_at)
@@ -171,22 +181,24 @@ def _top_keys(scope: str, groups: int) -> Any:
         for columns, where in _arms(scope, each_group)])
 
 
-def _page_queries(keys: Any, counted_ids: Any, conditions: list[Any]) -> tuple[Any, Any]:
+def _page_queries(keys: Any, counted_ids: Any, conditions: list[Any], sort: str = "due") -> tuple[Any, Any]:
     """(rows of one page, total count up to ``cap``) over sort-key subqueries and row filters.
 
+    The due order is read from the keys themselves; another order (or a filter) needs the rows.
     The count stops at ``cap`` distinct tasks: past a few hundred, "how many exactly" is not worth
     reading a whole group's queue on every page view (the inbox shows "500+").
     """
     chosen = select(keys.c.id)
     distinct_ids = select(counted_ids.c.id).distinct()
-    if conditions:
+    if conditions or sort != "due":
         chosen = chosen.join(TASKS, TASKS.c.id == keys.c.id).where(*conditions)
+    if conditions:
         distinct_ids = distinct_ids.join(TASKS, TASKS.c.id == counted_ids.c.id).where(*conditions)
     counted = select(func.count()).select_from(
         distinct_ids.limit(bindparam("cap", type_=Integer)).subquery())
-    page_ids = (chosen.order_by(keys.c.due_order, keys.c.created_at, keys.c.id)
-                .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
-    rows = select(TASKS).where(TASKS.c.id.in_(page_ids)).order_by(DUE_ORDER, TASKS.c.created_at, TASKS.c.id)
+    order = (keys.c.due_order, keys.c.created_at, keys.c.id) if sort == "due" else SORTS[sort]
+    page_ids = chosen.order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    rows = select(TASKS).where(TASKS.c.id.in_(page_ids)).order_by(*SORTS[sort])
     return rows, counted
 
 
@@ -247,40 +259,58 @@ def _row_filters(flt: TaskFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _view_queries(scope: str, for_person: bool, groups: int, filters: tuple[str, ...]) -> tuple[Prepared, Prepared]:
+def _view_queries(scope: str, for_person: bool, groups: int, filters: tuple[str, ...],
+                  sort: str = "due") -> tuple[Prepared, Prepared]:
     """(page rows, total) statements of one shape of view, built once: building SQLAlchemy
-    statements costs more than running them here. Unfiltered inboxes read each look-up's first
-    keys in index order; filtered views read the rows the filters pick."""
+    statements costs more than running them here. Unfiltered inboxes in due order read each
+    look-up's first keys in index order; filtered or otherwise sorted views read the rows the
+    filters pick."""
     every, ids = _all_keys(scope, for_person, groups), _all_keys(scope, for_person, groups, only_ids=True)
-    if filters:
-        rows, counted = _page_queries(every, ids, [c for name in filters for c in _ROW_FILTERS[name]()])
+    if filters or sort != "due":
+        rows, counted = _page_queries(every, ids, [c for name in filters for c in _ROW_FILTERS[name]()], sort)
     else:
         rows, counted = _page_queries(_top_keys(scope, groups) if for_person else every, ids, [])
     return Prepared(rows), Prepared(counted)
 
 
-def list_tasks(db: Database, actor: Actor, flt: TaskFilter | None = None, **criteria: Any) -> TaskPage:
-    """A page of the tasks in ``actor``'s inbox (the operator: every task), soonest due first
-    (tasks without a due time last)."""
-    flt = flt or TaskFilter(**criteria)
-    per_page = max(1, min(flt.per_page, 500))
-    page = max(1, flt.page)
+def _view(actor: Actor, flt: TaskFilter) -> tuple[Prepared, Prepared, dict[str, Any]]:
+    """The (page rows, total) statements of ``actor``'s view ``flt`` and their parameters."""
     if flt.scope not in SCOPES:
         raise InvalidInput(f"未知的范围 {flt.scope}（可选：{', '.join(SCOPES)}）")
+    if flt.sort not in SORTS:
+        raise InvalidInput(f"未知的排序 {flt.sort}（可选：{', '.join(SORTS)}）")
+    per_page, page = max(1, min(flt.per_page, 500)), max(1, flt.page)
     for_person = not actor.operator
     filters, values = _row_filters(flt)
     groups = sorted(actor.groups) if for_person else []
+    rows, counted = _view_queries(flt.scope, for_person, len(groups), filters, flt.sort)
+    return rows, counted, {**values, "limit": per_page, "offset": (page - 1) * per_page,
+                           "depth": page * per_page, "user": actor.name if for_person else None,
+                           **{f"g{i}": name for i, name in enumerate(groups)}}
+
+
+def list_tasks(db: Database, actor: Actor, flt: TaskFilter | None = None, **criteria: Any) -> TaskPage:
+    """A page of the tasks in ``actor``'s inbox (the operator: every task), in the filter's order
+    (default: soonest due first, tasks without a due time last)."""
+    flt = flt or TaskFilter(**criteria)
+    rows, counted, params = _view(actor, flt)
+    per_page, page = params["limit"], params["depth"] // params["limit"]
     with db.unit_of_work(read_only=True) as session:
-        rows, counted = _view_queries(flt.scope, for_person, len(groups), filters)
-        params: dict[str, Any] = {**values, "limit": per_page, "offset": (page - 1) * per_page,
-                                  "depth": page * per_page, "user": actor.name if for_person else None,
-                                  **{f"g{i}": name for i, name in enumerate(groups)}}
         items = [_item(r) for r in rows.all(session, **params)]
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
         cap = max(COUNT_CAP, page * per_page)
         total = counted.first(session, **params, cap=cap + 1)[0] or 0
         return TaskPage(items, min(total, cap), page, per_page, more=total > cap)
+
+
+def count_tasks(db: Database, actor: Actor, flt: TaskFilter) -> tuple[int, bool]:
+    """How many tasks ``actor``'s view ``flt`` holds, up to COUNT_CAP; and whether there are more
+    (a saved filter's count, read as the inbox's total is, without reading any page)."""
+    _rows, counted, params = _view(actor, flt)
+    with db.unit_of_work(read_only=True) as session:
+        total = counted.first(session, **params, cap=COUNT_CAP + 1)[0] or 0
+    return min(total, COUNT_CAP), total > COUNT_CAP
 
 
 _TASK_BY_ID = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))

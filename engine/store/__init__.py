@@ -14,6 +14,7 @@ from engine.store.models import (
     Instance,
     Membership,
     Outbox,
+    SavedFilter,
     SlaFact,
     StepFact,
     TaskCandidate,
@@ -24,6 +25,6 @@ from engine.store.models import (
 
 __all__ = [
     "ApiToken", "AppUser", "Base", "CaseFact", "SlaFact", "StepFact", "Database", "DefinitionVersion", "Event", "EventSubscription", "ExternalTask",
-    "HumanTask", "Instance", "Membership", "NO_DUE_DATE", "Outbox", "TaskCandidate", "UserSession", "WaitingTimer",
+    "HumanTask", "Instance", "Membership", "NO_DUE_DATE", "Outbox", "SavedFilter", "TaskCandidate", "UserSession", "WaitingTimer",
     "WorkGroup", "default_url",
 ]

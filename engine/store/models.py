@@ -280,6 +280,20 @@ class WorkGroup(Base):
     supervisor_groups: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class SavedFilter(Base):
+    """An inbox view a person named and keeps (scope, procedure, due, search, order), shown with
+    its count beside the tabs."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("user_name", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("app_user.name", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    criteria: Mapped[dict[str, Any]]  # TaskFilter fields: scope, process_id, overdue, due_today, search, sort
+    created_at: Mapped[datetime]
+
+
 class Outbox(Base):
     """Notifications to send (escalations); a sender marks them sent."""
 
