@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import Integer, Row, bindparam, exists, func, or_, select, union, union_all
+from sqlalchemy import Integer, Row, bindparam, distinct, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -135,21 +135,30 @@ SORTS: dict[str, tuple[Any, ...]] = {
 
 _KEYS = (TASKS.c.id, DUE_ORDER.label("due_order"), TASKS.c.created_at)
 _OFFER_KEYS = (CANDIDATES.c.task_id.label("id"), CANDIDATES.c.due_order, CANDIDATES.c.created_at)
+# (columns, conditions, order) of one index look-up
+Arm = tuple[tuple[Any, ...], list[Any], tuple[Any, ...]]
 
 
-def _arms(scope: str, group_matches: list[Any]) -> list[tuple[tuple[Any, ...], list[Any]]]:
-    """The index look-ups (columns, conditions) whose union is what a person's inbox may show.
+def _arms(scope: str, group_matches: list[Any]) -> list[Arm]:
+    """The index look-ups whose union is what a person's inbox may show, each with the order its
+    index reads in.
 
     Unclaimed work comes from the candidate index alone (it carries the sort key), claimed and
-    done work from the assignee/completed_by indexes.
+    done work from the assignee/completed_by indexes. One's own tasks are two look-ups, with and
+    without a due time: each then reads ``ix_task_assignee`` in its own order and stops at the
+    page, where ``coalesce(due_at, …)`` would read and sort every task one holds.
     """
     user = bindparam("user")
-    mine = (_KEYS, [TASKS.c.assignee == user, TASKS.c.state == "open"])
-    offered = [(_OFFER_KEYS, [CANDIDATES.c.kind == "group", match]) for match in group_matches]
-    offered.append((_OFFER_KEYS, [CANDIDATES.c.kind == "user", CANDIDATES.c.name == user]))
-    done = (_KEYS, [TASKS.c.completed_by == user])
-    return {"mine": [mine], "group": offered, "open": [mine, *offered], "done": [done],
-            "all": [mine, *offered, done]}[scope]
+    mine = [TASKS.c.assignee == user, TASKS.c.state == "open"]
+    in_index = (TASKS.c.due_at, TASKS.c.created_at, TASKS.c.id)  # undated: due_at is the same NULL
+    mine_dated = (_KEYS, [*mine, TASKS.c.due_at.is_not(None)], in_index)
+    mine_undated = (_KEYS, [*mine, TASKS.c.due_at.is_(None)], in_index)
+    offer_order = (CANDIDATES.c.due_order, CANDIDATES.c.created_at, CANDIDATES.c.task_id)
+    offered = [(_OFFER_KEYS, [CANDIDATES.c.kind == "group", match], offer_order) for match in group_matches]
+    offered.append((_OFFER_KEYS, [CANDIDATES.c.kind == "user", CANDIDATES.c.name == user], offer_order))
+    done = (_KEYS, [TASKS.c.completed_by == user], (DUE_ORDER, TASKS.c.created_at, TASKS.c.id))
+    return {"mine": [mine_dated, mine_undated], "group": offered, "open": [mine_dated, mine_undated, *offered],
+            "done": [done], "all": [mine_dated, mine_undated, *offered, done]}[scope]
 
 
 def _union(selects: list[Any], keep_duplicates: bool = False) -> Any:
@@ -166,7 +175,7 @@ def _all_keys(scope: str, for_person: bool, groups: int, only_ids: bool = False)
         return select(*_KEYS[:1] if only_ids else _KEYS).where(*state).subquery()
     in_my_groups = CANDIDATES.c.name.in_([bindparam(f"g{i}") for i in range(groups)])
     return _union([select(*columns[:1] if only_ids else columns).where(*where)
-                   for columns, where in _arms(scope, [in_my_groups])], keep_duplicates=only_ids)
+                   for columns, where, _order in _arms(scope, [in_my_groups])], keep_duplicates=only_ids)
 
 
 def _top_keys(scope: str, groups: int) -> Any:
@@ -177,25 +186,29 @@ def _top_keys(scope: str, groups: int) -> Any:
     each_group = [CANDIDATES.c.name == bindparam(f"g{i}") for i in range(groups)]
     depth = bindparam("depth", type_=Integer)
     return _union([
-        select(select(*columns).where(*where).order_by(columns[1], columns[2], columns[0]).limit(depth).subquery())
-        for columns, where in _arms(scope, each_group)])
+        select(select(*columns).where(*where).order_by(*order).limit(depth).subquery())
+        for columns, where, order in _arms(scope, each_group)])
 
 
 def _page_queries(keys: Any, counted_ids: Any, conditions: list[Any], sort: str = "due") -> tuple[Any, Any]:
-    """(rows of one page, total count up to ``cap``) over sort-key subqueries and row filters.
+    """(rows of one page, (ids read up to ``cap``, distinct tasks among them)) over sort-key
+    subqueries and row filters.
 
     The due order is read from the keys themselves; another order (or a filter) needs the rows.
-    The count stops at ``cap`` distinct tasks: past a few hundred, "how many exactly" is not worth
-    reading a whole group's queue on every page view (the inbox shows "500+").
+    The count stops after ``cap`` ids: past a few hundred, "how many exactly" is not worth
+    reading a whole group's queue on every page view (the inbox shows "500+"). The ids are
+    counted as read, duplicates too (a task offered to two of one's groups), and told apart
+    only among those: a DISTINCT before the cap would read every id first (PostgreSQL hashes
+    them all), so the count would grow with the queue again.
     """
     chosen = select(keys.c.id)
-    distinct_ids = select(counted_ids.c.id).distinct()
+    ids = select(counted_ids.c.id)
     if conditions or sort != "due":
         chosen = chosen.join(TASKS, TASKS.c.id == keys.c.id).where(*conditions)
     if conditions:
-        distinct_ids = distinct_ids.join(TASKS, TASKS.c.id == counted_ids.c.id).where(*conditions)
-    counted = select(func.count()).select_from(
-        distinct_ids.limit(bindparam("cap", type_=Integer)).subquery())
+        ids = ids.join(TASKS, TASKS.c.id == counted_ids.c.id).where(*conditions)
+    limited = ids.limit(bindparam("cap", type_=Integer)).subquery()
+    counted = select(func.count(), func.count(distinct(limited.c.id))).select_from(limited)
     order = (keys.c.due_order, keys.c.created_at, keys.c.id) if sort == "due" else SORTS[sort]
     page_ids = chosen.order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
     rows = select(TASKS).where(TASKS.c.id.in_(page_ids)).order_by(*SORTS[sort])
@@ -300,8 +313,8 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter | None = None, **crit
         if page == 1 and len(items) < per_page:
             return TaskPage(items, len(items), page, per_page)  # the page holds them all: no count
         cap = max(COUNT_CAP, page * per_page)
-        total = counted.first(session, **params, cap=cap + 1)[0] or 0
-        return TaskPage(items, min(total, cap), page, per_page, more=total > cap)
+        read, total = counted.first(session, **params, cap=cap + 1)
+        return TaskPage(items, total if read <= cap else cap, page, per_page, more=read > cap)
 
 
 def count_tasks(db: Database, actor: Actor, flt: TaskFilter) -> tuple[int, bool]:
@@ -309,8 +322,8 @@ def count_tasks(db: Database, actor: Actor, flt: TaskFilter) -> tuple[int, bool]
     (a saved filter's count, read as the inbox's total is, without reading any page)."""
     _rows, counted, params = _view(actor, flt)
     with db.unit_of_work(read_only=True) as session:
-        total = counted.first(session, **params, cap=COUNT_CAP + 1)[0] or 0
-    return min(total, COUNT_CAP), total > COUNT_CAP
+        read, total = counted.first(session, **params, cap=COUNT_CAP + 1)
+    return (total, False) if read <= COUNT_CAP else (COUNT_CAP, True)
 
 
 _TASK_BY_ID = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))

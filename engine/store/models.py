@@ -114,7 +114,8 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_task_open_due", "state", "due_at"),
-        Index("ix_task_assignee", "assignee", "state", "due_at", "created_at"),  # "mine", sorted
+        # "mine", sorted; with the id, the page's keys are read from the index alone
+        Index("ix_task_assignee", "assignee", "state", "due_at", "created_at", "id"),
         Index("ix_task_completed_by", "completed_by"),
     )
 
