@@ -49,10 +49,12 @@ SHUTDOWN_SECONDS = Setting("BPMDESK_SHUTDOWN_SECONDS", "5",
 MEMORY_MB = Setting("BPMDESK_MEMORY_MB", "2048", "address space of a web worker or scheduler process (0 = none)")
 MAX_SAVED_FILTERS = Setting("BPMDESK_MAX_SAVED_FILTERS", "20",
                             "saved inbox filters per person (each is counted on every inbox view)")
+MAX_ATTACHMENT_BYTES = Setting("BPMDESK_MAX_ATTACHMENT_BYTES", "5242880",
+                               "bytes of one attached file (photo, scanned receipt)")
 
 SETTINGS = (MAX_REQUEST_BYTES, MAX_FIELD_CHARS, MAX_CASE_BYTES, MAX_JSON_DEPTH, TIMER_MIN_CYCLE,
             TIMER_MAX_REPEATS, TIMER_MAX_SPAN, TIMER_LATEST_DATE, STEP_SECONDS, SHUTDOWN_SECONDS, MEMORY_MB,
-            MAX_SAVED_FILTERS)
+            MAX_SAVED_FILTERS, MAX_ATTACHMENT_BYTES)
 
 
 def number(setting: Setting) -> int:

@@ -414,6 +414,22 @@ def notice_due_date(task: Task) -> None:
     task.internal_data[_DUE_NOTICED] = True
 
 
+def set_due_date(task: Task, due_at: datetime) -> list[Task]:
+    """Give an open human task a new due time: kept as its dueDate (to be noticed again when it
+    passes), and its earliest waiting boundary timer that is not a cycle now waits until then, as
+    Camunda's ``setJobDuedate`` moves a timer job. Returns the timer tasks moved."""
+    task.internal_data[_DUE_DATE] = due_at.isoformat()
+    task.internal_data.pop(_DUE_NOTICED, None)
+    siblings = task.parent.children if task.parent is not None else []
+    timers = [(timer, waiting) for timer in siblings if timer is not task and (waiting := _waiting_timer(timer))
+              and waiting.attached_to == str(task.id) and not isinstance(timer.internal_data.get("event_value"), dict)]
+    if not timers:
+        return []
+    timer = min(timers, key=lambda pair: pair[1].due_at)[0]
+    timer.internal_data["event_value"] = due_at.isoformat()
+    return [timer]
+
+
 def boundary_due(task: Task, timers: Iterable[WaitingTimer]) -> datetime | None:
     """Earliest timer attached to this task: its service level when no dueDate is set."""
     dues = [t.due_at for t in timers if t.attached_to == str(task.id)]

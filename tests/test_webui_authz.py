@@ -56,6 +56,14 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("POST", "/admin/users/<name>/active", "/admin/users/target/active"):
         ({"active": "1"}, "open", "302 403 403 403 403 302"),
     ("GET", "/team/", ""): (None, "open", "302 403 403 403 403 403"),
+    ("POST", "/team/due/<task_id>", "/team/due/{task}"):
+        ({"due_at": "2025-03-03T12:00", "reason": "等配件"}, "open", "302 403 403 403 403 403"),
+    ("POST", "/filters", ""): ({"name": "常用", "q": "136"}, "open", "302 302 302 302 302 302"),
+    ("POST", "/filters/<int:filter_id>/delete", "/filters/999999/delete"): (None, "open", "302 404 404 404 404 404"),
+    ("POST", "/cases/<int:instance_id>/comments", "/cases/{case}/comments"):
+        ({"comment": "已电话联系业主"}, "open", "302 302 302 403 403 403"),
+    ("POST", "/cases/<int:instance_id>/attachments", "/cases/{case}/attachments"): (None, "open", "302 302 302 403 403 403"),
+    ("GET", "/attachments/<int:attachment_id>", "/attachments/999999"): (None, "open", "302 404 404 404 404 404"),
     ("POST", "/team/assign/<task_id>", "/team/assign/{task}"):
         ({"to_user": "frontdesk2"}, "claimed", "302 403 403 403 403 403"),
     ("POST", "/admin/groups", ""): ({"name": "plumbing", "display_name": "水电班"}, "open", "302 403 403 403 403 302"),

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from urllib.parse import quote
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 
 from engine import diagram, forms, services
 from engine.errors import BpmdeskError, Forbidden, InvalidInput
-from engine.services import InstanceView
-from webui.formatting import person_name
+from engine.services import InstanceView, access
+from engine.services.notes import size_words
+from webui.formatting import due_change_text, person_name
+from webui.team import back_or
 from webui.tasks import next_step_url, submitted_values
 from webui.views import actor, db
 
@@ -29,6 +33,7 @@ EVENT_LABELS = {
     "external_task_lock_extended": "外部任务延长锁定", "external_task_unlocked": "外部任务解除锁定",
     "external_task_cancelled": "外部任务取消",
     "instance_migrated": "迁移到流程新版本",
+    "comment_added": "备注", "attachment_added": "上传附件", "task_due_changed": "调整时限",
 }
 
 
@@ -52,6 +57,12 @@ def event_text(event: Any) -> str:
         parts.append("→ " + "、".join(payload["escalated_to"]))
     if event.type == "instance_cancelled":
         parts.append(f"原因：{payload.get('reason', '')}")
+    if event.type == "comment_added":
+        parts.append(f"：{payload.get('text', '')}" if parts[0] else payload.get("text", ""))
+    if event.type == "attachment_added":
+        parts.append(f"{payload.get('file_name', '')}（{size_words(payload.get('size') or 0)}）")
+    if event.type == "task_due_changed":
+        parts.append(due_change_text(payload))
     if event.type == "timer_fired" and payload.get("interrupting"):
         parts.append("（中断当前任务）")
     if event.type == "instance_migrated":
@@ -68,7 +79,53 @@ def show(instance_id: int):
     view = services.show_instance(db(), instance_id, actor())
     events = services.history(db(), instance_id, actor())
     return render_template("case.html", case=view, events=events, svg=diagram_of(view),
-                           event_labels=EVENT_LABELS, event_text=event_text)
+                           event_labels=EVENT_LABELS, event_text=event_text,
+                           files=services.attachments(db(), instance_id, actor()),
+                           comments=[e for e in events if e.type == "comment_added"],
+                           can_note=not access.reads_only(actor()))
+
+
+@bp.post("/cases/<int:instance_id>/comments")
+@login_required
+def comment(instance_id: int):
+    try:
+        services.add_comment(db(), instance_id, actor(), request.form.get("comment", ""),
+                             task_id=request.form.get("task_id") or None)
+    except InvalidInput as error:
+        flash(str(error), "error")
+    else:
+        flash("备注已添加，并记入处理记录。", "ok")
+    return redirect(back_or(url_for("cases.show", instance_id=instance_id)) + "#notes")
+
+
+@bp.post("/cases/<int:instance_id>/attachments")
+@login_required
+def attach(instance_id: int):
+    """Upload one photo or PDF (the service checks its size and what its bytes are)."""
+    upload = request.files.get("file")
+    try:
+        info = services.add_attachment(db(), instance_id, actor(), (upload.filename or "") if upload else "",
+                                       upload.read() if upload else b"", task_id=request.form.get("task_id") or None)
+    except InvalidInput as error:
+        flash(str(error), "error")
+    else:
+        flash(f"附件「{info.file_name}」已上传。", "ok")
+    return redirect(back_or(url_for("cases.show", instance_id=instance_id)) + "#notes")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    """An attachment's bytes, as the type read from them: a photo shown, a PDF only downloaded;
+    sandboxed, so nothing in a file can run as this site."""
+    info, content = services.attachment_file(db(), attachment_id, actor())
+    disposition = "inline" if info.is_image else "attachment"
+    response = Response(content, mimetype=info.content_type)
+    response.headers["Content-Disposition"] = (f"{disposition}; filename=\"attachment-{info.id}.{info.extension}\"; "
+                                               f"filename*=UTF-8''{quote(info.file_name)}")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/cases/<int:instance_id>/cancel")

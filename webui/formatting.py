@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Flask, g
 
-from engine import clock, services
+from engine import clock, limits, services
+from engine.services.notes import size_words
 from webui.views import db
 
 SYSTEM_ACTORS = {"scheduler": "系统（定时）", "cli": "系统（命令行）", "demo": "系统", "system": "系统",
@@ -114,6 +115,18 @@ def left_until(due_at: datetime) -> str:
     return duration_words(due_at - clock.now())
 
 
+def due_change_text(payload: dict[str, Any]) -> str:
+    """A supervisor's change of a task's dates, for the timeline: old → new, and why."""
+    def moment(text: str | None) -> str:
+        return clock.parse_time(text).astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M") if text else "未设"
+    parts = []
+    if payload.get("due_at"):
+        parts.append(f"到期时间 {moment(payload.get('before'))} → {moment(payload['due_at'])}")
+    if payload.get("follow_up_at"):
+        parts.append(f"跟进时间 → {moment(payload['follow_up_at'])}")
+    return "，".join(parts) + f"；原因：{payload.get('reason', '')}"
+
+
 def person_name(name: object) -> str:
     """A user by display name (the account list read once per request), the engine's own
     actors in words; anything else as written."""
@@ -127,4 +140,7 @@ def person_name(name: object) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(yes_no=yes_no, money_input=money_input, picker_value=picker_value,
                                  typed_text=typed_text, money_text=money_text, person_name=person_name,
-                                 duration_words=duration_words, late_by=late_by, left_until=left_until)
+                                 duration_words=duration_words, late_by=late_by, left_until=left_until,
+                                 size_words=size_words)
+    app.jinja_env.globals.update(attachment_limit=lambda: limits.number(limits.MAX_ATTACHMENT_BYTES),
+                                 comment_limit=lambda: limits.number(limits.MAX_FIELD_CHARS))

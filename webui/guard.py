@@ -16,6 +16,8 @@ from werkzeug.routing import IntegerConverter
 from engine import limits
 
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+UPLOAD_ENDPOINT = "cases.attach"  # the one route whose body may be a whole attached file
+UPLOAD_MARGIN = 65536  # bytes of the form around the file (token, task, multipart boundaries)
 
 
 class BoundedInt(IntegerConverter):
@@ -36,6 +38,15 @@ class GuardedRequest(Request):
             if silent:
                 return None
             raise BadRequest("JSON 嵌套过深。") from None
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The request limit; an attachment's upload may carry one file of the attachment limit
+        (``BPMDESK_MAX_ATTACHMENT_BYTES``), which the service checks exactly."""
+        limit = super().max_content_length
+        if limit is not None and self.endpoint == UPLOAD_ENDPOINT:
+            return max(limit, limits.number(limits.MAX_ATTACHMENT_BYTES) + UPLOAD_MARGIN)
+        return limit
 
 
 def _check_request() -> None:

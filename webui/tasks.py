@@ -38,10 +38,15 @@ def render_task(view: TaskView, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200, conflict: str | None = None):
     """The task page; after a refused submission ``values`` are what the user typed, shown again."""
     team_people = [u for u in services.list_users(db()) if u.active and set(u.groups) & set(view.task.candidate_groups)]
+    task_id, case = view.task.id, view.task.instance_id
     return render_template("task.html", view=view, task=view.task, values=values or view.values,
                            errors=errors or {}, colleagues=colleagues(view), conflict=conflict,
                            team_people=team_people,
-                           supervising=access.supervises(actor(), view.task)), status
+                           supervising=access.supervises(actor(), view.task),
+                           files=[a for a in services.attachments(db(), case, actor()) if a.task_id == task_id],
+                           comments=[e for e in services.history(db(), case, actor())
+                                     if e.type == "comment_added" and e.task_id == task_id],
+                           can_note=not access.reads_only(actor())), status
 
 
 @bp.get("/<task_id>")

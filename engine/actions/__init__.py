@@ -13,6 +13,7 @@ So a change in how an action runs is made once, and replay cannot drift from wha
 | complete a task   | ``complete``            | ``task_completed``                 |
 | fire due timers   | ``fire_timers``         | ``timer_fired``                    |
 | cancel a case     | ``cancel``              | ``instance_cancelled``             |
+| change a task's due time | ``change_due``   | ``task_due_changed``               |
 | correlate a message, send a signal, start by either, enter by hand | see ``engine.actions.events`` | ``message_correlated``, ``signal_received`` |
 | complete an external task | ``external.complete`` | ``external_task_completed``    |
 | BPMN error of an external task | ``external.throw_bpmn_error`` | ``external_task_bpmn_error`` |
@@ -28,8 +29,8 @@ internal-data write, a second engine pass) belongs inside that function, with it
 from engine.actions.cases import cancel, proceed, start
 from engine.actions.events import correlate, enter, send_signal, start_by_event
 from engine.actions.migration import migrate
-from engine.actions.tasks import complete
+from engine.actions.tasks import change_due, complete
 from engine.actions.timers import fire_timers, start_by_timer
 
-__all__ = ["cancel", "complete", "correlate", "enter", "fire_timers", "migrate", "proceed", "send_signal", "start",
+__all__ = ["cancel", "change_due", "complete", "correlate", "enter", "fire_timers", "migrate", "proceed", "send_signal", "start",
            "start_by_event", "start_by_timer"]

@@ -1,12 +1,13 @@
 """Completing a human task."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
-from engine import scope
+from engine import runtime, scope
 
 
 def complete(workflow: BpmnWorkflow, task: Task, values: Mapping[str, Any]) -> None:
@@ -19,3 +20,9 @@ def complete(workflow: BpmnWorkflow, task: Task, values: Mapping[str, Any]) -> N
     scope.share(task, values)
     task.run()
     workflow.do_engine_steps()
+
+
+def change_due(task: Task, due_at: datetime) -> list[str]:
+    """A supervisor's new due time for the open ``task``: its dueDate, and the boundary timer that
+    set its due time (the earliest, not a cycle) now waits until then. The ids of the timers moved."""
+    return [str(timer.id) for timer in runtime.set_due_date(task, due_at)]

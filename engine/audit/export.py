@@ -43,14 +43,16 @@ LIFECYCLE = {
     "instance_cancelled": "pi_abort",
     "incident": "suspend",
     "incident_resolved": "resume",
+    "comment_added": "unknown",  # not a step of the activity: a note beside it
+    "attachment_added": "unknown",
 }
 CASE_ACTIVITIES = {"instance_started": "发起案件", "instance_completed": "案件办结",
                    "instance_cancelled": "案件撤销", "incident": "案件运行出错",
-                   "incident_resolved": "案件出错已处理"}
+                   "incident_resolved": "案件出错已处理", "comment_added": "添加备注", "attachment_added": "添加附件"}
 ESCALATION = "超时升级："  # + the task's name: an activity of its own, so a model shows the rate
 COLUMNS = ("case:concept:name", "concept:name", "time:timestamp", "lifecycle:transition",
            "org:resource", "org:group", "case:process", "case:version", "bpmn:element", "bpmdesk:event",
-           "bpmdesk:seq")
+           "bpmdesk:seq", "bpmdesk:reference")
 EXTENSIONS = [("Concept", "concept", "http://www.xes-standard.org/concept.xesext"),
               ("Time", "time", "http://www.xes-standard.org/time.xesext"),
               ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"),
@@ -120,7 +122,16 @@ def _rows(session: Session, flt: LogFilter) -> Iterator[dict[str, str]]:
             "bpmn:element": event.element_id or "",
             "bpmdesk:event": event.type,
             "bpmdesk:seq": str(event.seq),
+            "bpmdesk:reference": _reference(event),
         }
+
+
+def _reference(event: Event) -> str:
+    """An attachment by reference (id, file name, SHA-256 of its bytes), never its content."""
+    payload = event.payload or {}
+    if event.type != "attachment_added":
+        return ""
+    return f"attachment:{payload.get('attachment')} sha256:{payload.get('sha256')} {payload.get('file_name', '')}"
 
 
 def _activity(event: Event) -> str:
@@ -198,7 +209,7 @@ def _write_header(xf: Any) -> None:
 def _xes_event(row: dict[str, str]) -> etree._Element:
     event = etree.Element("event")
     for key in ("concept:name", "lifecycle:transition", "org:resource", "org:group", "bpmn:element",
-                "bpmdesk:event"):
+                "bpmdesk:event", "bpmdesk:reference"):
         if row[key]:
             etree.SubElement(event, "string", key=key, value=row[key])
     etree.SubElement(event, "date", key="time:timestamp", value=row["time:timestamp"])

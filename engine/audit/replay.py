@@ -234,6 +234,14 @@ class Replayer:
             actions.complete(self.workflow, task, event.payload.get("data") or {})
         return None
 
+    def _due_changed(self, event: Event) -> str | None:
+        """A supervisor's new due time, given again to the replayed task (and its timer)."""
+        task = self._match(event)
+        if task is None:
+            return self._not_open(event)
+        actions.change_due(task, clock.parse_time(event.payload["due_at"]))
+        return None
+
     def _task_cancelled(self, event: Event) -> str | None:
         known = self.tasks.get(event.task_id)
         if known is not None and known.state == TaskState.READY:
@@ -325,7 +333,8 @@ class Replayer:
 
 #: Events whose replay only looks at the workflow (or matches its open tasks) and never moves it.
 _LOOKING = frozenset({"task_ready", "task_claimed", "task_unclaimed", "task_delegated", "task_cancelled",
-                      "timer_cancelled", "instance_completed", "escalated", "incident", "incident_resolved"})
+                      "timer_cancelled", "instance_completed", "escalated", "incident", "incident_resolved",
+                      "comment_added", "attachment_added"})
 
 _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "instance_started": Replayer._started,
@@ -335,6 +344,7 @@ _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "task_delegated": Replayer._open_task,
     "task_assigned": Replayer._open_task,
     "task_completed": Replayer._completed,
+    "task_due_changed": Replayer._due_changed,
     "task_cancelled": Replayer._task_cancelled,
     "timer_fired": Replayer._timer_fired,
     "timer_cancelled": Replayer._timer_gone,

@@ -23,7 +23,7 @@ from engine.services.events import Delivery, MessageNotCorrelated, correlate_mes
 from engine.services.deploy import DeployReport, deploy_files, deploy_paths, list_definitions
 from engine.services.filters import SavedView, delete_filter, save_filter, saved_filters
 from engine.services.groups import GroupInfo, group_names, list_groups, set_group
-from engine.services.team import Member, Team, assign, my_teams, team
+from engine.services.team import Member, Team, assign, change_due, my_teams, team
 from engine.services.timers import fire_due_timers, list_timers
 from engine.services.users import (
     UserInfo,
@@ -59,7 +59,7 @@ from engine.services.work import (
 
 __all__ = [
     "close_session", "normal_name", "open_session", "revoke_sessions", "session_user",
-    "Member", "Team", "assign", "my_teams", "supervised_by", "team",
+    "Member", "Team", "assign", "change_due", "my_teams", "supervised_by", "team",
     "Actor", "actor_for", "Completion", "Count", "DeployReport", "GroupInfo", "TabCounts", "tab_counts", "InstanceView", "TaskFilter", "TaskItem", "TaskPage", "TaskView", "UserInfo",
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "evaluate_decision", "fire_due_timers", "get_task", "get_user", "group_names", "list_groups", "set_group", "history", "list_definitions",
@@ -85,5 +85,14 @@ __all__ += [
     "AuditCase", "CasePage", "CaseQuery", "CaseSummary", "TimelineEntry", "audit_case", "export_log",
     "parse_period", "replay", "search_cases", "verify_history",
 ]
+from engine.services.notes import (  # noqa: E402
+    AttachmentInfo,
+    add_attachment,
+    add_comment,
+    attachment_file,
+    attachments,
+)
+
+__all__ += ["AttachmentInfo", "add_attachment", "add_comment", "attachment_file", "attachments"]
 __all__ += ["SavedView", "delete_filter", "save_filter", "saved_filters", "count_tasks"]
 __all__ += ["Delivery", "MessageNotCorrelated", "correlate_message", "send_signal"]

@@ -31,6 +31,9 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | list external tasks     | workers, the operator, admins, auditors                                   |
 | test a decision (decide) | the operator, anyone signed in (nothing is stored)                      |
 | correlate a message, send a signal | the operator, any staff member but an auditor (an integration signs in as staff) |
+| comment on / attach a file to a case or its task | whoever may view the case, but an auditor          |
+| open a case's attachment | whoever may view the case                                               |
+| change an open task's due / follow-up date | supervisors of one of its groups (with a reason)      |
 
 What an auditor looks at is itself recorded (``audit_viewed``); the operator's reads are not.
 """
@@ -136,6 +139,12 @@ def require_supervisor(actor: Actor, task: Any, to: Actor) -> None:
         raise InvalidInput(f"{to.name} 不在任务「{task.name}」的处理组中，不能分派给他/她。")
 
 
+def require_due_change(actor: Actor, task: Any) -> None:
+    """A new due / follow-up date: the supervisors of the task's groups (the 督办 of a late task)."""
+    if not (actor.operator or supervises(actor, task)):
+        raise Forbidden(f"只有「{task.name}」所在组的主管或经理可以调整它的时限。")
+
+
 def require_team(actor: Actor, group: str) -> None:
     if not (actor.operator or group in actor.supervises):
         raise Forbidden("只有该组的主管或经理可以查看组内工作情况。")
@@ -184,10 +193,21 @@ def require_admin(actor: Actor, what: str) -> None:
         raise Forbidden(f"只有管理员可以{what}。")
 
 
+def reads_only(actor: Actor) -> bool:
+    """An auditor and nothing else: they look, they never change a case."""
+    return not actor.operator and not actor.groups - {AUDITOR_GROUP, UNASSIGNED_QUEUE}
+
+
 def require_sender(actor: Actor) -> None:
     """Messages and signals move cases on: staff send them; an auditor only reads."""
-    if not actor.operator and not actor.groups - {AUDITOR_GROUP, UNASSIGNED_QUEUE}:
+    if reads_only(actor):
         raise Forbidden("审计人员只能查看，不能发送消息或信号。")
+
+
+def require_noter(actor: Actor) -> None:
+    """Comments and attachments: staff who may view the case add them; an auditor only reads."""
+    if reads_only(actor):
+        raise Forbidden("审计人员只能查看案件，不能添加备注或附件。")
 
 
 def require_deployer(actor: Actor) -> None:

@@ -52,6 +52,14 @@ def translating_races(func: Callable[..., T]) -> Callable[..., T]:
 
 
 INSTANCES = Instance.__table__
+_TOUCH_INSTANCE = Prepared(INSTANCES.update().where(INSTANCES.c.id == bindparam("id"))
+                           .values(updated_at=bindparam("at"), lock_version=INSTANCES.c.lock_version + 1))
+
+
+def touch_instance(session: Session, instance_id: int) -> None:
+    """A claim, a comment or a new due date changes no workflow state, but bumping the instance
+    orders it against completions, and moves a cached workflow (and its chain head) out of date."""
+    _TOUCH_INSTANCE.run(session, id=instance_id, at=clock.now())
 
 
 @dataclass
@@ -148,6 +156,7 @@ class Case:
     opened: list[dict[str, Any]] = field(default_factory=list)  # human_task rows this work opened
     overdue: list[str] = field(default_factory=list)  # elements whose passed dueDate this work noticed
     subscriptions_before: dict[str, catching.Subscription] = field(default_factory=dict)
+    moved_timers: set[str] = field(default_factory=set)  # timers given a new due time, not fired
 
     def note(self, type: str, actor: str, task: Task | None = None, **payload: Any) -> None:
         """Record an event of this instance (optionally about one of its tasks)."""
@@ -298,7 +307,7 @@ def _record_timers(case: Case, timers: list[runtime.WaitingTimer], actor: str,
     fired_timers = []
     for task_id, before in case.timers_before.items():
         still = after.get(task_id)
-        if still is not None and still.due_at == before.due_at:
+        if still is not None and (still.due_at == before.due_at or task_id in case.moved_timers):
             continue
         task = runtime.find_task(case.workflow, task_id)
         # a cycle's last repetition leaves its task waiting, not completed: only CANCELLED is "not fired"

@@ -8,18 +8,24 @@ task, give it to a person of the team, or take it over. Counts are read from the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
+from SpiffWorkflow.util.task import TaskState
 
-from engine import clock
+from engine import actions, clock, runtime
+from engine.errors import Conflict, InvalidInput
 from engine.history import record
 from engine.services import access
 from engine.services.access import Actor
 from engine.services.groups import GroupInfo, list_groups
-from engine.services.steps import CANDIDATES, TASKS, translating_races
+from engine.services.steps import (CANDIDATES, TASKS, instance_record, open_case, save_case, touch_instance,
+                                   translating_races)
 from engine.services.users import groups_of
 from engine.services.work import TaskItem, _item, _require_open, _require_task, _set_assignee
 from engine.store import Database, Membership
+
+MAX_REASON = 500  # as a cancellation's reason
 
 TEAM_LIST = 200  # tasks listed on a team page, soonest due first
 
@@ -85,3 +91,52 @@ def assign(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
         record(session, "task_assigned", actor.name, instance_id=row.instance_id, task_id=row.id,
                element_id=row.element_id, payload={"name": row.name, "to": to_user})
         return _item(row)
+
+
+def _checked_change(reason: str, due_at: datetime | None, follow_up_at: datetime | None) -> str:
+    """The reason, once the change makes sense: something new, a due time still ahead."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        message = "请填写调整原因（将记入处理记录）。" if not reason else f"调整原因不能超过 {MAX_REASON} 个字。"
+        raise InvalidInput(message, {"reason": message})
+    if due_at is None and follow_up_at is None:
+        raise InvalidInput("请填写新的到期时间或跟进时间。", {"due_at": "请填写新的到期时间或跟进时间。"})
+    if due_at is not None and due_at <= clock.now():
+        raise InvalidInput("新的到期时间必须晚于现在。", {"due_at": "新的到期时间必须晚于现在。"})
+    return reason
+
+
+@translating_races
+def change_due(db: Database, task_id: str, actor: Actor, reason: str, *, due_at: datetime | None = None,
+               follow_up_at: datetime | None = None) -> TaskItem:
+    """A supervisor gives an open task of their team a new due time and/or follow-up date, with a
+    reason (``task_due_changed``). A new due time is the task's dueDate from now on: its escalation
+    waits for it, and so does the boundary timer that set its due time (the earliest one)."""
+    reason = _checked_change(reason, due_at, follow_up_at)
+    with db.unit_of_work() as session:
+        row = _require_task(session, task_id, with_case=True)
+        _require_open(row)
+        access.require_due_change(actor, row)
+        payload = {"name": row.name, "reason": reason,
+                   "due_at": due_at.isoformat() if due_at else None,
+                   "before": row.due_at.isoformat() if due_at and row.due_at else None,
+                   "follow_up_at": follow_up_at.isoformat() if follow_up_at else None}
+        if due_at is None:  # a follow-up date is the inbox's alone: no workflow to change
+            touch_instance(session, row.instance_id)
+            record(session, "task_due_changed", actor.name, instance_id=row.instance_id, task_id=row.id,
+                   element_id=row.element_id, payload=payload)
+        else:
+            case = open_case(session, db, instance_record(row, prefix="case_"))
+            task = runtime.find_task(case.workflow, task_id)
+            if task is None or task.state != TaskState.READY:
+                raise Conflict(f"任务「{row.name}」当前不能调整时限（流程状态已变化），请刷新。")
+            case.moved_timers.update(actions.change_due(task, due_at))
+            case.note("task_due_changed", actor.name, task, **payload)
+            save_case(case, actor.name)
+        values = {"due_at": due_at} if due_at else {}
+        values.update({"follow_up_at": follow_up_at} if follow_up_at else {})
+        session.connection().execute(TASKS.update().where(TASKS.c.id == row.id).values(**values))
+        if due_at:
+            session.connection().execute(CANDIDATES.update().where(CANDIDATES.c.task_id == row.id)
+                                         .values(due_order=due_at))
+        return _item(_require_task(session, row.id))

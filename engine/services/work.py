@@ -27,6 +27,7 @@ from engine.services.steps import (
     open_case,
     running_diagram,
     save_case,
+    touch_instance,
     translating_races,
 )
 from engine.services import access
@@ -391,15 +392,6 @@ def get_task(db: Database, task_id: str, actor: Actor) -> TaskView:
         )
 
 
-_TOUCH_INSTANCE = Prepared(INSTANCES.update().where(INSTANCES.c.id == bindparam("id"))
-                           .values(updated_at=bindparam("at"), lock_version=INSTANCES.c.lock_version + 1))
-
-
-def _touch_instance(session: Session, row: Row) -> None:
-    """Claims change no workflow state, but bumping the instance orders them against completions."""
-    _TOUCH_INSTANCE.run(session, id=row.instance_id, at=clock.now())
-
-
 @translating_races
 def claim(db: Database, task_id: str, actor: Actor) -> TaskItem:
     with db.unit_of_work() as session:
@@ -422,7 +414,7 @@ def _set_assignee(session: Session, row: Row, expected: str | None, assignee: st
         .values(assignee=assignee, owner=owner))
     if result.rowcount != 1:
         raise Conflict(f"任务「{row.name}」刚被其他人处理，请刷新后重试。")
-    _touch_instance(session, row)
+    touch_instance(session, row.instance_id)
     updated = _require_task(session, row.id)
     WITHDRAW_OFFERS.run(session, task=row.id)
     if assignee is None:  # back in the queue of its groups

@@ -4,6 +4,7 @@ from engine.store.models import (
     NO_DUE_DATE,
     ApiToken,
     AppUser,
+    Attachment,
     Base,
     CaseFact,
     DefinitionVersion,
@@ -24,7 +25,7 @@ from engine.store.models import (
 )
 
 __all__ = [
-    "ApiToken", "AppUser", "Base", "CaseFact", "SlaFact", "StepFact", "Database", "DefinitionVersion", "Event", "EventSubscription", "ExternalTask",
+    "ApiToken", "AppUser", "Attachment", "Base", "CaseFact", "SlaFact", "StepFact", "Database", "DefinitionVersion", "Event", "EventSubscription", "ExternalTask",
     "HumanTask", "Instance", "Membership", "NO_DUE_DATE", "Outbox", "SavedFilter", "TaskCandidate", "UserSession", "WaitingTimer",
     "WorkGroup", "default_url",
 ]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -279,6 +280,26 @@ class WorkGroup(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200))
     supervisor_groups: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Attachment(Base):
+    """A file staff attached to a case (a photo of a defect, a scanned receipt). Its bytes are in
+    ``content`` or, when the centre configures a folder, in a file named by its SHA-256 there
+    (engine/store/files.py); the case's history holds an ``attachment_added`` event naming it."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    file_name: Mapped[str] = mapped_column(String(200))  # as the uploader named it; shown, never a path
+    content_type: Mapped[str] = mapped_column(String(100))  # what the bytes are (read from them)
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_in: Mapped[str] = mapped_column(String(10))  # database | folder
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime]
 
 
 class SavedFilter(Base):
