@@ -119,6 +119,9 @@ def _detail(entry: services.TimelineEntry) -> str:
     for key in ("to", "reason"):
         if entry.payload.get(key):
             parts.append(f"{key}={entry.payload[key]}")
+    for checked in entry.payload.get("checked") or []:  # a check: who did the step it checked
+        parts.append(f"checks {checked.get('name') or checked['element_id']} [{checked['element_id']}] "
+                     f"done by {checked['person']} ({checked['part']})")
     if entry.type == "timer_fired" and entry.payload.get("due_at"):
         parts.append(f"due {_fmt_time(clock.parse_time(entry.payload['due_at']))}")
     return "; ".join(parts)

@@ -52,6 +52,15 @@ def translating_races(func: Callable[..., T]) -> Callable[..., T]:
 
 
 INSTANCES = Instance.__table__
+_TOUCH_INSTANCE = Prepared(INSTANCES.update().where(INSTANCES.c.id == bindparam("id"))
+                           .values(updated_at=bindparam("at"), lock_version=INSTANCES.c.lock_version + 1))
+
+
+def touch_instance(session: Session, instance_id: int) -> None:
+    """Move an instance's version on without a workflow step (a claim, a refusal recorded in its
+    history): writes are ordered against completions, and a cached workflow (with its event
+    chain's head) of the older version is never used again."""
+    _TOUCH_INSTANCE.run(session, id=instance_id, at=clock.now())
 
 
 @dataclass

@@ -13,8 +13,9 @@ from sqlalchemy import and_, func, or_, select
 
 from engine import clock
 from engine.history import record
-from engine.services import access
+from engine.services import access, foureyes
 from engine.services.access import Actor
+from engine.services.foureyes import recording_refusals
 from engine.services.groups import GroupInfo, list_groups
 from engine.services.steps import CANDIDATES, TASKS, translating_races
 from engine.services.users import groups_of
@@ -71,14 +72,17 @@ def team(db: Database, actor: Actor, group: str) -> Team:
                 tasks=[_item(r) for r in rows])
 
 
+@recording_refusals
 @translating_races
 def assign(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
     """A supervisor gives an open task of their team to a person of the task's groups, or takes
-    it over themselves (``to_user`` is the actor); recorded as ``task_assigned``."""
+    it over themselves (``to_user`` is the actor); recorded as ``task_assigned``. Four eyes
+    holds: a check is never given to someone who did the work it checks."""
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
         _require_open(row)
         access.require_supervisor(actor, row, Actor(to_user, groups_of(session, to_user)))
+        foureyes.guard(db, session, actor, to_user, row, "assign")
         if row.assignee == to_user:
             return _item(row)
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user)
