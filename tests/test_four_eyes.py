@@ -7,6 +7,7 @@ case's history; another front-desk member passes. Diagrams: tests/data/four_eyes
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -326,3 +327,66 @@ def test_the_camunda_rest_api_refuses_the_doer(desk: Database, tmp_path: Path) -
     assert client.post(f"/engine-rest/task/{accept}/complete", headers=basic("fd"),
                        json={"variables": {"accepted": {"value": True, "type": "Boolean"}}}).status_code == 204
     assert [r["action"] for r in refusals(desk, case)] == ["claim", "complete", "assign", "delegate"]
+
+
+# --- the audit --------------------------------------------------------------------------------------
+
+def checked_case(db: Database) -> int:
+    """A complaint handled by ``clean``, accepted by ``fd``, visited by ``dual``: three pairs."""
+    case, accept = handled_by(db, "clean")
+    services.complete(db, accept, as_(db, "fd"), {"accepted": True})
+    services.complete(db, open_task(db, case, "Task_Visit").id, as_(db, "dual"))
+    return case
+
+
+def test_audit_four_eyes_lists_every_pair_and_names_one_planted_by_raw_sql(desk: Database, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import text as sql
+
+    from engine.cli import main
+
+    case = checked_case(desk)
+    other = checked_case(desk)
+    run = lambda *args: CliRunner().invoke(main, list(args), env={"BPMDESK_DATABASE_URL": desk.url})
+    clean = run("audit", "four-eyes", "--process", "complaint_checked")
+    assert clean.exit_code == 0, clean.output
+    rows = [line.split() for line in clean.output.splitlines()[1:-1]]
+    assert [(r[0], r[2], r[3], r[7]) for r in rows if r[0] == str(case)] == [
+        (str(case), "[Task_Handle]", "clean", "fd"), (str(case), "[Task_Handle]", "clean", "dual"),
+        (str(case), "[Task_Accept]", "fd", "dual")]
+    assert clean.output.splitlines()[-1] == "6 pair(s), 0 violation(s)"
+    assert run("audit", "four-eyes", "--process", "complaint_all_checks").output.strip() == \
+        "CASE  CHECKED TASK  DOER  PART  CHECKING TASK  CHECKER  TIME\n0 pair(s), 0 violation(s)"
+
+    with desk.unit_of_work() as session:  # the acceptance "done by" the handler, behind the engine's back
+        session.execute(sql("UPDATE event SET actor = 'clean' WHERE chain = :chain AND type = 'task_completed' "
+                            "AND element_id = 'Task_Accept'"), {"chain": f"i:{other}"})
+    planted = run("audit", "four-eyes")
+    assert planted.exit_code == 1
+    [violation] = [line for line in planted.output.splitlines() if line.startswith("VIOLATION:")]
+    assert violation.startswith(f"VIOLATION: case {other} (complaint_checked): clean checked Task_Handle "
+                                "(Task_Accept, event #")
+    assert planted.output.splitlines()[-1] == "6 pair(s), 1 violation(s)"
+    seq = re.search(r"event #(\d+)", violation).group(1)
+    verify = run("audit", "verify")  # the same event, flagged as edited
+    assert verify.exit_code == 1
+    assert re.search(rf"i:{other} #{seq} \(event id \d+, case {other}\): content does not match its hash \(edited\)",
+                     verify.output), verify.output
+
+
+def test_the_export_shows_doer_and_checker_of_each_checked_step(desk: Database) -> None:
+    import csv
+    import io
+
+    case = checked_case(desk)
+    out = io.BytesIO()
+    services.export_log(desk, "csv", out, OP, process_id="complaint_checked")
+    rows = [r for r in csv.DictReader(io.StringIO(out.getvalue().decode("utf-8-sig")))
+            if r["bpmdesk:event"] == "task_completed" and r["case:concept:name"] == str(case)]
+    assert [(r["bpmn:element"], r["org:resource"], r["bpmdesk:checked"], r["bpmdesk:doers"]) for r in rows] == [
+        ("Task_Handle", "clean", "", ""), ("Task_Accept", "fd", "Task_Handle", "clean"),
+        ("Task_Visit", "dual", "Task_Handle;Task_Accept", "clean;fd")]
+    xes = io.BytesIO()
+    services.export_log(desk, "xes", xes, OP, process_id="complaint_checked")
+    assert b'<string key="bpmdesk:checked" value="Task_Handle;Task_Accept"/>' in xes.getvalue()
+    assert b'<string key="bpmdesk:doers" value="clean;fd"/>' in xes.getvalue()

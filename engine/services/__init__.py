@@ -73,6 +73,7 @@ from engine.services.audit import (  # noqa: E402
     TimelineEntry,
     audit_case,
     export_log,
+    four_eyes,
     parse_period,
     replay,
     search_cases,
@@ -81,6 +82,6 @@ from engine.services.audit import (  # noqa: E402
 
 __all__ += [
     "AuditCase", "CasePage", "CaseQuery", "CaseSummary", "TimelineEntry", "audit_case", "export_log",
-    "parse_period", "replay", "search_cases", "verify_history",
+    "four_eyes", "parse_period", "replay", "search_cases", "verify_history",
 ]
 __all__ += ["Delivery", "MessageNotCorrelated", "correlate_message", "send_signal"]
