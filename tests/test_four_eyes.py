@@ -65,6 +65,7 @@ def refusals(db: Database, case: int) -> list[dict]:
 
 # --- the service layer ------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_the_doer_cannot_claim_or_complete_the_check_and_another_member_passes(desk: Database) -> None:
     case, accept = handled_by(desk, "dual")
     for action, word in ((services.claim, "认领"), (lambda *a: services.complete(*a, {"accepted": True}), "完成")):
@@ -339,6 +340,7 @@ def checked_case(db: Database) -> int:
     return case
 
 
+@pytest.mark.postgres
 def test_audit_four_eyes_lists_every_pair_and_names_one_planted_by_raw_sql(desk: Database, tmp_path: Path) -> None:
     from click.testing import CliRunner
     from sqlalchemy import text as sql
