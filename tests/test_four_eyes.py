@@ -73,6 +73,8 @@ def test_the_doer_cannot_claim_or_complete_the_check_and_another_member_passes(d
             action(desk, accept, as_(desk, "dual"))
         assert str(refused.value) == REFUSED.format(word)
     assert open_task(desk, case, "Task_Accept").assignee is None  # nothing changed
+    assert services.next_task_for(desk, case, as_(desk, "dual")) is None  # not sent on to a refused form
+    assert services.next_task_for(desk, case, as_(desk, "fd")).id == accept
     assert [(r["actor"], r["action"], r["person"], [(c["element_id"], c["person"], c["part"]) for c in r["checked"]])
             for r in refusals(desk, case)] == [
         ("dual", "claim", "dual", [("Task_Handle", "dual", "completed")]),
