@@ -134,6 +134,10 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
         (None, "claimed", "401 204 409 403 403 403"),
     ("POST", "/engine-rest/task/<task_id>/unclaim", "/engine-rest/task/{task}/unclaim"):
         (None, "claimed", "401 204 403 403 403 403"),
+    ("POST", "/engine-rest/task/<task_id>/assignee", "/engine-rest/task/{task}/assignee"):
+        ({"userId": "frontdesk2"}, "claimed", "401 403 409 403 403 403"),  # frontdesk2: a claim
+    ("POST", "/engine-rest/task/<task_id>/delegate", "/engine-rest/task/{task}/delegate"):
+        ({"userId": "frontdesk2"}, "claimed", "401 204 409 403 403 403"),
     ("POST", "/engine-rest/task/<task_id>/complete", "/engine-rest/task/{task}/complete"):
         ({"variables": {k: {"value": v} for k, v in CLASSIFY.items()}}, "claimed", "401 204 409 403 403 403"),
     ("POST", "/engine-rest/message", ""): ({"messageName": "nothing"}, "open", "401 400 400 400 403 400"),

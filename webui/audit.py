@@ -16,7 +16,7 @@ from engine import clock, diagram, services
 from engine.errors import BpmdeskError, Forbidden
 from engine.services import AuditCase, CaseQuery
 from engine.services.audit import FORMATS, STATUSES
-from webui.cases import EVENT_LABELS
+from webui.cases import EVENT_LABELS, checked_text
 from webui.inbox import page_number
 from webui.views import STATUS_LABELS, actor, db
 
@@ -83,7 +83,8 @@ def case(instance_id: int):
     as_of = request.args.get("event", type=int)
     record = services.audit_case(db(), instance_id, viewer=actor(), as_of=as_of)
     return render_template("audit/case.html", case=record, svg=diagram_as_of(record),
-                           event_labels=EVENT_LABELS, status_labels=STATUS_LABELS)
+                           event_labels=EVENT_LABELS, status_labels=STATUS_LABELS,
+                           checked_text=checked_text)
 
 
 @bp.get("/export")

@@ -34,7 +34,15 @@ EVENT_LABELS = {
     "external_task_cancelled": "外部任务取消",
     "instance_migrated": "迁移到流程新版本",
     "comment_added": "备注", "attachment_added": "上传附件", "task_due_changed": "调整时限",
+    "four_eyes_refused": "四眼原则：拒绝",
 }
+PARTS = {"completed": "完成", "assignee": "承办"}
+
+
+def checked_text(payload: dict[str, Any]) -> str:
+    """A check's doers as a reader wants them: 复核「处理投诉」（经办：周敏 完成）."""
+    return "；".join(f"复核「{c.get('name') or c.get('element_id')}」（经办：{person_name(c.get('person', ''))} "
+                    f"{PARTS.get(c.get('part'), '')}）" for c in payload.get("checked") or [])
 
 
 def diagram_of(view: InstanceView) -> Markup | str:
@@ -63,6 +71,10 @@ def event_text(event: Any) -> str:
         parts.append(f"{payload.get('file_name', '')}（{size_words(payload.get('size') or 0)}）")
     if event.type == "task_due_changed":
         parts.append(due_change_text(payload))
+    if event.type in ("task_completed", "four_eyes_refused") and payload.get("checked"):
+        parts.append(checked_text(payload))
+    if event.type == "four_eyes_refused":
+        parts.append(f"（{person_name(payload.get('person', ''))} 不能经手此复核）")
     if event.type == "timer_fired" and payload.get("interrupting"):
         parts.append("（中断当前任务）")
     if event.type == "instance_migrated":

@@ -1,6 +1,6 @@
-"""Auditing commands: ``audit verify``, ``replay``, ``history`` and ``export``.
+"""Auditing commands: ``audit verify``, ``audit four-eyes``, ``replay``, ``history`` and ``export``.
 
-``audit verify`` and ``replay`` exit 1 when the record does not hold (naming the first event that
+``audit verify``, ``audit four-eyes`` and ``replay`` exit 1 when the record does not hold (naming the first event that
 does not match), so a scheduled job or a script can alert on it; 0 when it holds.
 """
 from __future__ import annotations
@@ -48,6 +48,32 @@ def audit_verify(noted_head: str | None) -> None:
         click.echo(f"  … {len(report.problems) - MAX_PROBLEMS_SHOWN} more")
     click.echo(f"{len(report.problems)} problem(s) in {report.events} events")
     click.get_current_context().exit(1)
+
+
+@audit.command("four-eyes")
+@click.option("--process", "process_id", help="only cases of this process")
+@click.option("--from", "start", help="checks completed at or after this ISO date/time")
+@click.option("--to", "end", help="checks completed before this ISO time (a date: up to the end of that day)")
+@click.option("--json", "as_json", is_flag=True)
+def audit_four_eyes(process_id: str | None, start: str | None, end: str | None, as_json: bool) -> None:
+    """Every checked step with its doer and checker; exit 1 naming each pair where they are one
+    person (possible only if the data was changed behind the engine's back: run audit verify)."""
+    checked_from, checked_to = services.parse_period(start, end)
+    report = services.four_eyes(_db(), services.Actor.operator(), process_id=process_id,
+                                checked_from=checked_from, checked_to=checked_to)
+    if as_json:
+        _emit_json([dataclasses.asdict(p) | {"violation": p.violation} for p in report.pairs])
+    else:
+        _table([(p.instance_id, f"{p.checked_name or p.checked_element} [{p.checked_element}]", p.doer, p.part,
+                 f"{p.checking_name or p.checking_element} [{p.checking_element}]", p.checker, _fmt_time(p.at),
+                 "VIOLATION" if p.violation else "ok") for p in report.pairs],
+               ["CASE", "CHECKED TASK", "DOER", "PART", "CHECKING TASK", "CHECKER", "TIME", ""])
+        for p in report.violations:
+            click.echo(f"VIOLATION: case {p.instance_id} ({p.process_id}): {p.checker} checked "
+                       f"{p.checked_element} ({p.checking_element}, event #{p.seq}) and {p.part} it too")
+        click.echo(f"{len(report.pairs)} pair(s), {len(report.violations)} violation(s)")
+    if report.violations:
+        click.get_current_context().exit(1)
 
 
 def _parse_at(text: str | None) -> Any:
@@ -119,6 +145,9 @@ def _detail(entry: services.TimelineEntry) -> str:
     for key in ("to", "reason"):
         if entry.payload.get(key):
             parts.append(f"{key}={entry.payload[key]}")
+    for checked in entry.payload.get("checked") or []:  # a check: who did the step it checked
+        parts.append(f"checks {checked.get('name') or checked['element_id']} [{checked['element_id']}] "
+                     f"done by {checked['person']} ({checked['part']})")
     if entry.type == "timer_fired" and entry.payload.get("due_at"):
         parts.append(f"due {_fmt_time(clock.parse_time(entry.payload['due_at']))}")
     return "; ".join(parts)

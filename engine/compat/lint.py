@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from engine.compat.foureyes import FOUR_EYES, read_four_eyes
 from engine.compat.juel import is_juel
 from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, Findings, describe,
                                    owner, short_name)
@@ -155,6 +156,8 @@ def _check_process(file: str, process: etree._Element, findings: Findings) -> No
     if len(timer_starts) > 1:
         findings.error(file, timer_starts[1], f"{describe(process)} has {len(timer_starts)} timer start "
                        "events; the scheduler starts a process from one timer only")
+    for where, text in read_four_eyes(process).problems:
+        findings.error(file, where, text)
 
 
 def _check_element(file: str, element: etree._Element, facts: FileFacts, findings: Findings) -> None:
@@ -553,6 +556,9 @@ def _check_properties(file: str, properties: etree._Element, findings: Findings)
     owner_kind = etree.QName(owner(properties)).localname
     if parent is not None and parent.tag == f"{{{CAMUNDA_NS}}}formField":
         return
+    if owner_kind == "process" and all(p.get("name") == FOUR_EYES
+                                         for p in properties.findall(f"{{{CAMUNDA_NS}}}property")):
+        return  # the process-wide four-eyes option (foureyes.py)
     if owner_kind not in _PROPERTY_OWNERS:
         findings.warn(file, properties, f"{describe(properties)} camunda:properties are only kept on tasks "
                       "and subprocesses: ignored here")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from copy import deepcopy
+from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -44,20 +45,32 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from engine import scope
 from engine.compat.assignment import assignment_of
+from engine.compat.foureyes import FourEyes, read_four_eyes
 from engine.compat.events import CamundaEvents, SignalEndEventParser, attach_event_subprocesses
 from engine.compat.iomapping import parameters
-from engine.compat.xmlsafe import CAMUNDA_NS
+from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS
 from engine.dmn.model import Decision, blocked_by, read_dmn
 from engine.dmn.task import DecisionEngine, DecisionTask
 
 
 class AssignedUserTaskParser(UserTaskParser):
-    """Keeps Camunda assignment attributes, which stock SpiffWorkflow ignores."""
+    """Keeps Camunda assignment attributes, which stock SpiffWorkflow ignores, and the user tasks
+    this one checks (``fourEyes``, foureyes.py), resolved once per process."""
 
     def parse_extensions(self, node=None):
         extensions = super().parse_extensions(node)
         extensions["camunda"] = assignment_of(self.node)
+        checked = self._four_eyes().checks.get(self.node.get("id"))
+        if checked:
+            extensions["camunda"]["fourEyes"] = list(checked)
         return extensions
+
+    def _four_eyes(self) -> FourEyes:
+        process = next(self.node.iterancestors(f"{{{BPMN_NS}}}process"))
+        cache = self.process_parser.parser.four_eyes
+        if process not in cache:
+            cache[process] = read_four_eyes(process)
+        return cache[process]
 
 
 class FormStartEventParser(CamundaEvents, CamundaStartEventParser):
@@ -250,6 +263,7 @@ class DeskParser(CamundaParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.decisions: dict[str, Decision] = {}
+        self.four_eyes: dict[Any, FourEyes] = {}  # bpmn:process element → its checks
 
     def add_dmn_xml(self, node, filename=None):
         """Every decision of a DMN file (checked at deploy), compiled by engine.dmn."""

@@ -75,6 +75,7 @@ from engine.services.audit import (  # noqa: E402
     TimelineEntry,
     audit_case,
     export_log,
+    four_eyes,
     parse_period,
     replay,
     search_cases,
@@ -83,7 +84,7 @@ from engine.services.audit import (  # noqa: E402
 
 __all__ += [
     "AuditCase", "CasePage", "CaseQuery", "CaseSummary", "TimelineEntry", "audit_case", "export_log",
-    "parse_period", "replay", "search_cases", "verify_history",
+    "four_eyes", "parse_period", "replay", "search_cases", "verify_history",
 ]
 from engine.services.notes import (  # noqa: E402
     AttachmentInfo,

@@ -18,6 +18,9 @@ the CLI on the server, and so already holds the database) is an explicit ``Actor
 | unclaim a task          | its assignee                                                              |
 | delegate a task         | whoever may complete it; to a candidate of the task, or back to its owner; |
 |                         | a task the diagram gives to nobody, to anyone                             |
+| four eyes: claim, complete, be delegated or assigned a checking task | nobody who completed or |
+|                         | was assignee of a task it checks (``fourEyes``) in the same case, the operator |
+|                         | included; a refusal is recorded (``four_eyes_refused``)                   |
 | the unassigned queue    | supervisors, managers, admins: they see, complete and assign its tasks    |
 | cancel a case           | the operator, its starter, customer-service supervisors, managers, admins |
 | retry an incident       | the operator, admins                                                      |
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.foureyes import COMPLETED, Deed
 
 ADMIN_GROUP = "admin"
 AUDITOR_GROUP = "auditor"
@@ -168,6 +172,41 @@ def require_work(actor: Actor, task: Any) -> None:
             raise Conflict(f"任务「{task.name}」已被 {task.assignee} 认领。")
         raise Forbidden(f"任务「{task.name}」不是您的任务。")
     raise Forbidden(f"任务「{task.name}」不属于您所在的组。")
+
+
+class FourEyesRefused(Forbidden):
+    """A checking task refused to someone who did the work it checks; the service records it."""
+
+    def __init__(self, message: str, person: str, task: Any, action: str, deeds: list[Deed]):
+        super().__init__(message)
+        self.person, self.task, self.action, self.deeds = person, task, action, deeds
+
+
+#: What the person would have done with the checking task, for the refusal's message.
+FOUR_EYES_ACTIONS = {"claim": "认领", "complete": "完成", "delegate": "被委派", "assign": "被分派"}
+
+
+def require_four_eyes(actor: Actor, person: str, task: Any, action: str, deeds: list[Deed]) -> None:
+    """The four-eyes rule: ``person`` may not claim, complete, be delegated or be assigned the
+    checking ``task`` after having had a part (``deeds``: completed it or was its assignee) in a
+    step it checks of the same case. Every road to a task (web, CLI, API, team view) asks here."""
+    refusal = four_eyes_refusal(actor, person, task, action, deeds)
+    if refusal is not None:
+        raise refusal
+
+
+def four_eyes_refusal(actor: Actor, person: str, task: Any, action: str,
+                      deeds: list[Deed]) -> FourEyesRefused | None:
+    """What ``require_four_eyes`` would refuse, said before anyone tries (the task page)."""
+    own = [d for d in deeds if d.person == person]
+    if not own:
+        return None
+    steps = "、".join(dict.fromkeys(f"「{d.name or d.element_id}」" for d in own))
+    part = "完成了" if any(d.part == COMPLETED for d in own) else "承办过"
+    who = "您" if person == actor.name else f"{person} "
+    return FourEyesRefused(
+        f"四眼原则：{who}{part}本案件的{steps}，不能{FOUR_EYES_ACTIONS[action]}复核任务「{task.name}」"
+        f"（复核人不能是经办人）。请由其他同事处理。", person, task, action, own)
 
 
 def require_unclaim(actor: Actor, task: Any) -> None:

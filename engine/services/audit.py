@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock, runtime
 from engine.errors import InvalidInput, NotFound
+from engine.foureyes import checks_of
 from engine.history import chain_of, record
 from engine.services import access
 from engine.services.access import Actor
@@ -90,6 +91,24 @@ def export_log(db: Database, fmt: str, out: BinaryIO, viewer: Actor, *, process_
               started_to=started_to.isoformat() if started_to else None)
     with db.unit_of_work(read_only=True) as session:
         return audit.export_log(session, fmt, out, audit.LogFilter(process_id, started_from, started_to))
+
+
+def four_eyes(db: Database, viewer: Actor, *, process_id: str | None = None, checked_from: datetime | None = None,
+              checked_to: datetime | None = None) -> audit.FourEyesReport:
+    """Every doer/checker pair of the checked steps (``bpmdesk audit four-eyes``), for the checks
+    completed in the period; its violations are pairs where the checker did the step."""
+    with db.unit_of_work(read_only=True) as session:
+        _may_view(viewer)
+        query = select(DefinitionVersion.id)
+        if process_id:
+            query = query.where(DefinitionVersion.process_id == process_id)
+        checks = {definition_id: found for definition_id in session.scalars(query)
+                  if (found := checks_of(runtime.deployed(db, session, definition_id).specs))}
+        report = audit.four_eyes_pairs(session, checks, checked_from, checked_to)
+    _log_view(db, viewer, "four_eyes", process_id=process_id,
+              checked_from=checked_from.isoformat() if checked_from else None,
+              checked_to=checked_to.isoformat() if checked_to else None)
+    return report
 
 
 @dataclass(frozen=True)

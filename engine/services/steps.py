@@ -57,8 +57,9 @@ _TOUCH_INSTANCE = Prepared(INSTANCES.update().where(INSTANCES.c.id == bindparam(
 
 
 def touch_instance(session: Session, instance_id: int) -> None:
-    """A claim, a comment or a new due date changes no workflow state, but bumping the instance
-    orders it against completions, and moves a cached workflow (and its chain head) out of date."""
+    """Move an instance's version on without a workflow step (a claim, a comment, a new due date, a
+    refusal recorded in its history): writes are ordered against completions, and a cached
+    workflow (with its event chain's head) of the older version is never used again."""
     _TOUCH_INSTANCE.run(session, id=instance_id, at=clock.now())
 
 

@@ -16,8 +16,9 @@ from SpiffWorkflow.util.task import TaskState
 from engine import actions, clock, runtime
 from engine.errors import Conflict, InvalidInput
 from engine.history import record
-from engine.services import access
+from engine.services import access, foureyes
 from engine.services.access import Actor
+from engine.services.foureyes import recording_refusals
 from engine.services.groups import GroupInfo, list_groups
 from engine.services.steps import (CANDIDATES, TASKS, instance_record, open_case, save_case, touch_instance,
                                    translating_races)
@@ -77,14 +78,17 @@ def team(db: Database, actor: Actor, group: str) -> Team:
                 tasks=[_item(r) for r in rows])
 
 
+@recording_refusals
 @translating_races
 def assign(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
     """A supervisor gives an open task of their team to a person of the task's groups, or takes
-    it over themselves (``to_user`` is the actor); recorded as ``task_assigned``."""
+    it over themselves (``to_user`` is the actor); recorded as ``task_assigned``. Four eyes
+    holds: a check is never given to someone who did the work it checks."""
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
         _require_open(row)
         access.require_supervisor(actor, row, Actor(to_user, groups_of(session, to_user)))
+        foureyes.guard(db, session, actor, to_user, row, "assign")
         if row.assignee == to_user:
             return _item(row)
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user)

@@ -30,8 +30,9 @@ from engine.services.steps import (
     touch_instance,
     translating_races,
 )
-from engine.services import access
+from engine.services import access, foureyes
 from engine.services.access import Actor
+from engine.services.foureyes import recording_refusals
 from engine.services.users import groups_of
 from engine.store import NO_DUE_DATE, Database, HumanTask
 from engine.store.prepared import Prepared
@@ -368,6 +369,7 @@ class TaskView:
     can_claim: bool
     documentation: str | None
     labels: runtime.FormLabels
+    four_eyes: str | None = None  # why this person may not take this check (they did the work)
 
 
 def get_task(db: Database, task_id: str, actor: Actor) -> TaskView:
@@ -383,20 +385,25 @@ def get_task(db: Database, task_id: str, actor: Actor) -> TaskView:
         values = {**forms.defaults(field_list), **{f.id: data[f.id] for f in field_list if f.id in data},
                   **forms.defaults([f for f in field_list if f.current_user], user=actor.name)}
         is_open = row.state == "open"
+        refusal = access.four_eyes_refusal(actor, actor.name, row, "claim" if row.assignee is None else "complete",
+                                           foureyes.deeds_for(db, session, row)) if is_open else None
         return TaskView(
             task=_item(row), fields=field_list, values=values, case_data=data,
-            can_act=is_open and access.may_act_on(actor, row),
-            can_claim=is_open and access.may_claim(actor, row),
+            can_act=is_open and refusal is None and access.may_act_on(actor, row),
+            can_claim=is_open and refusal is None and access.may_claim(actor, row),
             documentation=getattr(spec, "documentation", None),
             labels=runtime.form_labels(case.deployed.specs),
+            four_eyes=str(refusal) if refusal is not None else None,
         )
 
 
+@recording_refusals
 @translating_races
 def claim(db: Database, task_id: str, actor: Actor) -> TaskItem:
     with db.unit_of_work() as session:
         row = _require_task(session, task_id)
         _require_actor(row, actor)
+        foureyes.guard(db, session, actor, actor.name, row, "claim")
         if row.assignee == actor.name:
             return _item(row)
         row = _set_assignee(session, row, expected=None, assignee=actor.name)
@@ -434,6 +441,7 @@ def unclaim(db: Database, task_id: str, actor: Actor) -> TaskItem:
         return _item(row)
 
 
+@recording_refusals
 @translating_races
 def delegate(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
     """Hand a task to a colleague of the same group (shift handover); ``owner`` remembers who."""
@@ -444,6 +452,7 @@ def delegate(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem
             raise InvalidInput("不能委派给自己。")
         if not access.may_delegate_to(Actor(to_user, groups_of(session, to_user)), row):
             raise InvalidInput(f"{to_user} 不在任务「{row.name}」的处理组中，不能委派。")
+        foureyes.guard(db, session, actor, to_user, row, "delegate")
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user,
                             owner=None if to_user == row.owner else actor.name)
         record(session, "task_delegated", actor.name, instance_id=row.instance_id, task_id=row.id,
@@ -451,13 +460,16 @@ def delegate(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem
         return _item(row)
 
 
+@recording_refusals
 @translating_races
 def complete(db: Database, task_id: str, actor: Actor, data: dict[str, Any] | None = None) -> Completion:
-    """Validate the form, complete the task, run the engine to the next wait."""
+    """Validate the form, complete the task, run the engine to the next wait. A check's
+    completion records the parts people had in the steps it checked (``checked``)."""
     limits.check_value(data or {})
     with db.unit_of_work() as session:
         row = _require_task(session, task_id, with_case=True)
         _require_actor(row, actor)
+        checked = foureyes.guard(db, session, actor, actor.name, row, "complete")
         case = open_case(session, db, instance_record(row, prefix="case_"))
         task = runtime.find_task(case.workflow, task_id)
         if task is None or task.state != TaskState.READY:
@@ -465,7 +477,8 @@ def complete(db: Database, task_id: str, actor: Actor, data: dict[str, Any] | No
         values = forms.validate(forms.fields_of(task.task_spec), data or {}, task.data, user=actor.name,
                                 labels=runtime.form_labels(case.deployed.specs).fields)
         changed = {k: [task.data.get(k), v] for k, v in values.items() if task.data.get(k) != v}
-        case.note("task_completed", actor.name, task, name=row.name, data=values, changed=changed)
+        case.note("task_completed", actor.name, task, name=row.name, data=values, changed=changed,
+                  **({"checked": [d.as_payload() for d in checked]} if checked else {}))
         with running_diagram(case):
             actions.complete(case.workflow, task, values)
         case.completed[task_id] = actor.name

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import threading
 import time
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
@@ -100,14 +101,20 @@ def _authenticate() -> Response | None:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             from webui import csrf
             csrf.protect()
-        g.engine_rest_actor = Actor(current_user.name, current_user.groups)
+        g.engine_rest_actor = _actor(current_user.name, current_user.groups)
         return None
     else:
         return _unauthorized("Authentication required: HTTP Basic (bpmdesk user) or Bearer token.")
     if info is None:
         return _unauthorized("Wrong user name, password or token (or the account is deactivated).")
-    g.engine_rest_actor = Actor(info.name, info.groups)
+    g.engine_rest_actor = _actor(info.name, info.groups)
     return None
+
+
+def _actor(name: str, groups: Any) -> Actor:
+    """The caller, with the groups they supervise (a supervisor may assign their team's tasks)."""
+    groups = frozenset(groups)
+    return Actor(name, groups, supervises=services.supervised_by(db(), groups))
 
 
 # --- Camunda's error body ----------------------------------------------------------------------------

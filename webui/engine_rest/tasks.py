@@ -1,4 +1,5 @@
-"""User tasks as Camunda's task resource: the caller's inbox, claim, unclaim, complete, form values.
+"""User tasks as Camunda's task resource: the caller's inbox, claim, unclaim, set assignee, delegate,
+complete, form values.
 
 The caller sees and acts on exactly the tasks the web inbox shows them: the same service calls.
 """
@@ -65,6 +66,30 @@ def task_claim(task_id: str):
     if user not in (None, actor().name):
         raise Forbidden(f"You can only claim tasks for yourself ({actor().name}), not for {user}.")
     services.claim(db(), task_id, actor())
+    return "", 204
+
+
+@bp.post("/task/<task_id>/assignee")
+def task_assignee(task_id: str):
+    """Set the assignee: the caller themselves is a claim; anyone else is a supervisor's
+    assignment (the team view's rule: a person of the task's groups)."""
+    user = body().get("userId")
+    if not isinstance(user, str) or not user.strip():
+        raise InvalidInput("userId: the user to assign the task to (to give a task back, use /unclaim).")
+    if user == actor().name:
+        services.claim(db(), task_id, actor())
+    else:
+        services.assign(db(), task_id, actor(), user)
+    return "", 204
+
+
+@bp.post("/task/<task_id>/delegate")
+def task_delegate(task_id: str):
+    """Delegate the caller's task to a colleague of its groups (``userId``), as the web inbox does."""
+    user = body().get("userId")
+    if not isinstance(user, str) or not user.strip():
+        raise InvalidInput("userId: the colleague to delegate the task to.")
+    services.delegate(db(), task_id, actor(), user)
     return "", 204
 
 
