@@ -11,6 +11,7 @@ import re
 import threading
 from collections import OrderedDict
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -36,9 +37,13 @@ from engine.catching import DeskWorkflow
 from engine.errors import ProcessError
 from engine.sandbox import make_script_engine
 from engine.store import Database, DefinitionVersion
-from tasks import FUNCTIONS
 
-SCRIPT_ENGINE = make_script_engine(FUNCTIONS)
+
+@functools.cache
+def script_engine() -> Any:
+    """The sandboxed script engine with the centre's business functions, made on first use (the
+    functions' package is a setting: engine.sandbox.business_functions)."""
+    return make_script_engine()
 
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -110,20 +115,20 @@ def deployed(db: Database, session: Session, definition_id: int) -> Deployed:
     return cached
 
 
-def new_workflow(specs: tuple[Any, dict[str, Any]], script_engine: Any = SCRIPT_ENGINE) -> BpmnWorkflow:
+def new_workflow(specs: tuple[Any, dict[str, Any]], engine: Any = None) -> BpmnWorkflow:
     spec, subprocess_specs = specs
-    return DeskWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    return DeskWorkflow(spec, subprocess_specs, script_engine=engine or script_engine())
 
 
 def load_workflow(specs: tuple[Any, dict[str, Any]], state: str,
-                  script_engine: Any = SCRIPT_ENGINE) -> BpmnWorkflow:
+                  engine: Any = None) -> BpmnWorkflow:
     dct = json.loads(state)
     version = dct.pop("serializer_version", STATE_VERSION)
     if version != STATE_VERSION:
         migrate_state(dct, version, specs)
     dct["spec"], dct["subprocess_specs"] = specs
     workflow = _REGISTRY.restore(dct)
-    workflow.script_engine = script_engine
+    workflow.script_engine = engine or script_engine()
     return workflow
 
 
@@ -329,7 +334,7 @@ def initiator_variable(spec: Any) -> str | None:
 
 def evaluate(expression: str, data: dict[str, Any]) -> Any:
     """Evaluate a (translated) expression against task data, in the sandbox."""
-    return SCRIPT_ENGINE.environment.evaluate(expression, dict(data))
+    return script_engine().environment.evaluate(expression, dict(data))
 
 
 def assignment(task: Task, key: str) -> list[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import operator
 import os
 import re
@@ -46,7 +47,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import clock, scope
 from engine.errors import BpmdeskError
-from tasks import FUNCTIONS as BUSINESS_FUNCTIONS
+
+#: The package of business functions diagrams call by name (its ``FUNCTIONS`` mapping). The engine
+#: knows it by this setting, not by an import: tasks/ uses the engine's clock, and an import each way
+#: would make engine and tasks one tangle.
+FUNCTIONS_PACKAGE = "BPMDESK_BUSINESS_FUNCTIONS"
 
 #: Longest text, list or tuple (characters or items) one operation may build.
 MAX_LENGTH = 1_000_000
@@ -596,12 +601,12 @@ def _ensure_storable(name: str, value: object) -> None:
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """Runs diagram code under RestrictedPython with a time and memory budget per run.
 
-    ``functions`` are the business functions scripts call by name (default: ``tasks.FUNCTIONS``).
+    ``functions`` are the business functions scripts call by name (default: :func:`business_functions`).
     """
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None,
                  time_limit_s: float = 1.0, memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB):
-        functions = BUSINESS_FUNCTIONS if functions is None else functions
+        functions = business_functions() if functions is None else functions
         for name in functions:
             if not name.isidentifier() or name.startswith("_") or name in _BUILTINS:
                 raise ValueError(f"{name!r} cannot be a business function name in scripts")
@@ -702,6 +707,13 @@ class SandboxScriptEngine(PythonScriptEngine):
             if isinstance(cause, Exception) and not isinstance(cause, SpiffWorkflowException):
                 error.add_note(f"{type(cause).__name__}: {cause}")
             raise
+
+
+@functools.cache
+def business_functions() -> Mapping[str, Callable[..., Any]]:
+    """The centre's business functions: ``FUNCTIONS`` of the package named by
+    ``BPMDESK_BUSINESS_FUNCTIONS`` (default ``tasks``, this repository's tasks/)."""
+    return importlib.import_module(os.environ.get(FUNCTIONS_PACKAGE, "").strip() or "tasks").FUNCTIONS
 
 
 def make_script_engine(functions: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:

@@ -172,12 +172,12 @@ def test_a_conditional_boundary_event_interrupts_when_another_branch_sets_its_va
 
 def test_camunda_variable_name_limits_when_a_condition_is_evaluated_again():
     from engine.compat.events import VariableCondition
-    from engine.runtime import SCRIPT_ENGINE
+    from engine.runtime import script_engine
 
     class Task:  # what has_fired reads of a waiting task
         def __init__(self):
             self.data, self.internal_data = {}, {}
-            self.workflow = type("W", (), {"script_engine": SCRIPT_ENGINE, "last_task": None})()
+            self.workflow = type("W", (), {"script_engine": script_engine(), "last_task": None})()
             self.workflow.top_workflow = self.workflow
 
         def _set_internal_data(self, **values):

@@ -13,7 +13,7 @@ Choices worth knowing:
   `zeebe:formDefinition` pointing at an external form, which is a warning like `camunda:formRef`;
 - a service or send task needs an implementation (Camunda 7 refuses one without, too); here none
   exists, so a bare one is refused instead of waiting forever (business logic goes into script
-  tasks calling `tasks.FUNCTIONS`);
+  tasks calling the business functions, `engine.sandbox.business_functions`);
 - a plain `task` and a `manualTask` run straight through, as in Camunda 7 (parser.py).
 """
 from __future__ import annotations
