@@ -6,14 +6,14 @@ pre-handover preparation, the language school and bulk after-sales each name the
 Created if missing, supervised by the customer-service supervisors and managers like the centre's
 other operational groups; all of it editable (``bpmdesk groups``, the admin page).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
