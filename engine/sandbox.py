@@ -494,8 +494,11 @@ _GUARDS: dict[str, Any] = {
 }
 #: Names every run's namespace reserves; never task data.
 _RESERVED = frozenset([*_GUARDS, "_tick_", "_getiter_", "__builtins__"])
-#: Names a script or condition may use without any process variable of that name (deploy's lint).
-PROVIDED_NAMES = frozenset([*_BUILTINS, "locals", "execution", *BUSINESS_FUNCTIONS, *_RESERVED])
+
+
+def provided_names() -> frozenset[str]:
+    """Names a script or condition may use without any process variable of that name (deploy's lint)."""
+    return frozenset([*_BUILTINS, "locals", "execution", *business_functions(), *_RESERVED])
 
 
 def _resident_bytes() -> int | None:

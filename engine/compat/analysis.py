@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from lxml import etree
 
 from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS, Findings, describe
-from engine.sandbox import PROVIDED_NAMES
+from engine.sandbox import provided_names
 
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 _SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
@@ -151,7 +151,7 @@ _OUTSIDE = (f"{{{BPMN_NS}}}messageEventDefinition", f"{{{BPMN_NS}}}signalEventDe
 def _check_condition_variables(file: str, process: etree._Element, findings: Findings) -> None:
     if _variables_from_outside(process):
         return
-    known = _set_variables(process) | PROVIDED_NAMES | _LOOP_NAMES
+    known = _set_variables(process) | provided_names() | _LOOP_NAMES
     for condition in process.iter(f"{{{BPMN_NS}}}conditionExpression", f"{{{BPMN_NS}}}completionCondition"):
         for name in sorted(_read_names(condition.text or "") - known):
             findings.warn(file, condition, f'{describe(condition)} condition reads "{name}", which no form field, '
