@@ -39,6 +39,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
+import regex
+
 from engine import clock, limits
 from engine.errors import DeployError, InvalidInput
 
@@ -84,6 +86,7 @@ class FormField:
     min_field: str | None = None
     max_field: str | None = None
     current_user: bool = False
+    pattern: str | None = None  # the whole text must match (a Camunda Form's validate.pattern)
     properties: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
 
@@ -160,7 +163,9 @@ def _field_from(spiff_field: Any, problems: list[str]) -> FormField:
     return replace(draft, default=default)
 
 
-_KNOWN = "required、readonly、minlength、maxlength（文本）、min、max（整数）"
+_KNOWN = "required、readonly、minlength、maxlength、pattern（文本）、min、max（整数）"
+#: How long one pattern may take on one value: an analyst's pattern must not hang a request.
+PATTERN_SECONDS = 0.2
 
 
 def _constraints(field_type: str, validations: Sequence[Any], problems: list[str]) -> dict[str, Any]:
@@ -187,12 +192,26 @@ def _constraints(field_type: str, validations: Sequence[Any], problems: list[str
                 found[name] = _length(name, config, problems)
             else:
                 problems.append(f"{name} 只能用于文本（string）字段")
+        elif name == "pattern":
+            if field_type != "string":
+                problems.append("pattern 只能用于文本（string）字段")
+            else:
+                found["pattern"] = _pattern(config, problems)
         elif name == "validator":
             problems.append(f"不支持自定义校验器（validator {config or ''}，在 Camunda 中是 Java 类）：请改用 {_KNOWN}"
                             "，或在其后的脚本任务中检查")
         else:
             problems.append(f"不支持的校验约束「{name}」：可用的约束有 {_KNOWN}")
     return found
+
+
+def _pattern(config: str | None, problems: list[str]) -> str | None:
+    try:
+        regex.compile(config or "", regex.V0)
+    except regex.error as error:
+        problems.append(f'pattern "{config}" 不是有效的正则表达式（{error}）')
+        return None
+    return config or None
 
 
 def _bound(name: str, config: str | None, problems: list[str]) -> float | None:
@@ -415,6 +434,15 @@ def _check_constraints(form_field: FormField, value: object) -> None:
         longest = limits.number(limits.MAX_FIELD_CHARS)
     if longest is not None and len(value) > longest:
         raise _Rejected(f"最多 {longest} 个字符")
+    if form_field.pattern is not None and not _matches(form_field.pattern, value):
+        raise _Rejected(f"的格式不对（须符合 {form_field.pattern}）")
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return regex.fullmatch(pattern, value, regex.V0, timeout=PATTERN_SECONDS) is not None
+    except TimeoutError:
+        raise _Rejected("的格式检查超时，请简化输入") from None
 
 
 def _number_text(number: float) -> str:

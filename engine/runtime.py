@@ -74,7 +74,7 @@ SPEC_REGISTRY = _REGISTRY
 
 def bundle_of(definition: DefinitionVersion) -> compat.ProcessBundle:
     """Rebuild the deployable bundle from the sources stored with a version."""
-    files: dict[str, list[compat.SourceFile]] = {role: [] for role in ("bpmn", "dmn", "callee")}
+    files: dict[str, list[compat.SourceFile]] = {role: [] for role in ("bpmn", "dmn", "callee", "form")}
     for item in definition.files:
         files[item["role"]].append(compat.SourceFile(item["name"], item["content"].encode("utf-8")))
     return compat.ProcessBundle(
@@ -85,6 +85,7 @@ def bundle_of(definition: DefinitionVersion) -> compat.ProcessBundle:
         callees=files["callee"],
         start_groups=list(definition.start_groups),
         timer_start=definition.timer_start,
+        forms=files["form"],
     )
 
 

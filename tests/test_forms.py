@@ -158,7 +158,8 @@ OPTION_A = '<camunda:value id="a" name="甲" />'
         (xml_field("string", "minlength=5 maxlength=1"), "minlength（5）大于 maxlength（1）"),
         (xml_field("long", "max=5", default="9"), '默认值 "9" 无效：「字段」不能大于 5'),
         (xml_field("string", "validator=com.acme.Check"), "不支持自定义校验器"),
-        (xml_field("string", "pattern=[0-9]+"), "不支持的校验约束「pattern」"),
+        (xml_field("long", "pattern=[0-9]+"), "pattern 只能用于文本（string）字段"),
+        (xml_field("string", "pattern=[0-9"), "不是有效的正则表达式"),
         (xml_field("string") + xml_field("long"), "表单字段 id「x」重复"),
     ],
 )

@@ -55,7 +55,7 @@ def _uploaded() -> list[compat.SourceFile]:
             raise InvalidInput(f"{name}：只能上传 {'、'.join(UPLOAD_SUFFIXES)} 文件。")
         files.append(compat.SourceFile(name, storage.read(deploy_service.MAX_FILE_BYTES + 1)))
     if not files:
-        raise InvalidInput("请选择要检查的 .bpmn / .dmn 文件。")
+        raise InvalidInput("请选择要检查的 .bpmn / .dmn / .form 文件。")
     return files
 
 

@@ -142,6 +142,8 @@ def _check_drawn(file: str, process: etree._Element, drawn: set[str | None], fin
 
 
 # --- conditions on variables nobody sets -----------------------------------------------------------
+# Set: form fields, script assignments, camunda:resultVariable / elementVariable / initiator,
+# camunda:out targets, camunda:outputParameter names.
 
 #: Elements through which a case receives variables this file does not name.
 _OUTSIDE = (f"{{{BPMN_NS}}}messageEventDefinition", f"{{{BPMN_NS}}}signalEventDefinition",
@@ -177,6 +179,7 @@ def _set_variables(process: etree._Element) -> set[str]:
         for attribute in ("resultVariable", "elementVariable", "initiator"):
             names.add(element.get(f"{{{CAMUNDA_NS}}}{attribute}"))
     names |= {out.get("target") for out in process.iter(f"{{{CAMUNDA_NS}}}out")}
+    names |= {out.get("name") for out in process.iter(f"{{{CAMUNDA_NS}}}outputParameter")}
     for script in process.iter(f"{{{BPMN_NS}}}script"):
         names |= _assigned_names(script.text or "")
     return {name.strip() for name in names if name}

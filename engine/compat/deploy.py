@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.specs.user_task import Form
 
 from engine.compat.analysis import check_model
+from engine.compat.camunda_forms import CamundaForm, attach_forms, is_form, read_form
 from engine.compat.assignment import split_names
 from engine.compat.dmn import check_dmn, decisions_of
 from engine.compat.lint import FileFacts, check_bpmn
@@ -45,6 +46,7 @@ class _Document:
     facts: FileFacts = field(default_factory=FileFacts)
     decisions: list[str] = field(default_factory=list)
     constructs: list[Construct] = field(default_factory=list)
+    form: CamundaForm | None = None  # a .form file's, once read
 
 
 def load_bundle(files: list[SourceFile], deployed: DeployedDefinitions | None = None) -> Bundle:
@@ -88,12 +90,17 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
     dmn = [d for d in documents if d.kind == "dmn"]
     processes = _index_processes(bpmn)
     decisions = _index_decisions(dmn)
+    forms = _index_forms([d for d in documents if d.kind == "form"])
     external = _check_references(bpmn, processes, decisions, deployed)
+    _check_form_refs(bpmn, forms)
     bundles = {pid: _bundle(pid, processes, decisions, external) for pid in processes}
+    for bundle in bundles.values():
+        bundle.forms = _forms_of(bundle, forms)
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
     _warn_unused_decisions(dmn, bundles)
+    _warn_unused_forms([d for d in documents if d.kind == "form"], bundles)
     errors = _unique(error for document in documents for error in document.findings.errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
     if errors:
@@ -115,6 +122,10 @@ def _guarded(document: _Document, check) -> None:
 
 def _check_document(document: _Document) -> None:
     name = document.source.name
+    if is_form(name):
+        document.kind = "form"
+        document.form = read_form(document.source, document.findings)
+        return
     try:
         root = document.root = read_xml(document.source.content)
     except UnreadableXml as error:
@@ -155,6 +166,47 @@ def _index_processes(documents: list[_Document]) -> dict[str, tuple[_Document, e
             else:
                 processes[pid] = (document, element)
     return processes
+
+
+def _index_forms(documents: list[_Document]) -> dict[str, CamundaForm]:
+    forms: dict[str, CamundaForm] = {}
+    for document in documents:
+        form = document.form
+        if form is None:
+            continue
+        if form.form_id in forms:
+            document.findings.error(document.source.name, 1, f'form id "{form.form_id}" is also the id of '
+                                    f"{forms[form.form_id].source.name}: form ids must be unique")
+        else:
+            forms[form.form_id] = form
+    return forms
+
+
+def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm]) -> None:
+    """`camunda:formRef` on a user task: the deployment's form of that id, as Camunda 7 binds it."""
+    for document in documents:
+        name = document.source.name
+        for task, ref in document.facts.form_refs:
+            binding = (task.get(f"{{{CAMUNDA_NS}}}formRefBinding") or "latest").strip()
+            if binding not in ("latest", "deployment"):
+                document.findings.error(name, task, f'{describe(task)} camunda:formRefBinding="{binding}" is not '
+                                        "supported (forms are versioned with the processes that use them): "
+                                        "remove it and deploy the .form file together with this process")
+            elif ref in forms:
+                document.findings.translated(name, task, f'{describe(task)} shows Camunda Form "{ref}" of '
+                                             f"{forms[ref].source.name}")
+            else:
+                document.findings.warn(name, task, f'{describe(task)} camunda:formRef="{ref}" (Camunda Forms) '
+                                       "is not in this deployment: ignored; the form is built from "
+                                       "camunda:formData (deploy the .form file with the diagram to use it)")
+
+
+def _forms_of(bundle: ProcessBundle, forms: dict[str, CamundaForm]) -> list[SourceFile]:
+    """The .form files the bundle's user tasks name (its callees' too: their specs are rebuilt)."""
+    refs = {(task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
+            for source in (bundle.bpmn, *bundle.callees)
+            for task in read_xml(source.content).iter(f"{{{BPMN_NS}}}userTask")}
+    return [forms[ref].source for ref in sorted(refs & set(forms))]
 
 
 def _index_decisions(documents: list[_Document]) -> dict[str, _Document]:
@@ -333,7 +385,8 @@ def _timer_start(process: etree._Element) -> str | None:
 
 
 def _documents_of(bundle: ProcessBundle, documents: list[_Document]) -> list[_Document]:
-    names = {bundle.bpmn.name, *(f.name for f in bundle.callees), *(f.name for f in bundle.dmn)}
+    names = {bundle.bpmn.name, *(f.name for f in bundle.callees), *(f.name for f in bundle.dmn),
+             *(f.name for f in bundle.forms)}
     return [d for d in documents if d.source.name in names]
 
 
@@ -379,6 +432,14 @@ def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, Proces
                                    "uses a decision of this file: it is not deployed")
 
 
+def _warn_unused_forms(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
+    used = {f.name for bundle in bundles.values() for f in bundle.forms}
+    for document in documents:
+        if document.source.name not in used and not document.findings.errors:
+            document.findings.warn(document.source.name, 1, "no user task of this deployment names this form "
+                                   "(camunda:formRef): it is not deployed")
+
+
 def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
     """(spec, subprocess_specs) for `BpmnWorkflow`, rebuilt from the deployed sources.
 
@@ -387,10 +448,12 @@ def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
     roots: dict[str, etree._Element] = {}
     parser = build_parser()
     current = bundle.bpmn.name
+    forms = {form.form_id: form for form in (read_form(f, Findings()) for f in bundle.forms) if form}
     try:
         for source in (bundle.bpmn, *bundle.callees):
             current = source.name
             root = roots[current] = read_xml(source.content)
+            attach_forms(root, forms)
             normalise_bpmn(current, root, Findings())
             translate_bpmn(current, root, Findings())
             parser.add_bpmn_xml(root, filename=current)

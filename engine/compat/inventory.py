@@ -59,14 +59,13 @@ _CAMUNDA_RUNS = frozenset({
     "candidateStarterGroups", "resultVariable", "mapDecisionResult", "versionTag", "errorMessage",
     "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry",
     "script",  # in an input/output parameter: a Python expression (elsewhere refused with FILE:LINE)
+    "formRef", "formRefBinding",  # with the .form file in the deployment (else the deploy warning says so)
 })
 _CAMUNDA_IGNORED = {
     **CAMUNDA_IGNORED,
     "historyTimeToLive": "history cleanup belongs to the Camunda engine: the history here is kept",
     "isStartableInTasklist": "who may start a case comes from camunda:candidateStarterGroups",
     "formKey": "the form is built from camunda:formData",
-    "formRef": "the form is built from camunda:formData",
-    "formRefBinding": "the form is built from camunda:formData",
     "formRefVersion": "the form is built from camunda:formData",
     "diagramRelationId": "a Modeler setting",
     "modelerTemplate": "a Modeler setting", "modelerTemplateVersion": "a Modeler setting",

@@ -91,6 +91,7 @@ class FileFacts:
     decisions: list[tuple[etree._Element, str]] = field(default_factory=list)  # task, decision id
     non_executable: dict[str, etree._Element] = field(default_factory=dict)
     ids: set[str] = field(default_factory=set)  # every id in the file, for dangling references
+    form_refs: list[tuple[etree._Element, str]] = field(default_factory=list)  # userTask, camunda:formRef
 
 
 def check_bpmn(file: str, root: etree._Element, findings: Findings) -> FileFacts:
@@ -361,8 +362,10 @@ def _check_forms(file: str, element: etree._Element, facts: FileFacts, findings:
     if key and ":" in key:
         findings.warn(file, element, f'{describe(element)} camunda:formKey="{key}" is an external form: '
                       "ignored; the form is built from camunda:formData")
-    ref = element.get(f"{{{CAMUNDA_NS}}}formRef")
-    if ref:
+    ref = (element.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
+    if ref and etree.QName(element).localname == "userTask":
+        facts.form_refs.append((element, ref))  # resolved against the deployment's .form files
+    elif ref:
         findings.warn(file, element, f'{describe(element)} camunda:formRef="{ref}" (Camunda Forms) is an '
                       "external form: ignored; the form is built from camunda:formData")
 

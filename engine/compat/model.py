@@ -28,12 +28,16 @@ class ProcessBundle:
     #: The start event's `camunda:formData` as SpiffWorkflow's `Form` (the same object user tasks
     #: carry in `task_spec.form`; the start event spec carries it too), or None without a start form.
     start_form: Form | None = field(default=None, compare=False)
+    forms: list[SourceFile] = field(default_factory=list)  # Camunda Forms (.form) its formRefs name
 
     def content_hash(self) -> str:
-        """sha256 over every source's content; the order files were uploaded in does not matter."""
+        """sha256 over every source's content; the order files were uploaded in does not matter.
+        (Forms count only when there are some, so versions deployed before forms keep their hash.)"""
         digest = hashlib.sha256()
         parts = [self.bpmn.content, *sorted((f.content for f in self.callees), key=_sha),
                  b"--dmn--", *sorted((f.content for f in self.dmn), key=_sha)]
+        if self.forms:
+            parts += [b"--forms--", *sorted((f.content for f in self.forms), key=_sha)]
         for content in parts:
             digest.update(len(content).to_bytes(8, "big"))
             digest.update(content)

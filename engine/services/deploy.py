@@ -20,8 +20,9 @@ from engine.services.steps import translating_races
 from engine.store import Database, DefinitionVersion, Instance
 from engine.store.prepared import Prepared
 
-#: Camunda Modeler saves ``.bpmn``/``.dmn``; Camunda 7 also deploys ``.bpmn20.xml``/``.dmn11.xml``.
-DIAGRAM_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".dmn11.xml")
+#: Camunda Modeler saves ``.bpmn``/``.dmn`` (and ``.form``, Camunda Forms); Camunda 7 also deploys
+#: ``.bpmn20.xml``/``.dmn11.xml``.
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".dmn11.xml", ".form")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
@@ -192,7 +193,7 @@ def _rebind_callers(db: Database, report: DeployReport, actor: Actor) -> None:
         changed = set()
         for caller in callers:
             try:
-                bundle = compat.load_bundle([caller.bpmn], _Earlier(db)).processes[caller.process_id]
+                bundle = compat.load_bundle([caller.bpmn, *caller.forms], _Earlier(db)).processes[caller.process_id]
             except DeployError as error:  # the caller no longer deploys alone: say so, keep its version
                 report.warnings.append(f"{caller.bpmn.name}:1: {caller.process_id} keeps calling the "
                                        f"versions it was deployed with: {error.problems[0]}")
@@ -297,7 +298,7 @@ def _deploy_process(session: Session, process: compat.ProcessBundle, actor: str)
 
 
 def _stored_files(process: compat.ProcessBundle) -> list[dict[str, str]]:
-    roles = [("bpmn", [process.bpmn]), ("dmn", process.dmn), ("callee", process.callees)]
+    roles = [("bpmn", [process.bpmn]), ("dmn", process.dmn), ("callee", process.callees), ("form", process.forms)]
     return [
         {"name": source.name, "role": role, "content": _text_of(source)}
         for role, sources in roles for source in sources

@@ -21,7 +21,6 @@ from webui.views import db
 
 FORM_FIELDS = {"deployment-name", "deployment-source", "deploy-changed-only", "enable-duplicate-filtering",
                "tenant-id", "deployment-activation-time"}
-CAMUNDA_FORMS = (".form",)  # Camunda Forms (JSON): formRef is ignored here, with a deploy warning
 
 
 @bp.get("/deployment")
@@ -49,9 +48,7 @@ def _resources() -> list[compat.SourceFile]:
     """Every part that is not one of Camunda's form fields is a resource, named by its file name."""
     files = []
     for part_name, storage in request.files.items(multi=True):
-        name = storage.filename or part_name
-        if name.lower().endswith(CAMUNDA_FORMS):
-            continue
+        name = storage.filename or part_name  # .form files (Camunda Forms) deploy beside their diagrams
         files.append(compat.SourceFile(name, storage.read(deploy_service.MAX_FILE_BYTES + 1)))
     for part_name, text in request.form.items(multi=True):
         if part_name not in FORM_FIELDS:
