@@ -41,6 +41,7 @@ from typing import Any, Mapping, Sequence
 
 from engine import clock, limits
 from engine.errors import DeployError, InvalidInput
+from engine.numbers import MAX_ID, whole_number
 
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum", "datetime", "money")
 NUMBER_TYPES = ("long", "money")
@@ -207,8 +208,9 @@ def _bound(name: str, config: str | None, problems: list[str]) -> float | None:
 
 
 def _length(name: str, config: str | None, problems: list[str]) -> int | None:
-    if config is not None and config.strip().isdecimal():
-        return int(config)
+    length = whole_number(config, most=MAX_ID)
+    if length is not None:
+        return length
     problems.append(f'{name} 的值 "{config}" 不是非负整数')
     return None
 

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import login_required
 
 from engine import services
+from engine.numbers import whole_number
 from engine.services import TaskFilter
 from webui.views import actor, db
 
@@ -20,7 +21,7 @@ DUE_FILTERS = {"": "全部", "overdue": "已超时", "today": "今天到期"}
 
 def page_number(text: str | None) -> int:
     """A page number as typed in the address; anything else (``²``, ``-1``, 10**100) is page 1."""
-    return int(text) if text and text.isascii() and text.isdigit() and 0 < int(text) < 100_000 else 1
+    return whole_number(text, most=99_999) or 1
 
 
 def inbox_filter(args, per_page: int) -> TaskFilter:
