@@ -43,6 +43,7 @@ import regex
 
 from engine import clock, limits
 from engine.errors import DeployError, InvalidInput
+from engine.numbers import MAX_ID, whole_number
 
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum", "datetime", "money")
 NUMBER_TYPES = ("long", "money")
@@ -226,8 +227,9 @@ def _bound(name: str, config: str | None, problems: list[str]) -> float | None:
 
 
 def _length(name: str, config: str | None, problems: list[str]) -> int | None:
-    if config is not None and config.strip().isdecimal():
-        return int(config)
+    length = whole_number(config, most=MAX_ID)
+    if length is not None:
+        return length
     problems.append(f'{name} 的值 "{config}" 不是非负整数')
     return None
 

@@ -35,7 +35,7 @@ from flask_wtf.csrf import generate_csrf
 
 from engine import services
 from engine.errors import InvalidInput
-from webui import auth, inbox
+from webui import auth, guard, inbox
 from webui.views import actor, db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -59,7 +59,7 @@ def plain(value: Any) -> Any:
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    data = guard.json_body()
     if not isinstance(data, dict):
         raise InvalidInput("请求体必须是 JSON 对象。")
     return data

@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Request, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from engine import limits
+from engine.numbers import MAX_ID
 
-MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 UPLOAD_ENDPOINT = "cases.attach"  # the one route whose body may be a whole attached file
 UPLOAD_MARGIN = 65536  # bytes of the form around the file (token, task, multipart boundaries)
 
@@ -49,10 +49,26 @@ class GuardedRequest(Request):
         return limit
 
 
+JSON_BLUEPRINTS = frozenset({"api", "engine_rest"})  # routes that read JSON bodies; pages read forms
+
+
+def json_body() -> Any:
+    """The parsed JSON body (None when malformed; ``{}`` when there is none). A body of another
+    declared type is a 415: a program that sent it learns what is expected instead of being told its
+    fields are missing."""
+    if not request.get_data(cache=True):
+        return {}
+    if not request.is_json:
+        raise UnsupportedMediaType("请以 JSON（Content-Type: application/json）提交。")
+    return request.get_json(silent=True)
+
+
 def _check_request() -> None:
     """Every part of a request a route may read: path, query, form fields and JSON body."""
     limits.check_value([request.path, *request.args.items(multi=True)], "请求地址")
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.is_json and request.blueprint not in JSON_BLUEPRINTS:
+            raise UnsupportedMediaType("此页面只接受表单提交。")  # Flask-WTF would read the JSON as its form
         if request.form:
             limits.check_value(list(request.form.items(multi=True)), "提交的表单")
         if request.is_json:

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_required
 
 from engine import services
+from engine.numbers import whole_number
 from engine.services import TaskFilter
 from webui.views import actor, db
 
@@ -24,7 +25,7 @@ SORTS = {"due": "到期时间（最早在前）", "follow_up": "跟进日期（�
 
 def page_number(text: str | None) -> int:
     """A page number as typed in the address; anything else (``²``, ``-1``, 10**100) is page 1."""
-    return int(text) if text and text.isascii() and text.isdigit() and 0 < int(text) < 100_000 else 1
+    return whole_number(text, most=99_999) or 1
 
 
 def inbox_filter(args, per_page: int) -> TaskFilter:

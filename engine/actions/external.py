@@ -23,6 +23,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import scope
+from engine.numbers import MAX_ID, whole_number
 
 
 def camunda_of(spec: Any) -> dict[str, Any]:
@@ -39,8 +40,7 @@ def topic_of(spec: Any) -> str:
 
 def priority_of(spec: Any) -> int:
     """``camunda:taskPriority`` of the task, else of its process; 0 when neither sets one."""
-    text = str(camunda_of(spec).get("taskPriority") or "").strip()
-    return int(text) if text.lstrip("-").isdigit() else 0
+    return whole_number(str(camunda_of(spec).get("taskPriority") or ""), signed=True, most=MAX_ID) or 0
 
 
 _HAS_EXTERNAL: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()

@@ -33,6 +33,7 @@ from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, DMN_NAMESPACES, Findings
                                    describe, read_xml)
 from engine import forms
 from engine.errors import DeployError
+from engine.numbers import MAX_ID, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def _resolve_call(task: etree._Element, called: str, processes: dict, non_execut
     tag = (task.get(f"{{{CAMUNDA_NS}}}calledElementVersionTag") or "").strip() or None
     if binding not in _BINDINGS:
         return f': calledElementBinding="{binding}" is none of {", ".join(_BINDINGS)}'
-    if binding == "version" and not (version or "").isdigit():
+    if binding == "version" and whole_number(version, most=MAX_ID) is None:
         return f': calledElementBinding="version" needs camunda:calledElementVersion as a number (got "{version or ""}")'
     if binding == "versionTag" and not tag:
         return ': calledElementBinding="versionTag" needs camunda:calledElementVersionTag'

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from engine import clock, limits
 from engine.compat.juel import Untranslatable, is_juel, translate_template
+from engine.numbers import whole_number
 
 _DURATION = re.compile(
     r"P(?=\d|T\d)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
@@ -94,8 +95,9 @@ def _check_cycle(value: str) -> None:
         raise InvalidTimer(f"{value!r} is not a repeating interval; write R/{value} or R3/{value}")
     repeats, *parts = value.split("/")
     most = limits.number(limits.TIMER_MAX_REPEATS)
-    if repeats[1:].isdigit() and int(repeats[1:]) > most:
-        raise InvalidTimer(f"{value!r} repeats {int(repeats[1:])} times, more than {_bound(limits.TIMER_MAX_REPEATS)}; "
+    count = whole_number(repeats[1:], most=None)
+    if count is not None and count > most:
+        raise InvalidTimer(f"{value!r} repeats {count} times, more than {_bound(limits.TIMER_MAX_REPEATS)}; "
                            f"write R{most}/… or fewer, or R/… for a cycle without end")
     for part in parts:
         if part.upper().startswith("P"):

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from engine import feel
 from engine.dmn.model import Decision, Input, Output, Rule, Table, blocked_by
 from engine.errors import BpmdeskError
+from engine.numbers import whole_number
 from engine.feel import values as v
 from engine.feel.builtins import to_string
 
@@ -340,8 +341,8 @@ def _whole(bits: int):
 
     def convert_whole(value: Any) -> Any:
         if isinstance(value, str):
-            text = value.strip()
-            value = Decimal(text) if text.lstrip("+-").isdigit() else None
+            number = whole_number(value, signed=True, most=None)
+            value = Decimal(number) if number is not None else None
         if v.is_number(value) and value == value.to_integral_value() and -limit <= value < limit:
             return Decimal(int(value))
         return _INVALID

@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import actions, catching, clock, history, limits, notify, runtime, watchdog
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
+from engine.numbers import MAX_ID, whole_number
 from engine.services.access import UNASSIGNED_QUEUE
 from engine.store import (NO_DUE_DATE, Database, EventSubscription, HumanTask, Instance, TaskCandidate,
                           WaitingTimer)
@@ -476,7 +477,7 @@ def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: d
         "process_name": case.deployed.name, "element_id": task.task_spec.bpmn_id,
         "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "state": "open",
         "candidate_groups": groups, "candidate_users": users, "assignee": assignee, "owner": None,
-        "priority": int(priority) if str(priority or "").isdigit() else None,
+        "priority": whole_number(str(priority or ""), most=MAX_ID),
         "created_at": now,
         "due_at": runtime.keep_due_date(task, now) or runtime.boundary_due(task, timers),
         "follow_up_at": runtime.task_time(task, "followUpDate", now),

@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import actions, clock, forms, limits, runtime
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.history import record
+from engine.numbers import whole_number
 from engine.services.steps import (
     INSTANCES,
     WITHDRAW_OFFERS,
@@ -264,10 +265,11 @@ def _row_filters(flt: TaskFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
         chosen["due_today"] = {"f_end_of_day": local.replace(hour=23, minute=59, second=59, microsecond=999999)}
     term = (flt.search or "").strip()
     patterns = {"f_prefix": _like_text(term) + "%", "f_part": "%" + _like_text(term) + "%"}
-    if term.isdigit() and len(term) < 3:  # too short to be a phone or a room: a case number
-        chosen["search_case"] = {"f_number": int(term)}
-    elif term.isdigit():
-        chosen["search_number"] = {"f_number": int(term) if len(term) <= 9 else -1, **patterns}
+    number = whole_number(term)
+    if number is not None and len(term) < 3:  # too short to be a phone or a room: a case number
+        chosen["search_case"] = {"f_number": number}
+    elif number is not None:
+        chosen["search_number"] = {"f_number": number if len(term) <= 9 else -1, **patterns}
     elif term:
         chosen["search"] = patterns
     return tuple(chosen), {name: value for values in chosen.values() for name, value in values.items()}

@@ -8,6 +8,8 @@ from flask import request
 
 from engine import clock
 from engine.errors import InvalidInput, NotFound
+from engine.numbers import MAX_ID, whole_number
+from webui import guard
 
 MAX_RESULTS = 1000
 
@@ -31,9 +33,10 @@ def int_arg(name: str, default: int | None = None) -> int | None:
     text = request.args.get(name)
     if text is None or text == "":
         return default
-    if not text.lstrip("-").isdigit():
+    number = whole_number(text, signed=True)
+    if number is None:
         raise InvalidInput(f"Query parameter {name} must be a whole number, not '{text}'.")
-    return int(text)
+    return number
 
 
 def paged(rows: list[Any]) -> list[Any]:
@@ -51,10 +54,10 @@ def definition_id(version: Any) -> str:
 
 def version_of_definition_id(text: str) -> int:
     """The bpmdesk version id inside a Camunda process definition id."""
-    last = text.rsplit(":", 1)[-1]
-    if not last.isdigit():
+    number = whole_number(text.rsplit(":", 1)[-1], most=MAX_ID)
+    if number is None:
         raise NotFound(f"No matching process definition with id {text}")
-    return int(last)
+    return number
 
 
 def definition_json(version: Any) -> dict[str, Any]:
@@ -99,9 +102,7 @@ def instance_json(instance_id: int, definition: str | None, business_key: str | 
 
 def body() -> dict[str, Any]:
     """The JSON object of a request (an empty body counts as ``{}``)."""
-    if not request.get_data(cache=True):
-        return {}
-    data = request.get_json(silent=True)
+    data = guard.json_body()
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
     return data

@@ -9,6 +9,7 @@ from flask import jsonify, request
 
 from engine import services
 from engine.errors import Forbidden, InvalidInput
+from engine.numbers import MAX_ID, whole_number
 from engine.services import TaskFilter
 from webui.engine_rest import actor, bp, variables
 from webui.engine_rest.shapes import body, paged, task_json
@@ -20,7 +21,8 @@ FORM_TYPES = {"long": "Long", "boolean": "Boolean", "date": "Date", "string": "S
 def _filter() -> TaskFilter:
     args = request.args
     instance = args.get("processInstanceId")
-    if instance is not None and not instance.isdigit():
+    number = whole_number(instance, most=MAX_ID)
+    if instance is not None and number is None:
         raise InvalidInput(f"processInstanceId '{instance}' is not a case number.")
     scope = "open"
     if args.get("assignee") or (args.get("assigned") or "").lower() == "true":
@@ -28,7 +30,7 @@ def _filter() -> TaskFilter:
     elif (args.get("unassigned") or "").lower() == "true" or args.get("candidateGroup"):
         scope = "group"
     return TaskFilter(scope=scope, group=args.get("candidateGroup") or None,
-                      instance_id=int(instance) if instance else None,
+                      instance_id=number,
                       process_id=args.get("processDefinitionKey") or None, per_page=500)
 
 
