@@ -10,6 +10,7 @@ import sys
 from typing import Iterator
 
 import pytest
+from flask import Flask
 
 from engine import clock, services
 from engine.errors import Forbidden
@@ -18,6 +19,8 @@ from engine.services.reports import Filter
 from engine.store import Database
 from conftest import ROOT
 from report_week import COMPLAINT, MONDAY, NOW, USERS, Clock, walk_week
+from test_webui_app import client_for, text
+from webui import create_app
 from webui_site import prepared_database
 
 OPERATOR = services.Actor.operator()
@@ -130,3 +133,39 @@ def test_facts_agree_with_the_log_on_every_database(db: Database) -> None:
     assert [(i.instance_id, i.acted_by) for i in listed.items] == [(walk.case, "supervisor")]
     reports.rebuild_facts(db, OPERATOR)
     assert reports.facts_snapshot(db) == before
+
+
+@pytest.fixture(scope="module")
+def app(week, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    db, _ = week
+    return create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True})
+
+
+LINK = re.compile(r'<a class="num" href="(/reports/cases\?[^"]+)">(\d+)</a>')
+
+
+def test_the_dashboard_page_shows_the_figures_and_every_number_lists_its_cases(app: Flask) -> None:
+    manager = client_for(app, "manager")
+    with clock.frozen(NOW):
+        response = manager.get("/reports/?period=week")
+        assert response.status_code == 200
+        page = text(response)
+        row = re.search(r'<tr data-step="Task_PickUpTicket" data-dept="cleaning">(.*?)</tr>', page, re.S).group(1)
+        assert "责任部门取单签收" in row and "15分钟未取单" in row and "保洁" in row and "40.0%" in row
+        assert 'id="chart-cases" role="img"' in page and "<title>3月6日 受理 2 件</title>" in page
+        links = LINK.findall(page)
+        assert len(links) > 40
+        for href, number in links:
+            listed = text(manager.get(href))
+            assert re.search(rf'共 <span id="listed-count">{number}</span> 项', listed), href
+            assert listed.count("<tr data-instance=") == int(number), href
+
+
+def test_the_dashboard_is_only_for_those_who_lead_a_group(app: Flask) -> None:
+    with clock.frozen(NOW):
+        assert client_for(app, "engineer").get("/reports/").status_code == 403
+        supervisor = text(client_for(app, "supervisor").get("/reports/?period=month"))
+        assert 'data-dept="engineering"' in supervisor and 'data-dept="cleaning"' not in supervisor
+        assert client_for(app, "supervisor").get("/reports/cases?metric=opened&dept=cleaning").status_code == 403
+        assert client_for(app, "manager").get("/reports/cases?metric=nonsense").status_code == 400
+        assert client_for(app, "manager").get("/reports/?period=year").status_code == 400
