@@ -199,10 +199,10 @@ def test_the_weekly_complaint_summary_as_xlsx(week, tmp_path: Path) -> None:
     summary = dict(tuple(row[:2]) for row in sheets["汇总"][1:] if row[0])
     assert {k: summary[k] for k in ("受理", "有效投诉", "一般投诉", "软性投诉（服务、态度、环境）", "已办结", "办理中",
                                     "有升级的案件")} == {"受理": 10, "有效投诉": 10, "一般投诉": 10,
-                                                    "软性投诉（服务、态度、环境）": 10, "已办结": 8, "办理中": 2,
+                                                    "软性投诉（服务、态度、环境）": 10, "已办结": 9, "办理中": 1,
                                                     "有升级的案件": 4}
     departments = {row[0]: row[1:6] for row in sheets["各责任部门"][1:] if row[0] and row[1] is not None}
-    assert departments == {"保洁": [5, 3, 2, 0, 3], "工程部": [5, 5, 0, 0, 1]}
+    assert departments == {"保洁": [5, 4, 1, 0, 3], "工程部": [5, 5, 0, 0, 1]}
     pickups = [row for row in sheets["服务时限"][1:] if row[1] == "责任部门取单签收"]
     assert sorted(row[3:] for row in pickups) == [["保洁", 5, 2, 2, 1, 40], ["工程部", 5, 4, 1, 0, 80]]
     [visits] = [row for row in sheets["满意度"][1:] if row[1] == "回访业户"]
@@ -218,7 +218,7 @@ def test_the_daily_follow_up_list_is_the_state_at_six(week, tmp_path: Path) -> N
     rows = {row[0]: row for row in sheet["rows"]}
     assert list(rows) == [cases[8], cases[9]]
     assert rows[cases[8]][7:] == ["工程部", "已办结", "", "", 0]
-    assert rows[cases[9]][7:] == ["保洁", "办理中", "责任部门取单签收、取单超时督办", "责任部门取单签收（15分钟未取单）", 1]
+    assert rows[cases[9]][7:] == ["保洁", "办理中", "责任部门取单签收、取单超时督办", "责任部门取单签收（15分钟未取单）、取单超时督办（主管未处理）", 1]
 
 
 def test_the_daily_call_back_report_and_the_monthly_statistics(week, tmp_path: Path) -> None:
@@ -232,7 +232,7 @@ def test_the_daily_call_back_report_and_the_monthly_statistics(week, tmp_path: P
     assert listed == [cases[4], cases[5], cases[6], cases[7]]
     month = tmp_path / "month.xlsx"
     assert bpmdesk(db, "report", "monthly", "--from", "2026-03-01", "-o", str(month)).returncode == 0
-    assert sheets_of(month)["各流程案件"][1] == ["投诉处理", 10, 8, 0, 2]
+    assert sheets_of(month)["各流程案件"][1] == ["投诉处理", 10, 9, 0, 1]
 
 
 def test_a_report_without_a_data_source_says_so(week, tmp_path: Path) -> None:
