@@ -3,13 +3,18 @@ service-level figures, a supervisor sees only the groups they lead, every number
 and ``report rebuild`` recomputes the same facts from the log."""
 from __future__ import annotations
 
+import csv
+import json
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Iterator
 
+import openpyxl
 import pytest
+from flask import Flask
 
 from engine import clock, services
 from engine.errors import Forbidden
@@ -18,6 +23,8 @@ from engine.services.reports import Filter
 from engine.store import Database
 from conftest import ROOT
 from report_week import COMPLAINT, MONDAY, NOW, USERS, Clock, walk_week
+from test_webui_app import client_for, text
+from webui import create_app
 from webui_site import prepared_database
 
 OPERATOR = services.Actor.operator()
@@ -130,3 +137,107 @@ def test_facts_agree_with_the_log_on_every_database(db: Database) -> None:
     assert [(i.instance_id, i.acted_by) for i in listed.items] == [(walk.case, "supervisor")]
     reports.rebuild_facts(db, OPERATOR)
     assert reports.facts_snapshot(db) == before
+
+
+@pytest.fixture(scope="module")
+def app(week, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    db, _ = week
+    return create_app({"DATABASE_URL": db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True})
+
+
+LINK = re.compile(r'<a class="num" href="(/reports/cases\?[^"]+)">(\d+)</a>')
+
+
+def test_the_dashboard_page_shows_the_figures_and_every_number_lists_its_cases(app: Flask) -> None:
+    manager = client_for(app, "manager")
+    with clock.frozen(NOW):
+        response = manager.get("/reports/?period=week")
+        assert response.status_code == 200
+        page = text(response)
+        row = re.search(r'<tr data-step="Task_PickUpTicket" data-dept="cleaning">(.*?)</tr>', page, re.S).group(1)
+        assert "责任部门取单签收" in row and "15分钟未取单" in row and "保洁" in row and "40.0%" in row
+        assert 'id="chart-cases" role="img"' in page and "<title>3月6日 受理 2 件</title>" in page
+        links = LINK.findall(page)
+        assert len(links) > 40
+        for href, number in links:
+            listed = text(manager.get(href))
+            assert re.search(rf'共 <span id="listed-count">{number}</span> 项', listed), href
+            assert listed.count("<tr data-instance=") == int(number), href
+
+
+def test_the_dashboard_is_only_for_those_who_lead_a_group(app: Flask) -> None:
+    with clock.frozen(NOW):
+        assert client_for(app, "engineer").get("/reports/").status_code == 403
+        supervisor = text(client_for(app, "supervisor").get("/reports/?period=month"))
+        assert 'data-dept="engineering"' in supervisor and 'data-dept="cleaning"' not in supervisor
+        assert client_for(app, "supervisor").get("/reports/cases?metric=opened&dept=cleaning").status_code == 403
+        assert client_for(app, "manager").get("/reports/cases?metric=nonsense").status_code == 400
+        assert client_for(app, "manager").get("/reports/?period=year").status_code == 400
+
+
+def bpmdesk(db: Database, *args: str, now: str = NOW) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BPMDESK_DATABASE_URL": db.url, "PYTHONPATH": str(ROOT), "BPMDESK_NOW": now}
+    result = subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", *args],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def sheets_of(path: Path) -> dict[str, list[list[object]]]:
+    """Each worksheet's rows below its title row, as openpyxl reads them back."""
+    book = openpyxl.load_workbook(path)
+    return {ws.title: [list(row) for row in ws.iter_rows(min_row=2, values_only=True)] for ws in book.worksheets}
+
+
+def test_the_weekly_complaint_summary_as_xlsx(week, tmp_path: Path) -> None:
+    db, _ = week
+    out = tmp_path / "weekly.xlsx"
+    result = bpmdesk(db, "report", "complaints-weekly", "--from", "2026-03-02", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("投诉情况周报（2026-03-02 至 2026-03-08）")
+    sheets = sheets_of(out)
+    summary = dict(tuple(row[:2]) for row in sheets["汇总"][1:] if row[0])
+    assert {k: summary[k] for k in ("受理", "有效投诉", "一般投诉", "软性投诉（服务、态度、环境）", "已办结", "办理中",
+                                    "有升级的案件")} == {"受理": 10, "有效投诉": 10, "一般投诉": 10,
+                                                    "软性投诉（服务、态度、环境）": 10, "已办结": 9, "办理中": 1,
+                                                    "有升级的案件": 4}
+    departments = {row[0]: row[1:6] for row in sheets["各责任部门"][1:] if row[0] and row[1] is not None}
+    assert departments == {"保洁": [5, 4, 1, 0, 3], "工程部": [5, 5, 0, 0, 1]}
+    pickups = [row for row in sheets["服务时限"][1:] if row[1] == "责任部门取单签收"]
+    assert sorted(row[3:] for row in pickups) == [["保洁", 5, 2, 2, 1, 40], ["工程部", 5, 4, 1, 0, 80]]
+    [visits] = [row for row in sheets["满意度"][1:] if row[1] == "回访业户"]
+    assert visits[2:] == ["业户满意度", 6, 2, 1, 9, 66.7]
+
+
+def test_the_daily_follow_up_list_is_the_state_at_six(week, tmp_path: Path) -> None:
+    db, cases = week
+    out = tmp_path / "daily.json"
+    assert bpmdesk(db, "report", "complaints-daily", "--from", "2026-03-06", "--format", "json", "-o", str(out),
+                   now="2026-03-06T19:00:00+08:00").returncode == 0
+    [sheet] = json.loads(out.read_text(encoding="utf-8"))["sheets"]
+    rows = {row[0]: row for row in sheet["rows"]}
+    assert list(rows) == [cases[8], cases[9]]
+    assert rows[cases[8]][7:] == ["工程部", "已办结", "", "", 0]
+    assert rows[cases[9]][7:] == ["保洁", "办理中", "责任部门取单签收、取单超时督办", "责任部门取单签收（15分钟未取单）、取单超时督办（主管未处理）", 1]
+
+
+def test_the_daily_call_back_report_and_the_monthly_statistics(week, tmp_path: Path) -> None:
+    db, cases = week
+    out = tmp_path / "callbacks.csv"
+    assert bpmdesk(db, "report", "callbacks-daily", "--from", "2026-03-05", "--format", "csv", "-o",
+                   str(out)).returncode == 0
+    lines = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert ["应回访（当日到期）", "2"] in lines and ["按时回访", "2"] in lines and ["按时回访率(%)", "100.0"] in lines
+    listed = [int(line[0]) for line in lines if line and line[0].isdigit()]
+    assert listed == [cases[4], cases[5], cases[6], cases[7]]
+    month = tmp_path / "month.xlsx"
+    assert bpmdesk(db, "report", "monthly", "--from", "2026-03-01", "-o", str(month)).returncode == 0
+    assert sheets_of(month)["各流程案件"][1] == ["投诉处理", 10, 9, 0, 1]
+
+
+def test_a_report_without_a_data_source_says_so(week, tmp_path: Path) -> None:
+    db, _ = week
+    result = bpmdesk(db, "report", "quality-daily", "-o", str(tmp_path / "q.xlsx"))
+    assert result.returncode == 2 and "还没有数据来源" in result.stderr and not (tmp_path / "q.xlsx").exists()
+    assert bpmdesk(db, "report", "complaints-weekly", "--from", "2026-03-09", "--to", "2026-03-02", "-o",
+                   str(tmp_path / "w.xlsx")).returncode == 2

@@ -15,7 +15,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from engine.store import Database
-from webui import admin, analyst, api, audit, auth, cases, engine_rest, errors, formatting, guard, inbox, tasks, team, views
+from webui import (admin, analyst, api, audit, auth, cases, engine_rest, errors, formatting, guard, inbox, reports,
+                   tasks, team, views)
 
 csrf = CSRFProtect()
 
@@ -49,7 +50,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     views.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, analyst.bp, api.bp, audit.bp, team.bp, engine_rest.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, analyst.bp, api.bp, audit.bp, team.bp,
+                      reports.bp, engine_rest.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(engine_rest.bp)  # it checks CSRF itself for cookie sessions (see webui/engine_rest)
     return app

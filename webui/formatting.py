@@ -137,10 +137,24 @@ def person_name(name: object) -> str:
     return g.people.get(name) or SYSTEM_ACTORS.get(name, name)
 
 
+def minutes_text(minutes: float | None) -> str:
+    """A duration as staff say it: 5分钟, 1小时30分钟, 2天3小时; none: —."""
+    if minutes is None:
+        return "—"
+    total = round(minutes)
+    days, rest = divmod(total, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{mins}分钟" if mins else f"{hours}小时"
+    return f"{mins}分钟" if total or not minutes else "不到1分钟"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(yes_no=yes_no, money_input=money_input, picker_value=picker_value,
                                  typed_text=typed_text, money_text=money_text, person_name=person_name,
                                  duration_words=duration_words, late_by=late_by, left_until=left_until,
-                                 size_words=size_words)
+                                 size_words=size_words, minutes_text=minutes_text)
     app.jinja_env.globals.update(attachment_limit=lambda: limits.number(limits.MAX_ATTACHMENT_BYTES),
                                  comment_limit=lambda: limits.number(limits.MAX_FIELD_CHARS))

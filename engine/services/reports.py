@@ -164,7 +164,7 @@ class Listing:
 
 
 @dataclass
-class _Names:
+class Names:
     processes: dict[str, str]
     definitions: dict[int, str]  # definition id → process id
     groups: dict[str, str]
@@ -176,7 +176,7 @@ class _Names:
         return self.groups.get(name, name) if name else "（未指定）"
 
 
-def _names(session: Session) -> _Names:
+def names_of(session: Session) -> Names:
     processes: dict[str, str] = {}
     definitions: dict[int, str] = {}
     for row in session.execute(select(DefinitionVersion.id, DefinitionVersion.process_id, DefinitionVersion.name)
@@ -184,7 +184,7 @@ def _names(session: Session) -> _Names:
         definitions[row.id] = row.process_id
         processes[row.process_id] = row.name or row.process_id
     groups = {name: label for name, label in session.execute(select(WorkGroup.name, WorkGroup.display_name))}
-    return _Names(processes, definitions, groups)
+    return Names(processes, definitions, groups)
 
 
 def led_groups(session: Session, actor: Actor) -> frozenset[str] | None:
@@ -202,7 +202,7 @@ def led_groups(session: Session, actor: Actor) -> frozenset[str] | None:
         leading |= more
 
 
-def _scope(session: Session, actor: Actor) -> frozenset[str] | None:
+def viewer_scope(session: Session, actor: Actor) -> frozenset[str] | None:
     groups = led_groups(session, actor)
     if groups is not None and not groups:
         raise Forbidden("报表只对主管、经理和总经理开放：您不是任何组的主管。")
@@ -219,11 +219,11 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
     return start, now
 
 
-def _in_scope(column: Any, scope: frozenset[str] | None) -> Any:
+def in_scope(column: Any, scope: frozenset[str] | None) -> Any:
     return True if scope is None else column.in_(sorted(scope))
 
 
-def _definitions(names: _Names, process_id: str | None) -> list[int] | None:
+def _definitions(names: Names, process_id: str | None) -> list[int] | None:
     return None if process_id is None else [d for d, p in names.definitions.items() if p == process_id]
 
 
@@ -252,8 +252,8 @@ def _level_condition(metric: str, end: datetime) -> Any:
     }[metric]
 
 
-def _step_filters(f: Filter, names: _Names, scope: frozenset[str] | None) -> list[Any]:
-    conditions = [_in_scope(STEPS.c.department, scope)]
+def _step_filters(f: Filter, names: Names, scope: frozenset[str] | None) -> list[Any]:
+    conditions = [in_scope(STEPS.c.department, scope)]
     definitions = _definitions(names, f.process_id)
     if definitions is not None:
         conditions.append(STEPS.c.definition_id.in_(definitions))
@@ -270,18 +270,18 @@ def dashboard(db: Database, actor: Actor, period: str = "today") -> Dashboard:
     now = clock.now()
     start, end = period_bounds(period, now)
     with db.unit_of_work(read_only=True) as session:
-        scope = _scope(session, actor)
-        names = _names(session)
+        scope = viewer_scope(session, actor)
+        names = names_of(session)
         departments = sorted((g, names.group(g)) for g in (scope if scope is not None else names.groups))
         durations = _durations(session, names, scope, start, end)
         return Dashboard(period, start, end, departments, _case_rows(session, names, scope, start, end),
                          _step_rows(session, names, scope, start, end, durations), _handling_rows(names, durations),
-                         _level_rows(session, names, scope, start, end), _trend(session, scope, end))
+                         level_rows(session, names, scope, start, end), _trend(session, scope, end))
 
 
 def _grouped(session: Session, condition: Any, scope: frozenset[str] | None) -> dict[tuple[int, str | None], int]:
     query = (select(STEPS.c.definition_id, STEPS.c.department, func.count())
-             .where(condition, _in_scope(STEPS.c.department, scope))
+             .where(condition, in_scope(STEPS.c.department, scope))
              .group_by(STEPS.c.definition_id, STEPS.c.department))
     return {(d, g): n for d, g, n in session.execute(query)}
 
@@ -290,20 +290,20 @@ def _grouped(session: Session, condition: Any, scope: frozenset[str] | None) -> 
 Durations = dict[tuple[str, str, str, str | None], list[float]]
 
 
-def _durations(session: Session, names: _Names, scope: frozenset[str] | None, start: datetime,
+def _durations(session: Session, names: Names, scope: frozenset[str] | None, start: datetime,
                end: datetime) -> Durations:
     durations: Durations = defaultdict(list)
     closed = _step_condition(Filter("closed"), start, end)
     for row in session.execute(select(STEPS.c.definition_id, STEPS.c.element_id, STEPS.c.name, STEPS.c.department,
                                       STEPS.c.opened_at, STEPS.c.finished_at)
-                               .where(closed, _in_scope(STEPS.c.department, scope))):
+                               .where(closed, in_scope(STEPS.c.department, scope))):
         key = (names.definitions.get(row.definition_id, "?"), row.element_id, row.name or row.element_id,
                row.department)
         durations[key].append((row.finished_at - row.opened_at).total_seconds() / 60)
     return durations
 
 
-def _step_rows(session: Session, names: _Names, scope: frozenset[str] | None, start: datetime,
+def _step_rows(session: Session, names: Names, scope: frozenset[str] | None, start: datetime,
                end: datetime, durations: Durations) -> list[StepRow]:
     figures: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(dict)
     for metric in STEP_METRICS:
@@ -320,7 +320,7 @@ def _step_rows(session: Session, names: _Names, scope: frozenset[str] | None, st
     return sorted(rows, key=lambda r: (r.process_name, r.department_name))
 
 
-def _handling_rows(names: _Names, durations: Durations) -> list[HandlingRow]:
+def _handling_rows(names: Names, durations: Durations) -> list[HandlingRow]:
     rows = [HandlingRow(process, names.process(process), element, step, group, names.group(group), len(minutes),
                         _median(minutes), percentile(minutes, 0.9))
             for (process, element, step, group), minutes in durations.items()]
@@ -339,13 +339,13 @@ def percentile(values: list[float], share: float) -> float | None:
     return round(ordered[max(0, math.ceil(share * len(ordered)) - 1)], 1)
 
 
-def _level_rows(session: Session, names: _Names, scope: frozenset[str] | None, start: datetime,
+def level_rows(session: Session, names: Names, scope: frozenset[str] | None, start: datetime,
                 end: datetime) -> list[LevelRow]:
     query = (select(STEPS.c.definition_id, STEPS.c.element_id, STEPS.c.name.label("step"), STEPS.c.department,
                     SLAS.c.limit_id, SLAS.c.name.label("limit"), SLAS.c.due_at, STEPS.c.finished_at,
                     STEPS.c.outcome)
              .join(STEPS, STEPS.c.task_id == SLAS.c.task_id)
-             .where(SLAS.c.due_at >= start, SLAS.c.due_at < end, _in_scope(STEPS.c.department, scope)))
+             .where(SLAS.c.due_at >= start, SLAS.c.due_at < end, in_scope(STEPS.c.department, scope)))
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in session.execute(query):
         process = names.definitions.get(row.definition_id, "?")
@@ -373,7 +373,7 @@ def level_verdict(outcome: str | None, finished: datetime | None, due: datetime)
     return None
 
 
-def _seen_case(scope: frozenset[str] | None) -> Any:
+def seen_case(scope: frozenset[str] | None) -> Any:
     """A case the viewer sees: one of its steps is in their departments."""
     if scope is None:
         return True
@@ -388,11 +388,11 @@ def _case_condition(metric: str, start: datetime, end: datetime) -> Any:
     }[metric]
 
 
-def _case_rows(session: Session, names: _Names, scope: frozenset[str] | None, start: datetime,
+def _case_rows(session: Session, names: Names, scope: frozenset[str] | None, start: datetime,
                end: datetime) -> list[CaseRow]:
     figures: dict[str, dict[str, int]] = defaultdict(dict)
     for metric in CASE_METRICS:
-        query = (select(CASES.c.process_id, func.count()).where(_case_condition(metric, start, end), _seen_case(scope))
+        query = (select(CASES.c.process_id, func.count()).where(_case_condition(metric, start, end), seen_case(scope))
                  .group_by(CASES.c.process_id))
         for process, n in session.execute(query):
             figures[process][metric] = n
@@ -412,14 +412,14 @@ def _trend(session: Session, scope: frozenset[str] | None, now: datetime) -> lis
 
     opened: dict[datetime, int] = defaultdict(int)
     for (started,) in session.execute(select(CASES.c.started_at).where(CASES.c.started_at >= first,
-                                                                       _seen_case(scope))):
+                                                                       seen_case(scope))):
         opened[day_of(started)] += 1
     due: dict[datetime, int] = defaultdict(int)
     met: dict[datetime, int] = defaultdict(int)
     for row in session.execute(select(SLAS.c.due_at, STEPS.c.outcome, STEPS.c.finished_at)
                                .join(STEPS, STEPS.c.task_id == SLAS.c.task_id)
                                .where(SLAS.c.due_at >= first, SLAS.c.due_at < now,
-                                      _in_scope(STEPS.c.department, scope))):
+                                      in_scope(STEPS.c.department, scope))):
         verdict = level_verdict(row.outcome, row.finished_at, row.due_at)
         if verdict is not None:
             due[day_of(row.due_at)] += 1
@@ -432,10 +432,10 @@ def listing(db: Database, actor: Actor, f: Filter) -> Listing:
     now = clock.now()
     start, end = period_bounds(f.period, now)
     with db.unit_of_work(read_only=True) as session:
-        scope = _scope(session, actor)
+        scope = viewer_scope(session, actor)
         if f.department is not None and scope is not None and f.department not in scope:
             raise Forbidden("您不是该组的主管，不能查看它的案件。")
-        names = _names(session)
+        names = names_of(session)
         if f.metric in CASE_METRICS:
             items = _listed_cases(session, names, scope, f, start, end)
         elif f.metric in STEP_METRICS:
@@ -447,7 +447,7 @@ def listing(db: Database, actor: Actor, f: Filter) -> Listing:
     return Listing(f, _title(f, names), start, end, items[:CASE_LIST], more=len(items) > CASE_LIST)
 
 
-def _title(f: Filter, names: _Names) -> str:
+def _title(f: Filter, names: Names) -> str:
     label = {**CASE_METRICS, **STEP_METRICS, **LEVEL_METRICS}[f.metric]
     parts = [PERIODS[f.period] if f.metric not in ("open", "overdue", "cases_open") else "当前"]
     if f.process_id:
@@ -462,13 +462,13 @@ _LISTED = (STEPS.c.instance_id, STEPS.c.definition_id, STEPS.c.name, STEPS.c.dep
            Instance.customer_name, Instance.room)
 
 
-def _item(row: Any, names: _Names, due_at: datetime | None = None) -> ListedCase:
+def _item(row: Any, names: Names, due_at: datetime | None = None) -> ListedCase:
     return ListedCase(row.instance_id, names.process(names.definitions.get(row.definition_id, "?")), row.name,
                       names.group(row.department), row.customer_name, row.room, row.opened_at,
                       due_at or row.due_at, row.finished_at, row.finished_by, row.acted_by)
 
 
-def _listed_steps(session: Session, names: _Names, scope: frozenset[str] | None, f: Filter,
+def _listed_steps(session: Session, names: Names, scope: frozenset[str] | None, f: Filter,
                   condition: Any) -> list[ListedCase]:
     query = (select(*_LISTED).join(Instance, Instance.id == STEPS.c.instance_id)
              .where(condition, *_step_filters(f, names, scope))
@@ -476,7 +476,7 @@ def _listed_steps(session: Session, names: _Names, scope: frozenset[str] | None,
     return [_item(row, names) for row in session.execute(query)]
 
 
-def _listed_levels(session: Session, names: _Names, scope: frozenset[str] | None, f: Filter, start: datetime,
+def _listed_levels(session: Session, names: Names, scope: frozenset[str] | None, f: Filter, start: datetime,
                    end: datetime) -> list[ListedCase]:
     conditions = [SLAS.c.due_at >= start, SLAS.c.due_at < end, _level_condition(f.metric, end),
                   *_step_filters(f, names, scope)]
@@ -488,9 +488,9 @@ def _listed_levels(session: Session, names: _Names, scope: frozenset[str] | None
     return [_item(row, names, row.limit_due) for row in session.execute(query)]
 
 
-def _listed_cases(session: Session, names: _Names, scope: frozenset[str] | None, f: Filter, start: datetime,
+def _listed_cases(session: Session, names: Names, scope: frozenset[str] | None, f: Filter, start: datetime,
                   end: datetime) -> list[ListedCase]:
-    conditions = [_case_condition(f.metric, start, end), _seen_case(scope)]
+    conditions = [_case_condition(f.metric, start, end), seen_case(scope)]
     if f.process_id is not None:
         conditions.append(CASES.c.process_id == f.process_id)
     query = (select(CASES.c.instance_id, CASES.c.process_id, CASES.c.started_at, CASES.c.ended_at,
