@@ -67,6 +67,8 @@ MATRIX: dict[tuple[str, str, str], tuple[dict | None, str, str]] = {
     ("POST", "/team/assign/<task_id>", "/team/assign/{task}"):
         ({"to_user": "frontdesk2"}, "claimed", "302 403 403 403 403 403"),
     ("POST", "/admin/groups", ""): ({"name": "plumbing", "display_name": "水电班"}, "open", "302 403 403 403 403 302"),
+    ("GET", "/reports/", ""): (None, "open", "302 403 403 403 403 403"),
+    ("GET", "/reports/cases", ""): (None, "open", "302 403 403 403 403 403"),
     ("GET", "/analyst/", ""): (None, "open", "302 403 403 403 403 200"),
     ("POST", "/analyst/check", ""): ({}, "open", "302 403 403 403 403 400"),  # no file chosen
     ("POST", "/analyst/deploy", ""): ({}, "open", "302 403 403 403 403 400"),  # no checked files
