@@ -54,7 +54,8 @@ _BPMN_IGNORED = {
 _CAMUNDA_RUNS = frozenset({
     "assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority",
     "formData", "formField", "validation", "constraint", "value", "properties", "property",
-    "collection", "elementVariable", "decisionRef", "decisionRefBinding", "calledElementBinding",
+    "collection", "elementVariable", "decisionRef", "decisionRefBinding", "decisionRefVersion",
+    "decisionRefVersionTag", "calledElementBinding",
     "calledElementVersion", "calledElementVersionTag", "initiator", "in", "out",
     "candidateStarterGroups", "resultVariable", "mapDecisionResult", "versionTag", "errorMessage",
     "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry",

@@ -52,6 +52,7 @@ _CAMUNDA_USED = {
     "errorMessage", "historyTimeToLive", "versionTag", "isStartableInTasklist", "diagramRelationId",
     "modelerTemplate", "modelerTemplateVersion", "class", "delegateExpression", "mapDecisionResult",
     "calledElementBinding", "calledElementVersion", "calledElementVersionTag", "decisionRefBinding",
+    "decisionRefVersion", "decisionRefVersionTag",
     "variableName", "variableEvents",  # conditional events (variableEvents is refused where checked)
     "taskPriority",  # of an external task, or of a process: the default of its external tasks
 }
@@ -61,8 +62,6 @@ _CAMUNDA_IGNORED = {
                     "job-executor setting: every step here is committed as one unit of work"),
     **dict.fromkeys(("calledElementTenantId", "decisionRefTenantId"),
                     "there are no tenants here: every deployment is the same tenant's"),
-    **dict.fromkeys(("decisionRefVersion", "decisionRefVersionTag"),
-                    "only camunda:decisionRefBinding latest or deployment is used"),
     **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
                     "that variable will not be set when the event is caught"),
 }

@@ -66,6 +66,17 @@ class EarlierVersion:
     version: int
 
 
+@dataclass(frozen=True)
+class DecisionVersion:
+    """One version of a decision as Camunda numbers them: each deployment that changes the DMN file
+    defining the decision makes the next version (v1, v2, …); `camunda:versionTag` on the decision."""
+
+    decision_id: str
+    version: int
+    source: SourceFile
+    version_tag: str | None
+
+
 class DeployedDefinitions(Protocol):
     """What is already deployed, for references a deployment does not satisfy itself (a changed
     file deployed alone, as Camunda Modeler's Deploy button does)."""
@@ -74,5 +85,5 @@ class DeployedDefinitions(Protocol):
                 version_tag: str | None) -> EarlierVersion | str:
         """The version `camunda:calledElementBinding` selects, or why there is none (", which …")."""
 
-    def decision(self, decision_id: str) -> SourceFile | None:
-        """The newest deployed DMN file defining this decision, or None."""
+    def decision_versions(self, decision_id: str) -> list[DecisionVersion]:
+        """Every deployed version of the decision, v1 first ([] when it was never deployed)."""

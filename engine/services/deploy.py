@@ -247,21 +247,32 @@ class _Earlier:
                 return f", but no deployed version of it has {wanted} (deployed: {have})"
             return compat.EarlierVersion(runtime.bundle_of(chosen), chosen.version)
 
-    def decision(self, decision_id: str) -> compat.SourceFile | None:
-        with self.db.unit_of_work() as session:
-            for definition in session.scalars(select(DefinitionVersion)
-                                              .order_by(DefinitionVersion.deployed_at.desc(),
-                                                        DefinitionVersion.id.desc())):
-                for item in definition.files:
-                    if (item["role"] == "dmn" and decision_id in item["content"]
-                            and decision_id in compat.decision_ids(item["content"])):
-                        return compat.SourceFile(item["name"], item["content"].encode("utf-8"))
-        return None
+    def decision_versions(self, decision_id: str) -> list[compat.DecisionVersion]:
+        return decision_versions(self.db, decision_id)
+
+
+def decision_versions(db: Database, decision_id: str) -> list[compat.DecisionVersion]:
+    """Every deployed version of a decision, v1 first. DMN files are stored with the process
+    versions that use them; Camunda numbers a decision's versions by the deployments that changed
+    its file, so here each new content of the file defining it, in deploy order, is the next one."""
+    versions: list[compat.DecisionVersion] = []
+    with db.unit_of_work(read_only=True) as session:
+        for definition in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id)):
+            for item in definition.files:
+                if item["role"] != "dmn" or decision_id not in item["content"]:
+                    continue
+                tags = compat.decision_tags(item["content"])
+                content = item["content"].encode("utf-8")
+                if decision_id in tags and all(v.source.content != content for v in versions):
+                    versions.append(compat.DecisionVersion(decision_id, len(versions) + 1,
+                                                           compat.SourceFile(item["name"], content), tags[decision_id]))
+    return versions
 
 
 def deployed_decision_file(db: Database, decision_id: str) -> compat.SourceFile | None:
-    """The newest deployed DMN file that defines this decision (Camunda's "latest" binding)."""
-    return _Earlier(db).decision(decision_id)
+    """The DMN file of the decision's newest version (Camunda's "latest" binding)."""
+    versions = decision_versions(db, decision_id)
+    return versions[-1].source if versions else None
 
 
 def _selected(definition: DefinitionVersion, binding: str, version: str | None, tag: str | None) -> bool:
