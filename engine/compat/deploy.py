@@ -7,9 +7,11 @@ files are collected and raised together as one `DeployError`; nothing else ever 
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -100,7 +102,7 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
-    _warn_unused_decisions(dmn, bundles)
+    unused_dmn = _warn_unused_decisions(dmn, bundles)
     _warn_unused_forms([d for d in documents if d.kind == "form"], bundles)
     errors = _unique(error for document in documents for error in document.findings.errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
@@ -108,7 +110,7 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
         raise DeployError(errors, warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
     return Bundle(processes=bundles, warnings=warnings, translations=translations,
-                  constructs={d.source.name: d.constructs for d in bpmn})
+                  constructs={d.source.name: d.constructs for d in bpmn}, unused_dmn=unused_dmn)
 
 
 def _guarded(document: _Document, check) -> None:
@@ -330,7 +332,7 @@ def _chosen_decision(decision: str, binding: str, version: str | None, tag: str 
     mine = next((v for v in versions if local is not None and v.source.content == local.content), None)
     if local is not None:
         mine = DecisionVersion(decision, mine.version if mine else len(versions) + 1, local,
-                               decision_tags(local.content.decode("utf-8", "replace")).get(decision))
+                               decision_heads(local.content.decode("utf-8", "replace"))[decision].version_tag)
         versions = [*(v for v in versions if v.version != mine.version), mine]
     deployed = ", ".join(f"v{v.version}" + (f' (versionTag "{v.version_tag}")' if v.version_tag else "")
                          for v in versions) or "none"
@@ -462,12 +464,16 @@ def start_form(spec: BpmnProcessSpec) -> Form | None:
     return None
 
 
-def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
+def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> dict[SourceFile, str]:
     used = {f.name for bundle in bundles.values() for f in bundle.dmn}
+    unused = {}
     for document in documents:
         if document.source.name not in used and not document.findings.errors:
             document.findings.warn(document.source.name, document.root, "no process of this deployment "
-                                   "uses a decision of this file: it is not deployed")
+                                   "uses a decision of this file, nor one deployed earlier with "
+                                   "decisionRefBinding latest: it is not deployed")
+            unused[document.source] = document.findings.warnings[-1]
+    return unused
 
 
 def _warn_unused_forms(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
@@ -535,14 +541,33 @@ _HINTS = {
 }
 
 
-def decision_tags(content: str) -> dict[str, str | None]:
-    """The decisions a stored DMN file defines, each with its `camunda:versionTag` (or None);
-    nothing for a file that does not read."""
+class DecisionHead(NamedTuple):
+    name: str | None
+    version_tag: str | None  # camunda:versionTag
+
+
+@functools.lru_cache(maxsize=512)
+def decision_heads(content: str) -> dict[str, DecisionHead]:
+    """The decisions a stored DMN file defines, by id, with name and `camunda:versionTag`; nothing
+    for a file that does not read. (Cached: stored files never change, and every deploy reads them.)"""
     try:
         decisions = decisions_of(read_xml(content.encode("utf-8")))
     except UnreadableXml:
         return {}
-    return {d.get("id"): (d.get(f"{{{CAMUNDA_DMN_NS}}}versionTag") or "").strip() or None for d in decisions}
+    return {d.get("id"): DecisionHead(d.get("name"), (d.get(f"{{{CAMUNDA_DMN_NS}}}versionTag") or "").strip() or None)
+            for d in decisions}
+
+
+def latest_decision_refs(bundle: ProcessBundle) -> set[str]:
+    """The decisions the process's own business rule tasks use with decisionRefBinding latest."""
+    try:
+        root = read_xml(bundle.bpmn.content)
+    except UnreadableXml:
+        return set()
+    return {(task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
+            for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask")
+            if _process_of(task) == bundle.process_id
+            and (task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest").strip() == "latest"}
 
 
 def version_tag(bundle: ProcessBundle) -> str | None:
