@@ -41,10 +41,14 @@ class GuardedRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:
-        """The request limit; an attachment's upload may carry one file of the attachment limit
+        """The request limit: the app's ``MAX_CONTENT_LENGTH`` if set, else ``BPMDESK_MAX_REQUEST_BYTES``
+        read now (Flask's default config holds None for it, so a default set at start-up never took).
+        An attachment's upload may carry one file of the attachment limit
         (``BPMDESK_MAX_ATTACHMENT_BYTES``), which the service checks exactly."""
         limit = super().max_content_length
-        if limit is not None and self.endpoint == UPLOAD_ENDPOINT:
+        if limit is None:
+            limit = limits.number(limits.MAX_REQUEST_BYTES)
+        if self.endpoint == UPLOAD_ENDPOINT:
             return max(limit, limits.number(limits.MAX_ATTACHMENT_BYTES) + UPLOAD_MARGIN)
         return limit
 
@@ -86,6 +90,5 @@ def page_url(page: int) -> str:
 def init_app(app: Flask) -> None:
     app.request_class = GuardedRequest
     app.url_map.converters["int"] = BoundedInt
-    app.config.setdefault("MAX_CONTENT_LENGTH", limits.number(limits.MAX_REQUEST_BYTES))
     app.before_request(_check_request)
     app.jinja_env.globals["page_url"] = page_url
