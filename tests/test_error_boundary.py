@@ -63,12 +63,22 @@ def post_case(client: FlaskClient, token: str, body: bytes | str):
 def test_json_nested_100k_deep_is_a_bad_request(app: Flask, site_db: Database) -> None:
     client, token = signed_in(app, "frontdesk")
     before = cases_of(site_db)
-    refused(post_case(client, token, "[" * 100_000 + "]" * 100_000))
+    assert "嵌套" in refused(post_case(client, token, "[" * 100_000 + "]" * 100_000))
+    assert "嵌套" in refused(post_case(client, token, '{"a":' * 100_000 + "1" + "}" * 100_000))
     deep: list = [1]
     for _ in range(40):
         deep = [deep]
     nested = json.dumps({"process_id": "complaint_handling", "data": {**FORM, "x": deep}})
     assert "嵌套" in refused(post_case(client, token, nested))
+    assert cases_of(site_db) == before
+
+
+@pytest.mark.parametrize("body", ['{"process_id": "complaint_handling", "data": {', '{"n": ' + "9" * 5000 + "}"])
+def test_a_body_that_is_not_json_says_so(app: Flask, site_db: Database, body: str) -> None:
+    """Broken JSON, or a number Python will not read (over 4,300 digits), is named as such."""
+    client, token = signed_in(app, "frontdesk")
+    before = cases_of(site_db)
+    assert "不是有效的 JSON" in refused(post_case(client, token, body))
     assert cases_of(site_db) == before
 
 

@@ -10,10 +10,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Request, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from engine import limits
+from engine.errors import InvalidInput
 from engine.numbers import MAX_ID
 
 UPLOAD_ENDPOINT = "cases.attach"  # the one route whose body may be a whole attached file
@@ -29,7 +30,8 @@ class BoundedInt(IntegerConverter):
 
 
 class GuardedRequest(Request):
-    """JSON nested beyond what the parser can recurse into is a bad request like any other."""
+    """A body that is not JSON, or JSON nested beyond what the parser can recurse into, is a bad
+    request that says which (a program sending it learns what to fix)."""
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         try:
@@ -37,7 +39,10 @@ class GuardedRequest(Request):
         except RecursionError:
             if silent:
                 return None
-            raise BadRequest("JSON 嵌套过深。") from None
+            raise InvalidInput(f"提交的 JSON 嵌套过深（最多 {limits.number(limits.MAX_JSON_DEPTH)} 层）。") from None
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        raise InvalidInput("请求体不是有效的 JSON（语法错误，或数字超出范围）。")
 
     @property
     def max_content_length(self) -> int | None:
@@ -57,14 +62,14 @@ JSON_BLUEPRINTS = frozenset({"api", "engine_rest"})  # routes that read JSON bod
 
 
 def json_body() -> Any:
-    """The parsed JSON body (None when malformed; ``{}`` when there is none). A body of another
+    """The parsed JSON body (``{}`` when there is none; malformed or too deep: InvalidInput). A body of another
     declared type is a 415: a program that sent it learns what is expected instead of being told its
     fields are missing."""
     if not request.get_data(cache=True):
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("请以 JSON（Content-Type: application/json）提交。")
-    return request.get_json(silent=True)
+    return request.get_json()
 
 
 def _check_request() -> None:
