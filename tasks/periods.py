@@ -61,3 +61,21 @@ def start_of_day_after(start: Moment, days: int) -> str:
         raise ValueError(f"days must be a whole number, not {days!r}")
     day = local_date(start, "start") + timedelta(days=days)
     return datetime.combine(day, time(), clock.local_tz()).isoformat()
+
+
+@business_function
+def end_of_yearly_day(now: Moment, month: int, day: int) -> str:
+    """Midnight (centre's zone) ending the next yearly cut-off day: this year's, or next year's once
+    this year's has passed.
+
+    Why: "每年11月30日前为开发票的截止日" — an invoice asked for on 2 March is late after the end of
+    30 November that year; one asked for on 5 December counts towards next year's cut-off. The
+    month and day stay in the diagram, where an analyst reads them.
+    """
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (month, day)):
+        raise ValueError(f"month and day must be whole numbers, not {month!r} and {day!r}")
+    today = local_date(now, "now")
+    cutoff = date(today.year, month, day)
+    if cutoff < today:
+        cutoff = date(today.year + 1, month, day)
+    return datetime.combine(cutoff + timedelta(days=1), time(), clock.local_tz()).isoformat()
