@@ -63,3 +63,25 @@ def test_arrival_is_tracked_until_the_days_the_dispatch_note_gives(desk):
     desk.complete(case, "Task_TrackArrival", "salesadmin", arrived="true")
     desk.complete(case, "Task_FollowSales", "salesadmin", sales_situation="首批售出12台")
     assert desk.status(case) == "completed"
+
+
+ISSUE = {"customer_name": "华东经销商", "phone": "13200000007", "issue_kind": "quality", "issue": "第二批空调外机异响"}
+
+
+def test_a_question_answered_on_the_spot_ends_there(desk):
+    case = desk.start("sales_customer_issue", "salesadmin", **(ISSUE | {"issue_kind": "shipping"}), handled_now="true",
+                      answer_now="已告知物流单号")
+    assert desk.status(case) == "completed"
+
+
+@pytest.mark.parametrize("serious, letter", [("true", True), ("false", False)])
+def test_a_question_passed_on_is_tracked_and_discussed_at_the_meeting_a_serious_one_answered_by_letter(
+        desk, serious, letter):
+    case = desk.start("sales_customer_issue", "salesadmin", **ISSUE, handled_now="false")
+    desk.complete(case, "Task_PassOn", "salesadmin", passed_to="技术部", serious=serious)
+    assert ("Task_WorkLetter" in desk.open_elements(case)) is letter
+    if letter:
+        desk.complete(case, "Task_WorkLetter", "salesadmin", work_letter="更换外机风扇，三日内上门", letter_sent="true")
+    desk.complete(case, "Task_TrackResult", "salesadmin", handling_result="已更换", satisfaction="satisfied")
+    desk.complete(case, "Task_Meeting", "salesadmin", meeting_date="2026-03-09", prevention="出厂前加测噪音")
+    assert desk.status(case) == "completed"
