@@ -50,20 +50,6 @@ def days_between(start: Moment, end: Moment) -> int:
 
 
 @business_function
-def start_of_day_after(start: Moment, days: int) -> str:
-    """Midnight (centre's zone) beginning the ``days``-th calendar day after ``start``'s date.
-
-    Why: "答谢信寄出的第7天" counts calendar days from the date written on the letter, not hours
-    from when it was recorded; a letter dated 2026-03-04 makes the 7th day 2026-03-11, which begins
-    at ``2026-03-11T00:00:00+08:00``. A timer's timeDate takes the result as it is.
-    """
-    if isinstance(days, bool) or not isinstance(days, int):
-        raise ValueError(f"days must be a whole number, not {days!r}")
-    day = local_date(start, "start") + timedelta(days=days)
-    return datetime.combine(day, time(), clock.local_tz()).isoformat()
-
-
-@business_function
 def end_of_yearly_day(now: Moment, month_day: str) -> str:
     """Midnight (centre's zone) ending the next yearly cut-off day ``month_day`` ("11-30"): this
     year's, or next year's once this year's has passed.
@@ -81,3 +67,17 @@ def end_of_yearly_day(now: Moment, month_day: str) -> str:
     if cutoff < today:
         cutoff = cutoff.replace(year=today.year + 1)
     return datetime.combine(cutoff + timedelta(days=1), time(), clock.local_tz()).isoformat()
+
+
+@business_function
+def start_of_day_after(start: Moment, days: int) -> str:
+    """Midnight (centre's zone) beginning the ``days``-th calendar day after ``start``'s date.
+
+    Why: "答谢信寄出的第7天" counts calendar days from the date written on the letter, not hours
+    from when it was recorded; a letter dated 2026-03-04 makes the 7th day 2026-03-11, which begins
+    at ``2026-03-11T00:00:00+08:00``. A timer's timeDate takes the result as it is.
+    """
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValueError(f"days must be a whole number, not {days!r}")
+    day = local_date(start, "start") + timedelta(days=days)
+    return datetime.combine(day, time(), clock.local_tz()).isoformat()
