@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Forbidden, InvalidInput
+from tasks.periods import end_of_yearly_day
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 FILING = {"project_full_name": "滨江花园三期 二标段 5号楼", "price_list": "2026春季价格表", "customer_detail": "甲方报价明细",
@@ -104,3 +105,18 @@ def test_an_invoice_asked_for_in_december_counts_towards_next_years_cut_off(proc
     desk = Desk(procedures_db, "2026-12-05T10:00:00")
     case = desk.start("project_invoicing", "bizmgr", **INVOICE, names_match="true")
     assert desk.data(case)["invoice_cutoff_at"] == "2027-12-01T00:00:00+08:00"
+
+
+@pytest.mark.parametrize(("now", "cutoff_end"), [
+    ("2026-03-02T09:00", "2026-12-01T00:00:00+08:00"),  # this year's 30 November
+    ("2026-11-30T23:59", "2026-12-01T00:00:00+08:00"),  # the cut-off day itself is still in time
+    ("2026-11-30T16:30:00Z", "2027-12-01T00:00:00+08:00"),  # 00:30 on 1 December in Beijing: next year's
+])
+def test_the_yearly_cut_off_ends_with_its_day_or_moves_to_next_year(now, cutoff_end):
+    assert end_of_yearly_day(now, "11-30") == cutoff_end
+
+
+@pytest.mark.parametrize("month_day", ["11/30", "13-01", "02-30", ""])
+def test_a_cut_off_day_that_is_no_month_and_day_is_named(month_day):
+    with pytest.raises(ValueError, match="is not a month and day such as 11-30"):
+        end_of_yearly_day("2026-03-02", month_day)

@@ -8,7 +8,7 @@ import pytest
 from tasks import FUNCTIONS, business_function
 from tasks.documents import missing_documents
 from tasks.household import renewal_fees_owed
-from tasks.periods import days_between, end_of_yearly_day, hours_between, start_of_day_after
+from tasks.periods import days_between, hours_between, start_of_day_after
 from tasks.returns import cancellation_fee
 
 
@@ -94,21 +94,6 @@ def test_days_between_uses_the_local_date_of_a_utc_time() -> None:
 def test_periods_name_the_bad_input(start: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         hours_between(start, "2026-01-05")
-
-
-@pytest.mark.parametrize(("now", "cutoff_end"), [
-    ("2026-03-02T09:00", "2026-12-01T00:00:00+08:00"),  # this year's 30 November
-    ("2026-11-30T23:59", "2026-12-01T00:00:00+08:00"),  # the cut-off day itself is still in time
-    ("2026-11-30T16:30:00Z", "2027-12-01T00:00:00+08:00"),  # 00:30 on 1 December in Beijing: next year's
-])
-def test_the_yearly_invoice_cut_off_ends_with_its_day_or_moves_to_next_year(now: str, cutoff_end: str) -> None:
-    assert end_of_yearly_day(now, "11-30") == cutoff_end
-
-
-@pytest.mark.parametrize("month_day", ["11/30", "13-01", "02-30", ""])
-def test_a_cut_off_day_that_is_no_month_and_day_is_named(month_day: str) -> None:
-    with pytest.raises(ValueError, match="is not a month and day such as 11-30"):
-        end_of_yearly_day("2026-03-02", month_day)
 
 
 def test_missing_documents_lists_unticked_required_ones_in_required_order() -> None:

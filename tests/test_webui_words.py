@@ -27,8 +27,7 @@ from webui_site import ROOT
 
 T0 = "2026-03-02T09:00:00+08:00"
 LATER = "2026-03-02T11:30:00+08:00"  # the complaint's pick-up is 2 h 15 min late, escalated
-ALLOWED_WORDS = {"CSV", "XES", "PDF",  # export formats, named as such
-                 "SIM", "UIM"}  # the phone-repair manual's own words (seed 001 售后接返机: SIM(UIM)卡)
+ALLOWED_WORDS = {"CSV", "XES", "PDF"}  # export formats, named as such
 CRAWLED = re.compile(r"^/(\?scope=\w+)?$|^/tasks/[\w-]+$|^/cases/\d+$|^/start(/\w+)?$|^/admin/users$"
                      r"|^/audit/(cases/\d+)?$|^/team/(\?group=[\w-]+)?$")
 MAX_PAGES = 40
