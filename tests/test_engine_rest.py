@@ -13,7 +13,8 @@ import pytest
 from engine import services
 from engine.services import Actor
 from engine.services import tokens
-from engine.services.deploy import version_files
+from engine.compat import SourceFile
+from engine.services.deploy import check_files, version_files
 from webui import create_app
 
 from camunda_cases import cli
@@ -320,6 +321,12 @@ def test_a_camunda_form_deploys_with_its_diagram_through_engine_rest(app, client
     [task] = client.get(f"/engine-rest/task?processInstanceId={case['id']}", headers=CLERK).json
     fields = client.get(f"/engine-rest/task/{task['id']}/form-variables", headers=CLERK).json
     assert {"customer_name", "phone", "visit_day"} <= set(fields)
+    alone = modeler_deploy(client, "visit.bpmn", visit.replace(b'<bpmn:userTask id="record"',
+                                                                '<bpmn:userTask id="record" name="记录"'.encode()))
+    assert [d["version"] for d in alone.json["deployedProcessDefinitions"].values()] == [2]
+    assert any('shows Camunda Form "repair_visit" of repair.form, deployed earlier' in note
+               for note in check_files(db_of(app), [SourceFile("visit.bpmn", visit)], OP).translations)
+    assert [f.name for f in version_files(db_of(app), 2, OP)[1]] == ["visit.bpmn", "repair.form"]
 
 
 def test_files_deployed_by_the_cli_are_unchanged_when_modeler_deploys_them_again(tmp_path):

@@ -95,10 +95,11 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
     decisions = _index_decisions(dmn)
     forms = _index_forms([d for d in documents if d.kind == "form"])
     external = _check_references(bpmn, processes, decisions, deployed)
-    _check_form_refs(bpmn, forms)
+    earlier_forms = _EarlierForms(deployed)
+    _check_form_refs(bpmn, forms, earlier_forms)
     bundles = {pid: _bundle(pid, processes, decisions, external) for pid in processes}
     for bundle in bundles.values():
-        bundle.forms = _forms_of(bundle, forms)
+        bundle.forms = _forms_of(bundle, forms, earlier_forms)
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
@@ -185,8 +186,9 @@ def _index_forms(documents: list[_Document]) -> dict[str, CamundaForm]:
     return forms
 
 
-def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm]) -> None:
-    """`camunda:formRef` on a user task: the deployment's form of that id, as Camunda 7 binds it."""
+def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm], earlier: _EarlierForms) -> None:
+    """`camunda:formRef` on a user task: the deployment's form of that id, as Camunda 7 binds it,
+    or with formRefBinding latest the one deployed earlier (a diagram deployed alone keeps its form)."""
     for document in documents:
         name = document.source.name
         for task, ref in document.facts.form_refs:
@@ -198,18 +200,40 @@ def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm]) 
             elif ref in forms:
                 document.findings.translated(name, task, f'{describe(task)} shows Camunda Form "{ref}" of '
                                              f"{forms[ref].source.name}")
+            elif binding == "latest" and earlier.get(ref) is not None:
+                document.findings.translated(name, task, f'{describe(task)} shows Camunda Form "{ref}" of '
+                                             f"{earlier.get(ref).name}, deployed earlier")
             else:
                 document.findings.warn(name, task, f'{describe(task)} camunda:formRef="{ref}" (Camunda Forms) '
                                        "is not in this deployment: ignored; the form is built from "
                                        "camunda:formData (deploy the .form file with the diagram to use it)")
 
 
-def _forms_of(bundle: ProcessBundle, forms: dict[str, CamundaForm]) -> list[SourceFile]:
-    """The .form files the bundle's user tasks name (its callees' too: their specs are rebuilt)."""
-    refs = {(task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
-            for source in (bundle.bpmn, *bundle.callees)
-            for task in read_xml(source.content).iter(f"{{{BPMN_NS}}}userTask")}
-    return [forms[ref].source for ref in sorted(refs & set(forms))]
+def _forms_of(bundle: ProcessBundle, forms: dict[str, CamundaForm], earlier: _EarlierForms) -> list[SourceFile]:
+    """The .form files the bundle's user tasks name (its callees' too: their specs are rebuilt):
+    the deployment's, else (formRefBinding latest) the newest deployed earlier."""
+    found: dict[str, SourceFile] = {}
+    for source in (bundle.bpmn, *bundle.callees):
+        for task in read_xml(source.content).iter(f"{{{BPMN_NS}}}userTask"):
+            ref = (task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
+            latest = (task.get(f"{{{CAMUNDA_NS}}}formRefBinding") or "latest").strip() == "latest"
+            form = forms[ref].source if ref in forms else earlier.get(ref) if ref and latest else None
+            if form is not None:
+                found[ref] = form
+    return [found[ref] for ref in sorted(found)]
+
+
+class _EarlierForms:
+    """Camunda Forms deployed earlier, by form id, each looked up once per deployment."""
+
+    def __init__(self, deployed: DeployedDefinitions | None):
+        self.deployed = deployed
+        self.found: dict[str, SourceFile | None] = {}
+
+    def get(self, form_id: str) -> SourceFile | None:
+        if form_id not in self.found:
+            self.found[form_id] = self.deployed.form(form_id) if self.deployed is not None else None
+        return self.found[form_id]
 
 
 def _index_decisions(documents: list[_Document]) -> dict[str, _Document]:

@@ -88,5 +88,8 @@ class DeployedDefinitions(Protocol):
                 version_tag: str | None) -> EarlierVersion | str:
         """The version `camunda:calledElementBinding` selects, or why there is none (", which …")."""
 
+    def form(self, form_id: str) -> SourceFile | None:
+        """The newest deployed Camunda Form (.form file) of this id, or None."""
+
     def decision_versions(self, decision_id: str) -> list[DecisionVersion]:
         """Every deployed version of the decision, v1 first ([] when it was never deployed)."""

@@ -1,6 +1,7 @@
 """Deploying diagrams: a changed file is a new version; an unchanged file changes nothing."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -312,6 +313,22 @@ class _Earlier:
 
     def decision_versions(self, decision_id: str) -> list[compat.DecisionVersion]:
         return decision_versions(self.db, decision_id)
+
+    def form(self, form_id: str) -> compat.SourceFile | None:
+        with self.db.unit_of_work(read_only=True) as session:
+            for definition in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id.desc())):
+                for item in definition.files:
+                    if item["role"] == "form" and form_id in item["content"] and _form_id(item["content"]) == form_id:
+                        return compat.SourceFile(item["name"], item["content"].encode("utf-8"))
+        return None
+
+
+def _form_id(content: str) -> str | None:
+    try:
+        schema = json.loads(content)
+    except ValueError:
+        return None
+    return str(schema.get("id")) if isinstance(schema, dict) else None
 
 
 def decision_versions(db: Database, decision_id: str) -> list[compat.DecisionVersion]:
