@@ -327,6 +327,11 @@ def test_a_camunda_form_deploys_with_its_diagram_through_engine_rest(app, client
     assert any('shows Camunda Form "repair_visit" of repair.form, deployed earlier' in note
                for note in check_files(db_of(app), [SourceFile("visit.bpmn", visit)], OP).translations)
     assert [f.name for f in version_files(db_of(app), 2, OP)[1]] == ["visit.bpmn", "repair.form"]
+    relabelled = form.replace("业户姓名".encode(), "住户姓名".encode())
+    assert relabelled != form
+    changed = modeler_deploy(client, "repair.form", relabelled)  # the changed form alone
+    assert [d["version"] for d in changed.json["deployedProcessDefinitions"].values()] == [3]
+    assert [f.content for f in version_files(db_of(app), 3, OP)[1]][1] == relabelled
 
 
 def test_files_deployed_by_the_cli_are_unchanged_when_modeler_deploys_them_again(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -103,15 +103,17 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
-    unused_dmn = _warn_unused_decisions(dmn, bundles)
-    _warn_unused_forms([d for d in documents if d.kind == "form"], bundles)
+    unused = _warn_unused(dmn, {f.name for b in bundles.values() for f in b.dmn}, "a decision of this file",
+                          lambda document: document.root)
+    unused.update(_warn_unused([d for d in documents if d.kind == "form"], {f.name for b in bundles.values()
+                               for f in b.forms}, "this form (camunda:formRef)", lambda document: 1))
     errors = _unique(error for document in documents for error in document.findings.errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
     if errors:
         raise DeployError(errors, warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
     return Bundle(processes=bundles, warnings=warnings, translations=translations,
-                  constructs={d.source.name: d.constructs for d in bpmn}, unused_dmn=unused_dmn)
+                  constructs={d.source.name: d.constructs for d in bpmn}, unused=unused)
 
 
 def _guarded(document: _Document, check) -> None:
@@ -488,24 +490,16 @@ def start_form(spec: BpmnProcessSpec) -> Form | None:
     return None
 
 
-def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> dict[SourceFile, str]:
-    used = {f.name for bundle in bundles.values() for f in bundle.dmn}
+def _warn_unused(documents: list[_Document], used: set[str], what: str, where: Callable) -> dict[SourceFile, str]:
+    """Files no process of this deployment uses: a warning each, handed on to the service layer
+    (which deploys them with the processes deployed earlier that use them, if any)."""
     unused = {}
     for document in documents:
         if document.source.name not in used and not document.findings.errors:
-            document.findings.warn(document.source.name, document.root, "no process of this deployment "
-                                   "uses a decision of this file, nor one deployed earlier with "
-                                   "decisionRefBinding latest: it is not deployed")
+            document.findings.warn(document.source.name, where(document), f"no process of this deployment "
+                                   f"uses {what}, nor one deployed earlier with binding latest: it is not deployed")
             unused[document.source] = document.findings.warnings[-1]
     return unused
-
-
-def _warn_unused_forms(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
-    used = {f.name for bundle in bundles.values() for f in bundle.forms}
-    for document in documents:
-        if document.source.name not in used and not document.findings.errors:
-            document.findings.warn(document.source.name, 1, "no user task of this deployment names this form "
-                                   "(camunda:formRef): it is not deployed")
 
 
 def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
@@ -582,16 +576,28 @@ def decision_heads(content: str) -> dict[str, DecisionHead]:
             for d in decisions}
 
 
-def latest_decision_refs(bundle: ProcessBundle) -> set[str]:
-    """The decisions the process's own business rule tasks use with decisionRefBinding latest."""
+def latest_refs(bundle: ProcessBundle) -> set[str]:
+    """The decisions and forms the process's own tasks use with binding latest (decisionRef of
+    business rule tasks, formRef of user tasks): what a newer deployed version of them changes."""
     try:
         root = read_xml(bundle.bpmn.content)
     except UnreadableXml:
         return set()
-    return {(task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
-            for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask")
-            if _process_of(task) == bundle.process_id
-            and (task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest").strip() == "latest"}
+    refs = set()
+    for tag, ref in (("businessRuleTask", "decisionRef"), ("userTask", "formRef")):
+        for task in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            if _process_of(task) == bundle.process_id and (
+                    task.get(f"{{{CAMUNDA_NS}}}{ref}Binding") or "latest").strip() == "latest":
+                refs.add((task.get(f"{{{CAMUNDA_NS}}}{ref}") or "").strip())
+    return refs - {""}
+
+
+def resource_ids(source: SourceFile) -> set[str]:
+    """The decision ids a DMN file defines, or the form id of a .form file."""
+    if is_form(source.name):
+        form = read_form(source, Findings())
+        return {form.form_id} if form is not None else set()
+    return set(decision_heads(source.content.decode("utf-8", "replace")))
 
 
 def version_tag(bundle: ProcessBundle) -> str | None:
