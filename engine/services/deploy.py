@@ -184,7 +184,7 @@ def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor,
     _redeploy_users(db, bundle, report, actor)
     _rebind_callers(db, report, actor)
     created = {p.definition_id for p in report.processes if p.changed}
-    report.decisions = [d for d in _decision_catalogue(db) if d.deployment_id in created]
+    report.decisions = [d for d in _decision_catalogue(db) if d.deployment_id in created] if created else []
     return report
 
 
