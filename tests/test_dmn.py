@@ -14,6 +14,7 @@ import pytest
 from engine import clock, services
 from engine.compat import SourceFile
 from engine.errors import DeployError, NotFound, ProcessError
+from engine.services.deploy import check_files
 from webui import create_app
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
@@ -565,3 +566,14 @@ def test_feel_literal_expressions_evaluate_as_the_dmn_spec_says(literal_decision
         if value != expected or (type(expected) is bool) != (type(value) is bool):
             wrong.append((text, value, expected))
     assert wrong == []
+
+
+def test_a_changed_table_alone_is_checked_then_deployed_with_the_processes_that_use_it(three_versions):
+    check = check_files(three_versions, [SourceFile("d.dmn", fee_table(50))], services.Actor.operator())
+    assert check.deployable and not any("not deployed" in w for w in check.warnings)
+    assert "d.dmn:1: deploying it gives p a new version with it (binding latest)" in check.translations
+    report = services.deploy_files(three_versions, [SourceFile("d.dmn", fee_table(50))], services.Actor.operator())
+    assert [(p.process_id, p.changed) for p in report.processes] == [("p", True)]
+    assert [(d.decision_id, d.version) for d in report.decisions] == [("d", 4)]
+    instance_id = services.start_instance(three_versions, "p", services.Actor.operator(), {"kind": "x"})
+    assert services.show_instance(three_versions, instance_id, services.Actor.operator()).data["fee"] == 50
