@@ -338,7 +338,8 @@ def test_files_deployed_by_the_cli_are_unchanged_when_modeler_deploys_them_again
     bpmdesk = cli(tmp_path)
     for name, content in (("charging.bpmn", charging()), ("fees.dmn", fee_dmn(10)), ("receipt.bpmn", RECEIPT)):
         (tmp_path / name).write_bytes(content)
-    assert bpmdesk("deploy", "charging.bpmn", "fees.dmn", "receipt.bpmn").returncode == 0
+    deployed = bpmdesk("deploy", "charging.bpmn", "fees.dmn", "receipt.bpmn")
+    assert deployed.returncode == 0 and "deployed decision fee v1 (fees.dmn)" in deployed.stdout
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "VAR_DIR": tmp_path, "SECRET_KEY": "t"})
     services.add_user(db_of(app), "ana", ["analyst"], password="ana-pw", actor=OP)
     client = app.test_client()
