@@ -14,6 +14,7 @@ import pytest
 from engine import clock, services
 from engine.compat import SourceFile
 from engine.errors import DeployError, NotFound, ProcessError
+from engine.services.deploy import check_files
 from webui import create_app
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
@@ -522,6 +523,28 @@ FEEL_CASES = [
     ("sort([3,1,2], function(a, b) a > b)", [3, 2, 1]), ("true and null", None), ("false and null", False),
     ('"a" < 1', None), ("sum([1,2,3]) / count([1,2,3])", 2), ("distinct values([1,2,1])", [1, 2]),
     ('if is defined(nothing) then "yes" else "no"', "no"), ('string(date("2012-12-25"))', "2012-12-25"),
+    # Camunda's is defined: a name or entry that exists, null included
+    ("is defined(null)", True), ("is defined({a: null}.a)", True), ("is defined({a: 1}.b)", False),
+    # partial: the results so far, as a value (DMN 1.3 10.3.2.14)
+    ("for i in [1,2] return partial", [[], [[]]]), ("for i in 0..4 return if i = 0 then 1 else i * partial[-1]", [1, 1, 2, 6, 24]),
+    # range functions (DMN 1.3 10.3.4.8), points as [p..p]
+    ("before([1..5), [5..10])", True), ("before([1..5], [5..10])", False), ("after([5..10], [1..5))", True),
+    ("meets([1..5], [5..10])", True), ("met by([5..10], [1..5))", False), ("overlaps([1..5], [5..8])", True),
+    ("overlaps([1..5), [5..8])", False), ("overlaps before([1..5], [3..8])", True), ("overlaps after([1..5], [3..8])", False),
+    ("finishes(10, [1..10))", False), ("finished by([1..5], [3..5])", True), ("includes([1..10], [4..6])", True),
+    ("during(5, [1..10])", True), ("starts((1..5], [1..10])", False), ("started by([1..10], [1..5])", True),
+    ("coincides([1..5], (1..5])", False), ('before(1, "a")', None),
+    ('includes([date("2026-01-01")..date("2026-12-31")], date("2026-06-30"))', True),
+    # more of chapter 10: numbers, text, lists, contexts, temporal values
+    ("round half up(2.5, 0)", 3), ("round half down(2.5, 0)", 2), ("modulo(10, -3)", -2), ("median([6, 1, 2, 3])", 2.5),
+    ("mode(6, 3, 9, 6, 6)", [6]), ('number("1,000.5", ",", ".")', 1000.5), ('substring before("foobar", "bar")', "foo"),
+    ('matches("FooBar", "foo", "i")', True), ('string join(["a", "b"], ", ")', "a, b"), ("index of([1,2,3,2], 2)", [2, 4]),
+    ("flatten([[1,2],[[3]], 4])", [1, 2, 3, 4]), ("sublist([4,5,6], -1)", [6]), ("[1,2,3][0]", None),
+    ("context put({a: 1}, \"b\", 2)", {"a": 1, "b": 2}), ('get entries({a: 1})', [{"key": "a", "value": 1}]),
+    ('date("2020-02-29") + duration("P1Y")', "2021-02-28"), ('day of week(date("2019-09-17"))', "Tuesday"),
+    ('week of year(date("2019-09-17"))', 38), ('time("23:00:00") + duration("PT2H")', "01:00:00"),
+    ('duration("P1D") / 2', "PT12H"), ('duration("P1Y2M") + duration("P10M")', "P2Y"),
+    ('date("2021-01-01") = date and time("2021-01-01T00:00:00")', None), ('last day of month(date("2024-02-10"))', "2024-02-29"),
 ]
 
 
@@ -543,3 +566,14 @@ def test_feel_literal_expressions_evaluate_as_the_dmn_spec_says(literal_decision
         if value != expected or (type(expected) is bool) != (type(value) is bool):
             wrong.append((text, value, expected))
     assert wrong == []
+
+
+def test_a_changed_table_alone_is_checked_then_deployed_with_the_processes_that_use_it(three_versions):
+    check = check_files(three_versions, [SourceFile("d.dmn", fee_table(50))], services.Actor.operator())
+    assert check.deployable and not any("not deployed" in w for w in check.warnings)
+    assert "d.dmn:1: deploying it gives p a new version with it (binding latest)" in check.translations
+    report = services.deploy_files(three_versions, [SourceFile("d.dmn", fee_table(50))], services.Actor.operator())
+    assert [(p.process_id, p.changed) for p in report.processes] == [("p", True)]
+    assert [(d.decision_id, d.version) for d in report.decisions] == [("d", 4)]
+    instance_id = services.start_instance(three_versions, "p", services.Actor.operator(), {"kind": "x"})
+    assert services.show_instance(three_versions, instance_id, services.Actor.operator()).data["fee"] == 50

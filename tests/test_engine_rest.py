@@ -13,7 +13,8 @@ import pytest
 from engine import services
 from engine.services import Actor
 from engine.services import tokens
-from engine.services.deploy import version_files
+from engine.compat import SourceFile
+from engine.services.deploy import check_files, version_files
 from webui import create_app
 
 from camunda_cases import cli
@@ -320,13 +321,25 @@ def test_a_camunda_form_deploys_with_its_diagram_through_engine_rest(app, client
     [task] = client.get(f"/engine-rest/task?processInstanceId={case['id']}", headers=CLERK).json
     fields = client.get(f"/engine-rest/task/{task['id']}/form-variables", headers=CLERK).json
     assert {"customer_name", "phone", "visit_day"} <= set(fields)
+    alone = modeler_deploy(client, "visit.bpmn", visit.replace(b'<bpmn:userTask id="record"',
+                                                                '<bpmn:userTask id="record" name="记录"'.encode()))
+    assert [d["version"] for d in alone.json["deployedProcessDefinitions"].values()] == [2]
+    assert any('shows Camunda Form "repair_visit" of repair.form, deployed earlier' in note
+               for note in check_files(db_of(app), [SourceFile("visit.bpmn", visit)], OP).translations)
+    assert [f.name for f in version_files(db_of(app), 2, OP)[1]] == ["visit.bpmn", "repair.form"]
+    relabelled = form.replace("业户姓名".encode(), "住户姓名".encode())
+    assert relabelled != form
+    changed = modeler_deploy(client, "repair.form", relabelled)  # the changed form alone
+    assert [d["version"] for d in changed.json["deployedProcessDefinitions"].values()] == [3]
+    assert [f.content for f in version_files(db_of(app), 3, OP)[1]][1] == relabelled
 
 
 def test_files_deployed_by_the_cli_are_unchanged_when_modeler_deploys_them_again(tmp_path):
     bpmdesk = cli(tmp_path)
     for name, content in (("charging.bpmn", charging()), ("fees.dmn", fee_dmn(10)), ("receipt.bpmn", RECEIPT)):
         (tmp_path / name).write_bytes(content)
-    assert bpmdesk("deploy", "charging.bpmn", "fees.dmn", "receipt.bpmn").returncode == 0
+    deployed = bpmdesk("deploy", "charging.bpmn", "fees.dmn", "receipt.bpmn")
+    assert deployed.returncode == 0 and "deployed decision fee v1 (fees.dmn)" in deployed.stdout
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "VAR_DIR": tmp_path, "SECRET_KEY": "t"})
     services.add_user(db_of(app), "ana", ["analyst"], password="ana-pw", actor=OP)
     client = app.test_client()

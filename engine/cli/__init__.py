@@ -130,6 +130,8 @@ def deploy(paths: tuple[str, ...], actor: str, verbose: bool) -> None:
         click.echo(f"note: {translation}", err=True)
     for item in report.processes:
         click.echo(f"{'deployed' if item.changed else 'unchanged'} {item.process_id} v{item.version}")
+    for decision in report.decisions:
+        click.echo(f"deployed decision {decision.decision_id} v{decision.version} ({decision.resource})")
     for file, constructs in report.constructs.items() if verbose else []:
         click.echo(f"{file}:")
         for construct in constructs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -95,22 +95,25 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
     decisions = _index_decisions(dmn)
     forms = _index_forms([d for d in documents if d.kind == "form"])
     external = _check_references(bpmn, processes, decisions, deployed)
-    _check_form_refs(bpmn, forms)
+    earlier_forms = _EarlierForms(deployed)
+    _check_form_refs(bpmn, forms, earlier_forms)
     bundles = {pid: _bundle(pid, processes, decisions, external) for pid in processes}
     for bundle in bundles.values():
-        bundle.forms = _forms_of(bundle, forms)
+        bundle.forms = _forms_of(bundle, forms, earlier_forms)
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
-    unused_dmn = _warn_unused_decisions(dmn, bundles)
-    _warn_unused_forms([d for d in documents if d.kind == "form"], bundles)
+    unused = _warn_unused(dmn, {f.name for b in bundles.values() for f in b.dmn}, "a decision of this file",
+                          lambda document: document.root)
+    unused.update(_warn_unused([d for d in documents if d.kind == "form"], {f.name for b in bundles.values()
+                               for f in b.forms}, "this form (camunda:formRef)", lambda document: 1))
     errors = _unique(error for document in documents for error in document.findings.errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
     if errors:
         raise DeployError(errors, warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
     return Bundle(processes=bundles, warnings=warnings, translations=translations,
-                  constructs={d.source.name: d.constructs for d in bpmn}, unused_dmn=unused_dmn)
+                  constructs={d.source.name: d.constructs for d in bpmn}, unused=unused)
 
 
 def _guarded(document: _Document, check) -> None:
@@ -185,8 +188,9 @@ def _index_forms(documents: list[_Document]) -> dict[str, CamundaForm]:
     return forms
 
 
-def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm]) -> None:
-    """`camunda:formRef` on a user task: the deployment's form of that id, as Camunda 7 binds it."""
+def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm], earlier: _EarlierForms) -> None:
+    """`camunda:formRef` on a user task: the deployment's form of that id, as Camunda 7 binds it,
+    or with formRefBinding latest the one deployed earlier (a diagram deployed alone keeps its form)."""
     for document in documents:
         name = document.source.name
         for task, ref in document.facts.form_refs:
@@ -198,18 +202,40 @@ def _check_form_refs(documents: list[_Document], forms: dict[str, CamundaForm]) 
             elif ref in forms:
                 document.findings.translated(name, task, f'{describe(task)} shows Camunda Form "{ref}" of '
                                              f"{forms[ref].source.name}")
+            elif binding == "latest" and earlier.get(ref) is not None:
+                document.findings.translated(name, task, f'{describe(task)} shows Camunda Form "{ref}" of '
+                                             f"{earlier.get(ref).name}, deployed earlier")
             else:
                 document.findings.warn(name, task, f'{describe(task)} camunda:formRef="{ref}" (Camunda Forms) '
                                        "is not in this deployment: ignored; the form is built from "
                                        "camunda:formData (deploy the .form file with the diagram to use it)")
 
 
-def _forms_of(bundle: ProcessBundle, forms: dict[str, CamundaForm]) -> list[SourceFile]:
-    """The .form files the bundle's user tasks name (its callees' too: their specs are rebuilt)."""
-    refs = {(task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
-            for source in (bundle.bpmn, *bundle.callees)
-            for task in read_xml(source.content).iter(f"{{{BPMN_NS}}}userTask")}
-    return [forms[ref].source for ref in sorted(refs & set(forms))]
+def _forms_of(bundle: ProcessBundle, forms: dict[str, CamundaForm], earlier: _EarlierForms) -> list[SourceFile]:
+    """The .form files the bundle's user tasks name (its callees' too: their specs are rebuilt):
+    the deployment's, else (formRefBinding latest) the newest deployed earlier."""
+    found: dict[str, SourceFile] = {}
+    for source in (bundle.bpmn, *bundle.callees):
+        for task in read_xml(source.content).iter(f"{{{BPMN_NS}}}userTask"):
+            ref = (task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
+            latest = (task.get(f"{{{CAMUNDA_NS}}}formRefBinding") or "latest").strip() == "latest"
+            form = forms[ref].source if ref in forms else earlier.get(ref) if ref and latest else None
+            if form is not None:
+                found[ref] = form
+    return [found[ref] for ref in sorted(found)]
+
+
+class _EarlierForms:
+    """Camunda Forms deployed earlier, by form id, each looked up once per deployment."""
+
+    def __init__(self, deployed: DeployedDefinitions | None):
+        self.deployed = deployed
+        self.found: dict[str, SourceFile | None] = {}
+
+    def get(self, form_id: str) -> SourceFile | None:
+        if form_id not in self.found:
+            self.found[form_id] = self.deployed.form(form_id) if self.deployed is not None else None
+        return self.found[form_id]
 
 
 def _index_decisions(documents: list[_Document]) -> dict[str, _Document]:
@@ -464,24 +490,16 @@ def start_form(spec: BpmnProcessSpec) -> Form | None:
     return None
 
 
-def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> dict[SourceFile, str]:
-    used = {f.name for bundle in bundles.values() for f in bundle.dmn}
+def _warn_unused(documents: list[_Document], used: set[str], what: str, where: Callable) -> dict[SourceFile, str]:
+    """Files no process of this deployment uses: a warning each, handed on to the service layer
+    (which deploys them with the processes deployed earlier that use them, if any)."""
     unused = {}
     for document in documents:
         if document.source.name not in used and not document.findings.errors:
-            document.findings.warn(document.source.name, document.root, "no process of this deployment "
-                                   "uses a decision of this file, nor one deployed earlier with "
-                                   "decisionRefBinding latest: it is not deployed")
+            document.findings.warn(document.source.name, where(document), f"no process of this deployment "
+                                   f"uses {what}, nor one deployed earlier with binding latest: it is not deployed")
             unused[document.source] = document.findings.warnings[-1]
     return unused
-
-
-def _warn_unused_forms(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
-    used = {f.name for bundle in bundles.values() for f in bundle.forms}
-    for document in documents:
-        if document.source.name not in used and not document.findings.errors:
-            document.findings.warn(document.source.name, 1, "no user task of this deployment names this form "
-                                   "(camunda:formRef): it is not deployed")
 
 
 def parse_specs(bundle: ProcessBundle) -> tuple[BpmnProcessSpec, dict]:
@@ -558,16 +576,28 @@ def decision_heads(content: str) -> dict[str, DecisionHead]:
             for d in decisions}
 
 
-def latest_decision_refs(bundle: ProcessBundle) -> set[str]:
-    """The decisions the process's own business rule tasks use with decisionRefBinding latest."""
+def latest_refs(bundle: ProcessBundle) -> set[str]:
+    """The decisions and forms the process's own tasks use with binding latest (decisionRef of
+    business rule tasks, formRef of user tasks): what a newer deployed version of them changes."""
     try:
         root = read_xml(bundle.bpmn.content)
     except UnreadableXml:
         return set()
-    return {(task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
-            for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask")
-            if _process_of(task) == bundle.process_id
-            and (task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest").strip() == "latest"}
+    refs = set()
+    for tag, ref in (("businessRuleTask", "decisionRef"), ("userTask", "formRef")):
+        for task in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            if _process_of(task) == bundle.process_id and (
+                    task.get(f"{{{CAMUNDA_NS}}}{ref}Binding") or "latest").strip() == "latest":
+                refs.add((task.get(f"{{{CAMUNDA_NS}}}{ref}") or "").strip())
+    return refs - {""}
+
+
+def resource_ids(source: SourceFile) -> set[str]:
+    """The decision ids a DMN file defines, or the form id of a .form file."""
+    if is_form(source.name):
+        form = read_form(source, Findings())
+        return {form.form_id} if form is not None else set()
+    return set(decision_heads(source.content.decode("utf-8", "replace")))
 
 
 def version_tag(bundle: ProcessBundle) -> str | None:

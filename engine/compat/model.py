@@ -56,9 +56,9 @@ class Bundle:
     translations: list[str] = field(default_factory=list)
     #: per BPMN file, each construct it uses and what happens to it (see inventory.py)
     constructs: dict[str, list] = field(default_factory=dict)
-    #: DMN files no process of the deployment uses, each with its warning (in `warnings`): the
-    #: service layer deploys them with the processes deployed earlier that use their decisions
-    unused_dmn: dict[SourceFile, str] = field(default_factory=dict)
+    #: DMN and .form files no process of the deployment uses, each with its warning (in `warnings`):
+    #: the service layer deploys them with the processes deployed earlier that use them
+    unused: dict[SourceFile, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ class DeployedDefinitions(Protocol):
     def process(self, process_id: str, binding: str, version: str | None,
                 version_tag: str | None) -> EarlierVersion | str:
         """The version `camunda:calledElementBinding` selects, or why there is none (", which …")."""
+
+    def form(self, form_id: str) -> SourceFile | None:
+        """The newest deployed Camunda Form (.form file) of this id, or None."""
 
     def decision_versions(self, decision_id: str) -> list[DecisionVersion]:
         """Every deployed version of the decision, v1 first ([] when it was never deployed)."""

@@ -7,6 +7,7 @@ with a time limit, so an analyst's pattern cannot hang a worker (catastrophic ba
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 import functools
 import statistics
 from datetime import date, datetime, time, timedelta, timezone
@@ -180,7 +181,9 @@ def _not(value: Any) -> bool | None:
 
 @builtin("is defined", "value")
 def _is_defined(value: Any) -> bool:
-    return value is not None
+    """Called with a value, that value exists (null too); `is defined(x)` of a name or path is
+    compiled to test existence (compiler.py)."""
+    return True
 
 
 # --- strings -----------------------------------------------------------------------------------
@@ -722,20 +725,109 @@ def _is(left: Any, right: Any) -> bool:
     return kind(left) == kind(right) and equal(left, right) is True
 
 
-@builtin("before", "point1", "point2")
-def _before_fn(left: Any, right: Any) -> bool | None:
-    if isinstance(left, Range) or isinstance(right, Range):
-        end = left.end if isinstance(left, Range) else left
-        start = right.start if isinstance(right, Range) else right
-        strict = not (isinstance(left, Range) and left.end_included) or not (
-            isinstance(right, Range) and right.start_included)
-        return compare(end, start, "<=" if strict else "<")
-    return compare(left, right, "<")
+# DMN 1.3 §10.3.4.8 range functions; a point is the range [p..p], an open end (`< 5`) is infinite.
+
+class _Incomparable(Exception):
+    """Two bounds of different types: the function's value is null."""
 
 
-@builtin("after", "point1", "point2")
-def _after_fn(left: Any, right: Any) -> bool | None:
-    return _before_fn(right, left)
+_LOW, _HIGH = object(), object()
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: Any
+    start_in: bool
+    end: Any
+    end_in: bool
+
+
+def _span(value: Any) -> _Span:
+    if isinstance(value, Range):
+        return _Span(_LOW if value.start is None else value.start, value.start_included,
+                     _HIGH if value.end is None else value.end, value.end_included)
+    if value is None or isinstance(value, (list, dict, Function)):
+        raise _Incomparable
+    return _Span(value, True, value, True)
+
+
+def _cmp(left: Any, right: Any) -> int:
+    if left is right:
+        return 0
+    if left is _LOW or right is _HIGH:
+        return -1
+    if left is _HIGH or right is _LOW:
+        return 1
+    if equal(left, right) is True:
+        return 0
+    less = compare(left, right, "<")
+    if less is None:
+        raise _Incomparable
+    return -1 if less else 1
+
+
+def _range_function(name: str, test: Callable[[_Span, _Span], bool]) -> None:
+    def run(left: Any, right: Any) -> bool | None:
+        try:
+            return test(_span(left), _span(right))
+        except _Incomparable:
+            return None
+    builtin(name, "range1", "range2")(run)
+
+
+def _before(a: _Span, b: _Span) -> bool:
+    order = _cmp(a.end, b.start)
+    return order < 0 or (order == 0 and not (a.end_in and b.start_in))
+
+
+def _meets(a: _Span, b: _Span) -> bool:
+    return a.end_in and b.start_in and _cmp(a.end, b.start) == 0
+
+
+def _overlaps(a: _Span, b: _Span) -> bool:
+    return not _before(a, b) and not _before(b, a)
+
+
+def _overlaps_before(a: _Span, b: _Span) -> bool:
+    starts = _cmp(a.start, b.start)
+    ends = _cmp(a.end, b.end)
+    return ((starts < 0 or (starts == 0 and a.start_in and not b.start_in)) and _overlaps(a, b)
+            and (ends < 0 or (ends == 0 and (not a.end_in or b.end_in))))
+
+
+def _includes(a: _Span, b: _Span) -> bool:
+    starts, ends = _cmp(a.start, b.start), _cmp(a.end, b.end)
+    return ((starts < 0 or (starts == 0 and (a.start_in or not b.start_in)))
+            and (ends > 0 or (ends == 0 and (a.end_in or not b.end_in))))
+
+
+def _starts(a: _Span, b: _Span) -> bool:
+    ends = _cmp(a.end, b.end)
+    return (_cmp(a.start, b.start) == 0 and a.start_in == b.start_in
+            and (ends < 0 or (ends == 0 and (not a.end_in or b.end_in))))
+
+
+def _finishes(a: _Span, b: _Span) -> bool:
+    starts = _cmp(a.start, b.start)
+    return (_cmp(a.end, b.end) == 0 and a.end_in == b.end_in
+            and (starts > 0 or (starts == 0 and (not a.start_in or b.start_in))))
+
+
+def _coincides(a: _Span, b: _Span) -> bool:
+    return (_cmp(a.start, b.start) == 0 and _cmp(a.end, b.end) == 0
+            and a.start_in == b.start_in and a.end_in == b.end_in)
+
+
+def _swapped(test: Callable[[_Span, _Span], bool]) -> Callable[[_Span, _Span], bool]:
+    return lambda a, b: test(b, a)
+
+
+for _function, _test in (("before", _before), ("after", _swapped(_before)), ("meets", _meets),
+                     ("met by", _swapped(_meets)), ("overlaps", _overlaps), ("overlaps before", _overlaps_before),
+                     ("overlaps after", _swapped(_overlaps_before)), ("finishes", _finishes),
+                     ("finished by", _swapped(_finishes)), ("includes", _includes), ("during", _swapped(_includes)),
+                     ("starts", _starts), ("started by", _swapped(_starts)), ("coincides", _coincides)):
+    _range_function(_function, _test)
 
 
 def sort_list(items: Any, precedes: Any, call: Callable[[Function, list], Any]) -> list | None:

@@ -371,6 +371,8 @@ def _call(callee: lark.Tree, arguments: lark.Tree | None) -> Compiled:
     function_of = _compile(callee)
     positional, named = _arguments(arguments)
     fixed_builtin = _builtin_of(callee)
+    if fixed_builtin is BUILTINS["is defined"] and len(positional) == 1 and not named:
+        return _defined(arguments.children[0].children[0])
     if fixed_builtin is sort_builtin:
         return lambda scope: _sort(scope, [argument(scope) for argument in positional], named)
     if fixed_builtin is not None and fixed_builtin.name not in _IMPURE and not named:
@@ -388,6 +390,25 @@ def _call(callee: lark.Tree, arguments: lark.Tree | None) -> Compiled:
 
 
 _IMPURE = frozenset({"now", "today"})
+
+
+def _defined(tree: lark.Tree) -> Compiled:
+    """`is defined(x)` as Camunda's FEEL has it: false for a variable or context entry that does not
+    exist, true for any value — null included (so a variable set to null is defined)."""
+    if tree.data == "var":
+        name = _name(tree.children[0])
+        return lambda scope: scope.lookup(name) is not _MISSING
+    if tree.data == "path":
+        target, name = tree.children[0], _name(tree.children[1])
+        exists, value_of = _defined(target), _compile(target)
+
+        def entry_exists(scope: Scope) -> bool:
+            if not exists(scope):
+                return False
+            value = value_of(scope)
+            return name in value if isinstance(value, dict) else member(value, name) is not None
+        return entry_exists
+    return Const(True)
 
 
 def _builtin_of(callee: lark.Tree) -> Function | None:
@@ -525,7 +546,7 @@ def _for(*children: Any) -> Compiled:
         results: list = []
         try:
             for inner in _bindings(scope, iterations):
-                inner.names["partial"] = results
+                inner.names["partial"] = list(results)  # a value, not the list being built
                 results.append(body(inner))
                 v.check_size(len(results))
         except _NullDomain:

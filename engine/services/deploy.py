@@ -1,6 +1,7 @@
 """Deploying diagrams: a changed file is a new version; an unchanged file changes nothing."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -137,12 +138,12 @@ def check_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> D
     except DeployError as error:
         return DeployCheck(errors=list(error.problems), warnings=list(error.warnings))
     check = DeployCheck(warnings=list(bundle.warnings), translations=list(bundle.translations), processes=planned)
-    for source, warning in bundle.unused_dmn.items():
-        users = _decision_users(db, source, set(bundle.processes))
+    for source, warning in bundle.unused.items():
+        users = _users_of(db, source, set(bundle.processes))
         if users:
             check.warnings.remove(warning)
             check.translations.append(f"{source.name}:1: deploying it gives {', '.join(u.process_id for u in users)} "
-                                      "a new version with its decisions (decisionRefBinding latest)")
+                                      "a new version with it (binding latest)")
     return check
 
 
@@ -180,50 +181,52 @@ def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor,
             _require_unchanged(session, bundle, expected)
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
-    _redeploy_decision_users(db, bundle, report, actor)
+    _redeploy_users(db, bundle, report, actor)
     _rebind_callers(db, report, actor)
     created = {p.definition_id for p in report.processes if p.changed}
-    report.decisions = [d for d in _decision_catalogue(db) if d.deployment_id in created]
+    report.decisions = [d for d in _decision_catalogue(db) if d.deployment_id in created] if created else []
     return report
 
 
-def _redeploy_decision_users(db: Database, bundle: compat.Bundle, report: DeployReport, actor: Actor) -> None:
-    """Camunda's `decisionRefBinding="latest"` evaluates the newest decision version. A DMN file that
-    no process of the deployment uses (a changed table deployed alone, as from Modeler) gives each
-    process deployed earlier that uses one of its decisions with that binding a new version with
-    it; their earlier versions, and open cases, keep the table they were deployed with."""
+def _redeploy_users(db: Database, bundle: compat.Bundle, report: DeployReport, actor: Actor) -> None:
+    """Camunda's binding latest (`decisionRefBinding`, `formRefBinding`) uses the newest decision or
+    form. A DMN or .form file that no process of the deployment uses (a changed table or form
+    deployed alone, as from Modeler) gives each process deployed earlier that uses it with that
+    binding a new version with it; their earlier versions, and open cases, keep what they had."""
     done = {p.process_id for p in report.processes}
-    for source, warning in bundle.unused_dmn.items():
-        users = _decision_users(db, source, done)
+    for source, warning in bundle.unused.items():
+        users = _users_of(db, source, done)
         if users:
             report.warnings.remove(warning)
+        replaced = compat.resource_ids(source)
         for user in users:
+            others = [form for form in user.forms if not compat.resource_ids(form) & replaced]
             try:
-                rebuilt = compat.load_bundle([user.bpmn, *user.forms, source], _Earlier(db)).processes[user.process_id]
-            except DeployError as error:  # it no longer deploys with the new table: say so, keep its version
-                report.warnings.append(f"{source.name}:1: {user.process_id} keeps the decisions it was "
-                                       f"deployed with: {error.problems[0]}")
+                rebuilt = compat.load_bundle([user.bpmn, *others, source], _Earlier(db)).processes[user.process_id]
+            except DeployError as error:  # it no longer deploys with the new file: say so, keep its version
+                report.warnings.append(f"{source.name}:1: {user.process_id} keeps the version it has: "
+                                       f"{error.problems[0]}")
                 continue
             with db.unit_of_work() as session:
                 deployed = _deploy_process(session, rebuilt, actor.name)
             done.add(user.process_id)
             if deployed.changed:
                 report.processes.append(deployed)
-                report.translations.append(f"{source.name}:1: {user.process_id} v{deployed.version} uses the "
-                                           "decisions of this file (decisionRefBinding latest)")
+                report.translations.append(f"{source.name}:1: {user.process_id} v{deployed.version} uses this "
+                                           "file (binding latest)")
 
 
-def _decision_users(db: Database, source: compat.SourceFile, skip: set[str]) -> list[compat.ProcessBundle]:
-    """The newest version of each process (not in `skip`) whose business rule tasks use a decision
-    of this DMN file with decisionRefBinding latest."""
-    defined = set(compat.decision_heads(source.content.decode("utf-8", "replace")))
+def _users_of(db: Database, source: compat.SourceFile, skip: set[str]) -> list[compat.ProcessBundle]:
+    """The newest version of each process (not in `skip`) whose tasks use a decision or the form
+    of this file with binding latest."""
+    defined = compat.resource_ids(source)
     found = []
     for definition in list_definitions(db):
         if definition.process_id in skip:
             continue
         with db.unit_of_work(read_only=True) as session:
             bundle = runtime.bundle_of(session.get(DefinitionVersion, definition.id))
-        if compat.latest_decision_refs(bundle) & defined:
+        if compat.latest_refs(bundle) & defined:
             found.append(bundle)
     return found
 
@@ -312,6 +315,22 @@ class _Earlier:
 
     def decision_versions(self, decision_id: str) -> list[compat.DecisionVersion]:
         return decision_versions(self.db, decision_id)
+
+    def form(self, form_id: str) -> compat.SourceFile | None:
+        with self.db.unit_of_work(read_only=True) as session:
+            for definition in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id.desc())):
+                for item in definition.files:
+                    if item["role"] == "form" and form_id in item["content"] and _form_id(item["content"]) == form_id:
+                        return compat.SourceFile(item["name"], item["content"].encode("utf-8"))
+        return None
+
+
+def _form_id(content: str) -> str | None:
+    try:
+        schema = json.loads(content)
+    except ValueError:
+        return None
+    return str(schema.get("id")) if isinstance(schema, dict) else None
 
 
 def decision_versions(db: Database, decision_id: str) -> list[compat.DecisionVersion]:
