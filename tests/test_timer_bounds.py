@@ -40,6 +40,7 @@ def deploy(db: Database, kind: str, text: str):
     ("timeDuration", "P99999999999999999Y", "BPMDESK_TIMER_MAX_SPAN"),
     ("timeDate", "9999-12-31T00:00:00", "later than the latest timer date allowed, 2099-12-31"),
     ("timeCycle", "R/9999-01-01T00:00:00/P1D", "BPMDESK_TIMER_LATEST_DATE"),
+    ("timeDate", "0001-01-01T00:00:00", "before the earliest date a timer can hold"),
 ])
 def test_unbounded_timers_are_refused_at_deploy_with_file_and_line(empty_db: Database, kind: str, text: str,
                                                                    says: str) -> None:

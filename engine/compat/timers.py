@@ -122,7 +122,11 @@ def _short_burst(count: int, period: timedelta, shortest: timedelta) -> bool:
 def _check_date(value: str) -> None:
     if value.upper().lstrip("+-").startswith(("P", "R")):
         raise InvalidTimer(f"{value!r} is a duration or cycle; use timeDuration or timeCycle")
-    when = TimerEventDefinition.parse_time_or_duration(value)
+    try:
+        when = TimerEventDefinition.parse_time_or_duration(value)
+    except OverflowError:  # 0001-01-01 without an offset: local time before the first UTC instant
+        raise InvalidTimer(f"{value!r} is before the earliest date a timer can hold; write a later date "
+                           "(a date already past fires at once)") from None
     if isinstance(when, datetime) and when > limits.latest_date():
         raise InvalidTimer(f"{value!r} is later than the latest timer date allowed, "
                            f"{_bound(limits.TIMER_LATEST_DATE)}; write an earlier date")
