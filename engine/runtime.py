@@ -35,7 +35,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock, compat, forms, scope
 from engine.catching import DeskWorkflow
 from engine.errors import ProcessError
-from engine.sandbox import make_script_engine
+from engine.sandbox import FACTS, facts_of, make_script_engine
 from engine.store import Database, DefinitionVersion
 
 
@@ -333,9 +333,11 @@ def initiator_variable(spec: Any) -> str | None:
     return None
 
 
-def evaluate(expression: str, data: dict[str, Any]) -> Any:
-    """Evaluate a (translated) expression against task data, in the sandbox."""
-    return script_engine().environment.evaluate(expression, dict(data))
+def evaluate(expression: str, data: dict[str, Any], task: Task | None = None) -> Any:
+    """Evaluate a (translated) expression against task data, in the sandbox (with what Camunda's
+    `execution` says of `task`, such as its business key)."""
+    facts = {FACTS: facts_of(task)} if task is not None else None
+    return script_engine().environment.evaluate(expression, dict(data), facts)
 
 
 def assignment(task: Task, key: str) -> list[str]:
@@ -351,7 +353,7 @@ def assignment(task: Task, key: str) -> list[str]:
     names: list[str] = []
     for item in values:
         try:
-            names.extend(compat.resolve_assignment(item, task.data, evaluate))
+            names.extend(compat.resolve_assignment(item, task.data, lambda text, data: evaluate(text, data, task)))
         except Exception as error:  # noqa: BLE001 - anything a diagram's expression raises
             raise ProcessError(_assignment_problem(task, key, item, error)) from error
     return names

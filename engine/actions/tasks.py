@@ -7,15 +7,18 @@ from typing import Any, Mapping
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
-from engine import runtime, scope
+from engine import listeners, runtime, scope
 
 
-def complete(workflow: BpmnWorkflow, task: Task, values: Mapping[str, Any]) -> None:
-    """Submit ``values`` (already validated) on the READY ``task`` and run to the next wait.
+def complete(workflow: BpmnWorkflow, task: Task, values: Mapping[str, Any], by: str | None = None) -> None:
+    """``by`` submits ``values`` (already validated) on the READY ``task``; run to the next wait.
 
     The values are set on the case's one variable scope, as Camunda does (``engine.scope``):
-    other branches see them at once, not only after a join.
+    other branches see them at once, not only after a join. ``by`` holds the task from now on
+    (``task.getAssignee()`` in its complete listener).
     """
+    if by:
+        listeners.assigned(task, by)
     task.data.update(values)
     scope.share(task, values)
     task.run()

@@ -231,7 +231,7 @@ class Replayer:
         if task is None:
             return self._not_open(event)
         with clock.frozen(event.at):
-            actions.complete(self.workflow, task, event.payload.get("data") or {})
+            actions.complete(self.workflow, task, event.payload.get("data") or {}, event.actor)
         return None
 
     def _due_changed(self, event: Event) -> str | None:

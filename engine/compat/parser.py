@@ -10,6 +10,7 @@
   as in Camunda 7 — without a mapping nothing passes (stock SpiffWorkflow passes everything both
   ways); see `MappedCallActivity`;
 - `camunda:inputOutput` on any element: local variables as in Camunda 7 (`_LocalScopes`, engine.scope);
+- execution and task listeners: run at Camunda's moments (`_Listeners`, engine.listeners);
 - message, signal and conditional events: Camunda 7's meaning (events.py);
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
@@ -43,7 +44,8 @@ from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, Call
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from engine import scope
+from engine import listeners, scope
+from engine.compat import listeners as compat_listeners
 from engine.compat.assignment import assignment_of
 from engine.compat.foureyes import FourEyes, read_four_eyes
 from engine.compat.events import CamundaEvents, SignalEndEventParser, attach_event_subprocesses
@@ -185,9 +187,30 @@ class _LocalScopes:
         return spec
 
 
+class _Listeners:
+    """Mixed into every element parser: the element's Camunda listeners and the take listeners of
+    the flows into it (compat/listeners.py, checked at deploy) are hooked to its task spec
+    (engine.listeners) — for a multi-instance activity, start/end and task events on each instance."""
+
+    def parse_node(self):
+        spec = super().parse_node()
+        own = compat_listeners.bodies(self.node)
+        takes = compat_listeners.take_bodies(self.node.getparent().xpath(
+            "./bpmn:sequenceFlow[@targetRef=$id][bpmn:extensionElements/camunda:executionListener]",
+            id=self.bpmn_id, namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}))
+        carrier = self.spec.task_specs.get(f"{self.bpmn_id} [child]", self.task)
+        if carrier is not self.task:
+            if own:
+                listeners.connect(carrier, own)
+            own = {}
+        if own or takes:
+            listeners.connect(self.task, {**own, "take": takes})
+        return spec
+
+
 @functools.cache
 def _with_local_scopes(parser: type) -> type:
-    return type(parser.__name__, (_LocalScopes, parser), {})
+    return type(parser.__name__, (_Listeners, _LocalScopes, parser), {})
 
 
 class DecisionTaskParser(BusinessRuleTaskParser):
@@ -235,6 +258,9 @@ class ExternalServiceTaskParser(_ExternalWork, CamundaTaskParser):
 
 class ExternalSendTaskParser(_ExternalWork, SendTaskParser):
     pass
+
+
+_PROCESS_LISTENERS = "bpmdesk_process_listeners"  # set on a process spec once its listeners are connected
 
 
 class DeskParser(CamundaParser):
@@ -287,7 +313,18 @@ class DeskParser(CamundaParser):
         spec = super().get_spec(process_id, required)
         if spec is not None:
             attach_event_subprocesses(spec, self._spec_of)
+            self._connect_process_listeners(spec, process_id)
         return spec
+
+    def _connect_process_listeners(self, spec, process_id) -> None:
+        """A process's own start/end listeners (not an embedded sub-process's: its element has them)."""
+        parser = self.process_parsers.get(process_id)
+        if parser is None or parser.node.tag != f"{{{BPMN_NS}}}process" or getattr(spec, _PROCESS_LISTENERS, False):
+            return
+        setattr(spec, _PROCESS_LISTENERS, True)
+        found = compat_listeners.bodies(parser.node)
+        if found:
+            listeners.connect_process(spec.task_specs["Start"], spec.task_specs["End"], found)
 
     def _spec_of(self, name):
         return self.process_parsers[name].get_spec()

@@ -482,7 +482,7 @@ def complete(db: Database, task_id: str, actor: Actor, data: dict[str, Any] | No
         case.note("task_completed", actor.name, task, name=row.name, data=values, changed=changed,
                   **({"checked": [d.as_payload() for d in checked]} if checked else {}))
         with running_diagram(case):
-            actions.complete(case.workflow, task, values)
+            actions.complete(case.workflow, task, values, actor.name)
         case.completed[task_id] = actor.name
         save_case(case, actor.name)
         return Completion(row.instance_id, tuple(_item(opened) for opened in case.opened))
