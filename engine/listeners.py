@@ -35,6 +35,7 @@ from engine.sandbox import FACTS, facts_of
 _STATE = "bpmdesk_listened"
 ASSIGNEE = "bpmdesk_assignee"
 _TASK_LISTENERS = "bpmdesk_task_listeners"  # set on a user task spec with task listeners
+_ASSIGNMENT_LISTENERS = "bpmdesk_assignment_listeners"  # its listeners, when giving it to someone runs some
 
 Listeners = Mapping[str, Sequence[str]]  # event → Python bodies; "take" → {source element id: bodies}
 
@@ -46,6 +47,8 @@ def connect(spec: Any, listeners: Mapping[str, Any]) -> None:
     event; a take listener into one is refused at deploy)."""
     if any(listeners.get(event) for event in TASK_EVENTS):
         setattr(spec, _TASK_LISTENERS, True)
+    if listeners.get("assignment") or listeners.get("update"):
+        setattr(spec, _ASSIGNMENT_LISTENERS, listeners)
     joins = isinstance(spec, UnstructuredJoin)
     (spec.ready_event if joins else spec.update_event).connect(_entered, listeners)
     if listeners.get("create") or listeners.get("assignment"):
@@ -105,6 +108,28 @@ def assigned(task: Task, name: str | None) -> None:
         task.internal_data[ASSIGNEE] = name
 
 
+def reacts_to_assignment(spec: Any) -> bool:
+    """Whether giving a task of this spec to someone runs listeners (assignment or update)."""
+    return bool(getattr(spec, _ASSIGNMENT_LISTENERS, False))
+
+
+def reassigned(task: Task, name: str | None) -> None:
+    """The open task was given to `name` (a claim, a delegation, a supervisor's assignment; None:
+    back to its groups): Camunda runs `update`, then — the assignee changed — `assignment`."""
+    if assignee(task) == name:
+        return
+    assigned(task, name)
+    listeners = getattr(task.task_spec, _ASSIGNMENT_LISTENERS, None) or {}
+    run(task, "update", listeners.get("update", ()))
+    run(task, "assignment", listeners.get("assignment", ()))
+
+
+def updated(task: Task) -> None:
+    """A property of the open task other than its assignee changed (its due time): `update`."""
+    found = getattr(task.task_spec, _ASSIGNMENT_LISTENERS, None) or {}
+    run(task, "update", found.get("update", ()))
+
+
 def assignee(task: Task) -> str | None:
     """Who holds the task: given by a listener or a person, else the diagram's `camunda:assignee`
     (an expression that cannot be evaluated is the diagram's error, runtime.assignment)."""
@@ -128,7 +153,7 @@ def run(task: Task, event: str, bodies: Sequence[str]) -> None:
             assigned(task, facts["assignee"])  # task.setAssignee(…)
 
 
-TASK_EVENTS = frozenset({"create", "assignment", "complete", "delete"})
+TASK_EVENTS = frozenset({"create", "assignment", "complete", "delete", "update"})
 
 
 def _kind(event: str) -> str:

@@ -32,7 +32,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, compat, forms, scope
+from engine import clock, compat, forms, listeners, scope
 from engine.catching import DeskWorkflow
 from engine.errors import ProcessError
 from engine.sandbox import FACTS, facts_of, make_script_engine
@@ -199,6 +199,13 @@ def workflow_cache(db: Database) -> WorkflowCache:
     if db.workflow_cache is None:
         db.workflow_cache = WorkflowCache(int(os.environ.get("BPMDESK_WORKFLOW_CACHE", "512")))
     return db.workflow_cache
+
+
+def reacts_to_assignment(specs: tuple[Any, dict[str, Any]], element_id: str) -> bool:
+    """Whether giving a task of this element to someone runs listeners of the diagram."""
+    spec, subprocess_specs = specs
+    return any(listeners.reacts_to_assignment(task_spec) for process in (spec, *subprocess_specs.values())
+               for task_spec in process.task_specs.values() if getattr(task_spec, "bpmn_id", None) == element_id)
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:

@@ -121,12 +121,37 @@ def test_expression_listeners_call_business_functions_and_give_the_task_to_someo
     assert_replay_agrees(empty_db, case)
 
 
+CLAIMED = definitions(process(
+    "claimed",
+    user_task("a", "受理", attributes='camunda:candidateGroups="front-desk"', inner="<bpmn:extensionElements>"
+              + _task_listener("update", '"update " + str(task.getAssignee())')
+              + _task_listener("assignment", '"assignment " + str(task.getAssignee())')
+              + _task_listener("complete", '"complete " + task.getAssignee()')
+              + "</bpmn:extensionElements>"),
+))
+
+
+def test_claiming_and_giving_back_a_task_run_its_update_then_assignment_listeners(empty_db):
+    ensure_demo_users(empty_db)
+    deploy(empty_db, "claimed", CLAIMED)
+    case = services.start_instance(empty_db, "claimed", services.Actor.operator())
+    assert "log" not in variables(empty_db, case)  # created without an assignee: no assignment event
+    (task,) = open_tasks(empty_db, case)
+    frontdesk = services.actor_for(empty_db, "frontdesk")
+    services.claim(empty_db, task.id, frontdesk)
+    assert variables(empty_db, case)["log"] == ["update frontdesk", "assignment frontdesk"]
+    services.unclaim(empty_db, task.id, frontdesk)
+    services.complete(empty_db, task.id, frontdesk)  # a candidate completes it without claiming
+    assert variables(empty_db, case)["log"][2:] == ["update None", "assignment None", "complete frontdesk"]
+    assert_replay_agrees(empty_db, case)
+
+
 @pytest.mark.parametrize("listener, refusal", [
     ('<camunda:executionListener event="start" class="com.acme.Audit"/>',
      'class="com.acme.Audit" is Java code, which does not run here: write the listener as camunda:script'),
     ('<camunda:taskListener event="create" delegateExpression="${auditor}"/>', "is Java code"),
-    ('<camunda:taskListener event="update"><camunda:script scriptFormat="python">x = 1</camunda:script>'
-     '</camunda:taskListener>', 'event="update" is not supported here'),
+    ('<camunda:taskListener event="timeout"><camunda:script scriptFormat="python">x = 1</camunda:script>'
+     '</camunda:taskListener>', 'event="timeout" is not supported here: draw a non-interrupting timer'),
     ('<camunda:executionListener event="start"><camunda:script scriptFormat="groovy">x = 1</camunda:script>'
      '</camunda:executionListener>', 'only Python runs here'),
     ('<camunda:executionListener event="start" expression="${mailer.send(x)}"/>', "cannot run here"),

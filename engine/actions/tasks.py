@@ -25,7 +25,19 @@ def complete(workflow: BpmnWorkflow, task: Task, values: Mapping[str, Any], by: 
     workflow.do_engine_steps()
 
 
+def reassign(workflow: BpmnWorkflow, task: Task, to: str | None) -> None:
+    """The open ``task`` was given to ``to`` (claimed, delegated, assigned; None: unclaimed): its
+    update and assignment listeners run, as in Camunda (engine.listeners), then the engine runs on
+    (a listener may change variables a waiting condition reads)."""
+    if listeners.reacts_to_assignment(task.task_spec):
+        listeners.reassigned(task, to)
+        workflow.do_engine_steps()
+
+
 def change_due(task: Task, due_at: datetime) -> list[str]:
     """A supervisor's new due time for the open ``task``: its dueDate, and the boundary timer that
-    set its due time (the earliest, not a cycle) now waits until then. The ids of the timers moved."""
-    return [str(timer.id) for timer in runtime.set_due_date(task, due_at)]
+    set its due time (the earliest, not a cycle) now waits until then; its update listeners run.
+    The ids of the timers moved."""
+    moved = [str(timer.id) for timer in runtime.set_due_date(task, due_at)]
+    listeners.updated(task)
+    return moved

@@ -1,12 +1,12 @@
 """Camunda 7 listeners in a diagram → the Python engine.listeners runs, or a reason to refuse.
 
 What runs: `camunda:executionListener` (start, end; take on a sequence flow) on any flow element
-and on the process, `camunda:taskListener` (create, assignment, complete, delete) on user tasks,
+and on the process, `camunda:taskListener` (create, assignment, complete, delete, update) on user tasks,
 whose body is a `camunda:script scriptFormat="python"` written in the diagram, or a
 `camunda:expression` `${…}` (JUEL as elsewhere, plus a call of a business function of tasks/ and
 `execution.setVariable`; see juel.translate_listener). What is refused, with what to write
 instead: Java (`class`, `delegateExpression`), other script languages, `resource=` scripts, and
-the task events `update` and `timeout`.
+the task event `timeout`.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS
 from engine.sandbox import EXECUTION_METHODS, TASK_METHODS, business_functions, rejection
 
 EXECUTION_EVENTS = ("start", "end")
-TASK_EVENTS = ("create", "assignment", "complete", "delete")
+TASK_EVENTS = ("create", "assignment", "complete", "delete", "update")
 _INSTEAD = ('write the listener as camunda:script scriptFormat="python", or as camunda:expression '
             '"${function(…)}" calling a business function of tasks/')
 _OBJECT_USE = re.compile(r"\b(execution|task)\s*\.\s*(\w+)")
@@ -67,10 +67,9 @@ def _check_event(listener: etree._Element, task_listener: bool) -> None:
     if task_listener and owner != "userTask":
         raise BadListener("task listeners belong on user tasks (Camunda runs them nowhere else): use an "
                           "execution listener (start / end)")
-    if task_listener and event in ("update", "timeout"):
-        raise BadListener(f'event="{event}" is not supported here: use the create, assignment or complete '
-                          'event, or (for timeout) a non-interrupting timer boundary event on the task '
-                          "followed by a script task")
+    if task_listener and event == "timeout":
+        raise BadListener('event="timeout" is not supported here: draw a non-interrupting timer boundary '
+                          "event on the task followed by a script task")
     allowed = TASK_EVENTS if task_listener else (("take",) if event == "take" else EXECUTION_EVENTS)
     if event not in allowed:
         raise BadListener(f'event="{event}" is not one of {", ".join(allowed)}')
