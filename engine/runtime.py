@@ -24,6 +24,8 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
@@ -199,6 +201,20 @@ def workflow_cache(db: Database) -> WorkflowCache:
     if db.workflow_cache is None:
         db.workflow_cache = WorkflowCache(int(os.environ.get("BPMDESK_WORKFLOW_CACHE", "512")))
     return db.workflow_cache
+
+
+_BUSINESS_KEY_READS = (b"processBusinessKey", b"getProcessBusinessKey", b"getBusinessKey", b"execution.businessKey")
+
+
+def uses_business_key(deployed: Deployed) -> bool:
+    """Whether the process reads its business key (an expression, a script, a listener) or waits
+    for a message (which finds its case by business key): the start page then asks for one."""
+    if any(word in deployed.bpmn for word in _BUSINESS_KEY_READS):
+        return True
+    spec, subprocess_specs = deployed.specs
+    return any(isinstance(getattr(task_spec, "event_definition", None), MessageEventDefinition)
+               and not isinstance(task_spec, StartEvent)
+               for process in (spec, *subprocess_specs.values()) for task_spec in process.task_specs.values())
 
 
 def reacts_to_assignment(specs: tuple[Any, dict[str, Any]], element_id: str) -> bool:

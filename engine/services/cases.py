@@ -32,6 +32,12 @@ def start_form(db: Database, process_id: str) -> list[forms.FormField]:
         return runtime.start_fields(require_latest(db, session, process_id).specs)
 
 
+def uses_business_key(db: Database, process_id: str) -> bool:
+    """Whether the newest version reads its business key or waits for messages (the start page asks)."""
+    with db.unit_of_work(read_only=True) as session:
+        return runtime.uses_business_key(require_latest(db, session, process_id))
+
+
 def startable(db: Database, actor: Actor) -> list[DefinitionVersion]:
     """Processes this person may start by hand (timer-started ones start themselves)."""
     return [d for d in list_definitions(db) if may_start(d, actor) and not d.timer_start]
