@@ -358,9 +358,9 @@ def initiator_variable(spec: Any) -> str | None:
 
 def evaluate(expression: str, data: dict[str, Any], task: Task | None = None) -> Any:
     """Evaluate a (translated) expression against task data, in the sandbox (with what Camunda's
-    `execution` says of `task`, such as its business key)."""
-    facts = {FACTS: facts_of(task)} if task is not None else None
-    return script_engine().environment.evaluate(expression, dict(data), facts)
+    `execution` says of `task`, such as its business key, and its multi-instance loop variables)."""
+    context = {FACTS: facts_of(task), **scope.loop_variables(task)} if task is not None else None
+    return script_engine().environment.evaluate(expression, dict(data), context)
 
 
 def assignment(task: Task, key: str) -> list[str]:

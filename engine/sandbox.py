@@ -746,7 +746,8 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
         before = dict(task.data)
-        result = super().execute(task, script, {FACTS: facts_of(task), **(external_context or {})})
+        loop = scope.loop_variables(task)  # loopCounter … inside a multi-instance activity (not stored)
+        result = super().execute(task, script, {FACTS: facts_of(task), **loop, **(external_context or {})})
         scope.share_changes(task, before)
         return result
 
