@@ -541,8 +541,9 @@ def _check_call_mapping(file: str, mapping: etree._Element, findings: Findings) 
         findings.error(file, mapping, f"{describe(mapping)} {kind} has {', '.join(unknown)}: not a camunda:"
                        f"{kind.split(':')[-1]} attribute (source, sourceExpression, target, variables, local)")
     if mapping.get("businessKey") is not None:
-        findings.warn(file, mapping, f"{describe(mapping)} {kind} businessKey is ignored: the called case "
-                      "gets no business key")
+        if kind != "camunda:in":
+            findings.error(file, mapping, f"{describe(mapping)} {kind} businessKey: only camunda:in passes a "
+                           "business key (to the called process)")
         return
     if mapping.get("variables") not in (None, "all"):
         findings.error(file, mapping, f'{describe(mapping)} {kind} variables="{mapping.get("variables")}": '

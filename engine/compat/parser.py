@@ -44,13 +44,14 @@ from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, Call
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from engine import listeners, scope
+from engine import catching, listeners, scope
 from engine.compat import listeners as compat_listeners
 from engine.compat.assignment import assignment_of
 from engine.compat.foureyes import FourEyes, read_four_eyes
 from engine.compat.events import CamundaEvents, SignalEndEventParser, attach_event_subprocesses
 from engine.compat.iomapping import parameters
 from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS
+from engine.sandbox import FACTS, facts_of
 from engine.dmn.model import Decision, blocked_by, read_dmn
 from engine.dmn.task import DecisionEngine, DecisionTask
 
@@ -114,7 +115,7 @@ class MappedCallActivityParser(CallActivityParser):
 def _mapping(item) -> dict:
     return {"all": item.get("variables") == "all", "local": item.get("local") == "true",
             "source": item.get("source"), "expression": item.get("sourceExpression"),
-            "target": item.get("target")}
+            "target": item.get("target"), "businessKey": item.get("businessKey")}
 
 
 class MappedCallActivity(CallActivity):
@@ -132,6 +133,10 @@ class MappedCallActivity(CallActivity):
         passed = {**self._mapped(my_task, "in", my_task.data, local=False),
                   **self._mapped(my_task, "in", scope.local_variables(my_task), local=True)}
         start.set_data(**passed)
+        for item in self.extensions.get("camunda", {}).get("in", []):
+            if item.get("businessKey") is not None:  # `camunda:in businessKey`: the called instance's key
+                key = self._evaluate(my_task, "in businessKey", item["businessKey"], my_task.data)
+                catching.set_business_key(subworkflow, None if key is None else str(key))
 
     def update_data(self, my_task, subworkflow):
         data = subworkflow.last_task.data
@@ -143,22 +148,23 @@ class MappedCallActivity(CallActivity):
     def _mapped(self, my_task, direction: str, data: dict, local: bool) -> dict:
         found: dict = {}
         for item in self.extensions.get("camunda", {}).get(direction, []):
-            if item["local"] != local:
+            if item["local"] != local or item.get("businessKey") is not None:
                 continue
             if item["all"]:
                 found.update(deepcopy(data))
             elif item["expression"] is not None:
-                found[item["target"]] = self._evaluate(my_task, direction, item["expression"], data)
+                found[item["target"]] = self._evaluate(my_task, f"{direction} sourceExpression", item["expression"], data)
             elif item["source"]:
                 found[item["target"]] = deepcopy(data.get(item["source"]))
         return found
 
     @staticmethod
-    def _evaluate(my_task, direction: str, expression: str, data: dict):
+    def _evaluate(my_task, what: str, expression: str, data: dict):
         try:
-            return my_task.workflow.script_engine.environment.evaluate(expression, dict(data))
+            return my_task.workflow.script_engine.environment.evaluate(expression, dict(data),
+                                                                       {FACTS: facts_of(my_task)})
         except Exception as error:  # noqa: BLE001 - the diagram's expression failed: name it
-            raise WorkflowTaskException(f"camunda:{direction} sourceExpression {expression} failed: "
+            raise WorkflowTaskException(f"camunda:{what} {expression} failed: "
                                         f"{type(error).__name__}: {error}", task=my_task) from error
 
 
