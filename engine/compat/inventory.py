@@ -58,6 +58,7 @@ _CAMUNDA_RUNS = frozenset({
     "candidateStarterGroups", "resultVariable", "mapDecisionResult", "versionTag", "errorMessage",
     "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry",
     "script",  # in an input/output parameter: a Python expression (elsewhere refused with FILE:LINE)
+    "errorCodeVariable", "errorMessageVariable", "escalationCodeVariable",  # set where the event is caught
     "executionListener", "taskListener",  # with a Python script or ${…} body (Java ones refused, FILE:LINE)
     "formRef", "formRefBinding",  # with the .form file in the deployment (else the deploy warning says so)
 })

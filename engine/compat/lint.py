@@ -55,6 +55,7 @@ _CAMUNDA_USED = {
     "calledElementBinding", "calledElementVersion", "calledElementVersionTag", "decisionRefBinding",
     "variableName", "variableEvents",  # conditional events (variableEvents is refused where checked)
     "taskPriority",  # of an external task, or of a process: the default of its external tasks
+    "errorCodeVariable", "errorMessageVariable", "escalationCodeVariable",  # set where caught (compat/events.py)
 }
 #: camunda: attributes ignored with a warning, and why ignoring them is harmless.
 _CAMUNDA_IGNORED = {
@@ -64,8 +65,6 @@ _CAMUNDA_IGNORED = {
                     "there are no tenants here: every deployment is the same tenant's"),
     **dict.fromkeys(("decisionRefVersion", "decisionRefVersionTag"),
                     "only camunda:decisionRefBinding latest or deployment is used"),
-    **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
-                    "that variable will not be set when the event is caught"),
 }
 CAMUNDA_IGNORED = _CAMUNDA_IGNORED  # for the construct inventory (inventory.py)
 #: camunda: attributes that need the Java engine.
