@@ -175,3 +175,16 @@ def test_listeners_from_the_command_line(tmp_path):
     shown = json.loads(bpmdesk("show", instance, "--json").stdout)
     assert shown["status"] == "completed" and shown["data"]["log"][-3:] == ["complete frontdesk", "a end", "process end"]
     assert bpmdesk("replay", instance).returncode == 0
+
+
+def test_a_failing_listener_is_a_clear_error_naming_the_element_and_nothing_is_saved(tmp_path):
+    failing = definitions(process("failing", user_task("a", "受理", attributes='camunda:assignee="frontdesk"',
+                                                       inner="<bpmn:extensionElements>" + _execution_listener(
+                                                           "start", "missing_total * 2") + "</bpmn:extensionElements>")))
+    (tmp_path / "failing.bpmn").write_bytes(failing)
+    bpmdesk = cli(tmp_path)
+    assert bpmdesk("deploy", "failing.bpmn").returncode == 0
+    started = bpmdesk("start", "failing")
+    assert started.returncode == 2 and "missing_total" in started.stderr and "未保存" in started.stderr, started.stderr
+    assert "listener (start) of a" in started.stderr
+    assert bpmdesk("show", "1").returncode != 0  # no case was saved
