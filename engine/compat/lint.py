@@ -26,7 +26,7 @@ from lxml import etree
 
 from engine.compat.foureyes import FOUR_EYES, read_four_eyes
 from engine.compat.juel import is_juel
-from engine.compat.listeners import BadListener, check_objects, event_of, python_of
+from engine.compat.listeners import BadListener, check_objects, event_of, listener_elements, python_of
 from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, Findings, describe,
                                    owner, short_name)
 from engine.dmn import MAPPINGS
@@ -367,10 +367,16 @@ def _check_forms(file: str, element: etree._Element, facts: FileFacts, findings:
 def _check_user_task(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
     _check_forms(file, task, facts, findings)
     if not any((task.get(f"{{{CAMUNDA_NS}}}{name}") or "").strip()
-               for name in ("assignee", "candidateUsers", "candidateGroups")):
+               for name in ("assignee", "candidateUsers", "candidateGroups")) and not _assigned_on_create(task):
         findings.warn(file, task, f"{describe(task)} has no assignee and no candidates: nobody sees it in "
                       "an inbox until a supervisor or admin assigns it from the 未分配 (unassigned) queue",
                       rule="task-nobody", fix="set camunda:assignee or camunda:candidateGroups")
+
+
+def _assigned_on_create(task: etree._Element) -> bool:
+    """A create listener calling task.setAssignee gives the task to someone (engine.listeners)."""
+    return any(event_of(listener) == "create" and "setAssignee" in etree.tostring(listener, encoding="unicode")
+               for listener in listener_elements(task))
 
 
 _BPMN_CHECKS = {
