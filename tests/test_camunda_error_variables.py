@@ -64,3 +64,28 @@ def test_error_variables_from_the_command_line(tmp_path):
     assert bpmdesk("deploy", "errs.bpmn").returncode == 0
     instance = bpmdesk("start", "errs", "--data", '{"kind": "error"}').stdout.strip()
     assert json.loads(bpmdesk("show", instance, "--json").stdout)["data"]["code"] == "E_BROKEN"
+
+
+EXTERNAL = definitions(f'''<bpmn:process id="ext_err" isExecutable="true">
+<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="pay"/>
+<bpmn:serviceTask id="pay" camunda:type="external" camunda:topic="pay"/>
+<bpmn:boundaryEvent id="declined" attachedToRef="pay">
+  <bpmn:errorEventDefinition camunda:errorCodeVariable="code" camunda:errorMessageVariable="message"/></bpmn:boundaryEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="declined" targetRef="call"/>
+{user_task("call", "联系顾客", 'camunda:assignee="frontdesk"')}
+<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end"/>
+<bpmn:sequenceFlow id="f3" sourceRef="pay" targetRef="end"/><bpmn:endEvent id="end"/>
+</bpmn:process>''')
+
+
+def test_an_external_tasks_bpmn_error_sets_its_code_and_message_where_caught(empty_db):
+    from engine.services import external
+    services.deploy_files(empty_db, [SourceFile("ext_err.bpmn", EXTERNAL)], services.Actor.operator())
+    services.add_user(empty_db, "w", ["worker"], actor=services.Actor.operator())
+    worker = services.Actor("w", {"worker"})
+    case = services.start_instance(empty_db, "ext_err", services.Actor.operator())
+    (task,) = external.fetch_and_lock(empty_db, worker, "w", [external.TopicRequest("pay", 60_000)], 1)
+    assert external.bpmn_error(empty_db, worker, task.id, "w", "CARD_DECLINED", "卡已过期", {})
+    data = services.show_instance(empty_db, case, services.Actor.operator()).data
+    assert data["code"] == "CARD_DECLINED" and data["message"] == "卡已过期"
+    assert services.replay(empty_db, case, services.Actor.operator()).agrees

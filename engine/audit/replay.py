@@ -314,7 +314,7 @@ class Replayer:
             return self._external_waits(event)
         with clock.frozen(event.at):
             caught = external.throw_bpmn_error(self.workflow, task, event.payload["code"],
-                                               event.payload.get("data") or {})
+                                               event.payload.get("data") or {}, event.payload.get("message"))
         return None if caught == event.payload.get("caught") else \
             f"BPMN error {event.payload['code']} was {'not ' if caught else ''}caught in the replay"
 
