@@ -188,3 +188,23 @@ def test_a_failing_listener_is_a_clear_error_naming_the_element_and_nothing_is_s
     assert started.returncode == 2 and "missing_total" in started.stderr and "未保存" in started.stderr, started.stderr
     assert "listener (start) of a" in started.stderr
     assert bpmdesk("show", "1").returncode != 0  # no case was saved
+
+
+def _take(entry: str) -> str:
+    return f"<bpmn:extensionElements>{_execution_listener('take', entry)}</bpmn:extensionElements>"
+
+
+CHOICE = definitions(f'''<bpmn:process id="choice" isExecutable="true"><bpmn:startEvent id="start"/>
+<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="g"/><bpmn:exclusiveGateway id="g" default="no"/>
+<bpmn:sequenceFlow id="yes" sourceRef="g" targetRef="a">{_take('"yes"')}<bpmn:conditionExpression>${{x == 1}}</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="no" sourceRef="g" targetRef="b">{_take('"no"')}</bpmn:sequenceFlow>
+{user_task("a", "甲", 'camunda:assignee="frontdesk"')}{user_task("b", "乙", 'camunda:assignee="frontdesk"')}
+<bpmn:sequenceFlow id="x1" sourceRef="a" targetRef="end"/><bpmn:sequenceFlow id="x2" sourceRef="b" targetRef="end"/>
+<bpmn:endEvent id="end"/></bpmn:process>''')
+
+
+def test_a_take_listener_runs_only_on_the_flow_taken(empty_db):
+    deploy(empty_db, "choice", CHOICE)
+    for x, taken in ((1, ["yes"]), (2, ["no"])):
+        case = services.start_instance(empty_db, "choice", services.Actor.operator(), {"x": x})
+        assert variables(empty_db, case)["log"] == taken
