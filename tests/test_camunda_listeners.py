@@ -62,7 +62,7 @@ EXPRESSIONS = definitions(process(
               'expression="${execution.setVariable(&quot;days&quot;, days_between(bought, asked))}"/>'
               '<camunda:taskListener event="create" expression="${task.setAssignee(owner)}"/>'
               '<camunda:taskListener event="complete" '
-              'expression="${execution.setVariable(&quot;done_by&quot;, task.assignee)}"/>'
+              'expression="${task.setVariable(&quot;done_by&quot;, task.assignee)}"/>'
               '</bpmn:extensionElements>', attributes=""),
 ))
 
