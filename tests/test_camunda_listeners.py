@@ -10,7 +10,7 @@ import pytest
 
 from engine import clock, services
 from engine.compat import SourceFile
-from engine.errors import DeployError
+from engine.errors import DeployError, ProcessError
 from engine.demo import ensure_demo_users
 
 from camunda_cases import cli, definitions, process, user_task
@@ -107,6 +107,21 @@ def test_a_task_cancelled_by_a_boundary_timer_is_deleted_not_completed(empty_db)
     view = services.show_instance(empty_db, case, services.Actor.operator())
     assert view.status == "completed" and view.data["log"] == ["delete", "a end"]
     assert_replay_agrees(empty_db, case)
+
+
+def test_cancelling_a_case_runs_the_delete_listener_of_its_open_task(empty_db):
+    """Camunda's deleteProcessInstance runs the listeners of what it cancels; one that fails rolls
+    the deletion back (the case's variables are gone with it, so a failing one is what shows)."""
+    ensure_demo_users(empty_db)
+    refusing = TIMED_OUT.replace(_task_listener("delete", '"delete"').encode(), _task_listener(
+        "delete", 'reason_required["x"]').encode())
+    deploy(empty_db, "timed_out", refusing)
+    case = services.start_instance(empty_db, "timed_out", services.Actor.operator())
+    with pytest.raises(ProcessError) as refused:
+        services.cancel_instance(empty_db, case, services.Actor.operator(), "客户撤回")
+    assert "reason_required" in str(refused.value) and "未保存" in str(refused.value)
+    assert services.show_instance(empty_db, case, services.Actor.operator()).status == "running"
+    assert [t.name for t in open_tasks(empty_db, case)] == ["受理"]
 
 
 def test_expression_listeners_call_business_functions_and_give_the_task_to_someone(empty_db):

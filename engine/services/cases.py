@@ -91,7 +91,8 @@ def cancel_instance(db: Database, instance_id: int, actor: Actor, reason: str) -
             raise Forbidden("只有发起人、客服主管、客服经理或管理员可以撤销案件。")
         if case.instance.status != "running":
             raise Forbidden(f"案件 {instance_id} 已{_STATUS_ZH.get(case.instance.status, case.instance.status)}，不能撤销。")
-        actions.cancel(case.workflow)
+        with running_diagram(case):  # the end and delete listeners of what is cancelled run
+            actions.cancel(case.workflow)
         case.instance.status = "cancelled"
         case.instance.ended_at = clock.now()
         case.note("instance_cancelled", actor.name, reason=reason)
