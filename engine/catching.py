@@ -5,7 +5,8 @@ Workflow-level only (no database): the services (engine/services/events.py) and 
 delivery exactly as the live path made it.
 
 Business key: `set_business_key(workflow, key)` / `business_key(workflow)` keep it in the root
-task's internal data of the instance's top workflow (serialised with the state, kept by pruning,
+task's internal data of the instance's workflow — the case's top workflow, or a called process's
+own (`camunda:in businessKey`) — (serialised with the state, kept by pruning,
 never part of the case data). Expressions reading ``${execution.processBusinessKey}`` call
 `business_key(task.workflow)`; the instance row's ``business_key`` column holds the same value for
 look-ups (set once, at start).
@@ -41,6 +42,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+
+from engine import scope
 
 _BUSINESS_KEY = "bpmdesk_business_key"
 MESSAGE, SIGNAL = "message", "signal"
@@ -142,14 +145,16 @@ def _end_scope(workflow: BpmnWorkflow, scope: BpmnWorkflow) -> bool:
     return True
 
 
-def set_business_key(workflow: BpmnWorkflow, key: str | None) -> None:
+def set_business_key(workflow: Any, key: str | None) -> None:
+    """The key of the case (the top workflow), or of a called process (`camunda:in businessKey`)."""
     if key:
-        workflow.top_workflow.task_tree.internal_data[_BUSINESS_KEY] = key
+        workflow.task_tree.internal_data[_BUSINESS_KEY] = key
 
 
-def business_key(workflow: BpmnWorkflow) -> str | None:
-    """The business key of the instance this workflow (or subprocess) belongs to."""
-    return workflow.top_workflow.task_tree.internal_data.get(_BUSINESS_KEY)
+def business_key(workflow: Any) -> str | None:
+    """The business key of the process instance this workflow belongs to: the case's, or for a
+    called process the one its call activity passed (`camunda:in businessKey`; none without)."""
+    return scope.instance_root(workflow).task_tree.internal_data.get(_BUSINESS_KEY)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
@@ -32,10 +34,10 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock, compat, forms, scope
+from engine import clock, compat, forms, listeners, scope
 from engine.catching import DeskWorkflow
 from engine.errors import ProcessError
-from engine.sandbox import make_script_engine
+from engine.sandbox import FACTS, facts_of, make_script_engine
 from engine.store import Database, DefinitionVersion
 
 
@@ -201,6 +203,27 @@ def workflow_cache(db: Database) -> WorkflowCache:
     return db.workflow_cache
 
 
+_BUSINESS_KEY_READS = (b"processBusinessKey", b"getProcessBusinessKey", b"getBusinessKey", b"execution.businessKey")
+
+
+def uses_business_key(deployed: Deployed) -> bool:
+    """Whether the process reads its business key (an expression, a script, a listener) or waits
+    for a message (which finds its case by business key): the start page then asks for one."""
+    if any(word in deployed.bpmn for word in _BUSINESS_KEY_READS):
+        return True
+    spec, subprocess_specs = deployed.specs
+    return any(isinstance(getattr(task_spec, "event_definition", None), MessageEventDefinition)
+               and not isinstance(task_spec, StartEvent)
+               for process in (spec, *subprocess_specs.values()) for task_spec in process.task_specs.values())
+
+
+def reacts_to_assignment(specs: tuple[Any, dict[str, Any]], element_id: str) -> bool:
+    """Whether giving a task of this element to someone runs listeners of the diagram."""
+    spec, subprocess_specs = specs
+    return any(listeners.reacts_to_assignment(task_spec) for process in (spec, *subprocess_specs.values())
+               for task_spec in process.task_specs.values() if getattr(task_spec, "bpmn_id", None) == element_id)
+
+
 def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
     try:
         return workflow.get_task_from_id(UUID(task_id))
@@ -333,9 +356,11 @@ def initiator_variable(spec: Any) -> str | None:
     return None
 
 
-def evaluate(expression: str, data: dict[str, Any]) -> Any:
-    """Evaluate a (translated) expression against task data, in the sandbox."""
-    return script_engine().environment.evaluate(expression, dict(data))
+def evaluate(expression: str, data: dict[str, Any], task: Task | None = None) -> Any:
+    """Evaluate a (translated) expression against task data, in the sandbox (with what Camunda's
+    `execution` says of `task`, such as its business key, and its multi-instance loop variables)."""
+    context = {FACTS: facts_of(task), **scope.loop_variables(task)} if task is not None else None
+    return script_engine().environment.evaluate(expression, dict(data), context)
 
 
 def assignment(task: Task, key: str) -> list[str]:
@@ -351,7 +376,7 @@ def assignment(task: Task, key: str) -> list[str]:
     names: list[str] = []
     for item in values:
         try:
-            names.extend(compat.resolve_assignment(item, task.data, evaluate))
+            names.extend(compat.resolve_assignment(item, task.data, lambda text, data: evaluate(text, data, task)))
         except Exception as error:  # noqa: BLE001 - anything a diagram's expression raises
             raise ProcessError(_assignment_problem(task, key, item, error)) from error
     return names

@@ -45,7 +45,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine import clock, scope
+from engine import catching, clock, scope
 from engine.errors import BpmdeskError
 
 #: The package of business functions diagrams call by name (its ``FUNCTIONS`` mapping). The engine
@@ -383,11 +383,14 @@ class CamundaExecution:
     """`execution` in a script, as Camunda's DelegateExecution offers it to scripts ported from
     Camunda: the variables are the script's own (one scope per case, see engine.scope), so
     `execution.setVariable("x", 1)` is `x = 1` and `execution.getVariable("x")` is x, or None when
-    x is not set. Only these methods are reachable (the attribute guard allows no others)."""
+    x is not set. `facts` are what the engine knows of the run (business key, element, listener
+    event; see engine.listeners). Only these methods are reachable (the attribute guard allows no
+    others)."""
 
-    def __init__(self, namespace: dict[str, Any], functions: Mapping[str, Any]):
+    def __init__(self, namespace: dict[str, Any], functions: Mapping[str, Any], facts: Mapping[str, Any]):
         self._namespace = namespace
         self._functions = functions
+        self._facts = facts
 
     def _data(self, name: str) -> str:
         if not isinstance(name, str) or not name.isidentifier() or name in _RESERVED or name in self._functions:
@@ -415,14 +418,54 @@ class CamundaExecution:
         return {name: value for name, value in self._namespace.items() if name not in _RESERVED
                 and name not in self._functions and not callable(value) and not isinstance(value, CamundaExecution)}
 
+    def getProcessBusinessKey(self) -> str | None:  # noqa: N802
+        return self._facts.get("businessKey")
 
-_EXECUTION_METHODS = frozenset({"getVariable", "getVariableLocal", "setVariable", "setVariableLocal", "hasVariable",
-                                "removeVariable", "getVariables"})
+    getBusinessKey = getProcessBusinessKey
+
+    def getCurrentActivityId(self) -> str | None:  # noqa: N802
+        return self._facts.get("activityId")
+
+    def getCurrentActivityName(self) -> str | None:  # noqa: N802
+        return self._facts.get("activityName")
+
+    def getEventName(self) -> str | None:  # noqa: N802
+        return self._facts.get("eventName")
+
+
+class CamundaTask(CamundaExecution):
+    """`task` in a task listener, as Camunda's DelegateTask: the variables as `execution` has them,
+    and the task's assignee (what `camunda:assignee` gave, or who holds it); `setAssignee` gives
+    the task to someone (engine.listeners applies it). `facts` is the listener's own dict."""
+
+    def getAssignee(self) -> str | None:  # noqa: N802
+        return self._facts.get("assignee")
+
+    def setAssignee(self, name: str | None) -> None:  # noqa: N802
+        if name is not None and not isinstance(name, str):
+            raise ScriptError(f"task.setAssignee needs a user name, not {type(name).__name__}")
+        self._facts["assignee"] = name  # type: ignore[index] - the listener's own, mutable facts
+
+    def getName(self) -> str | None:  # noqa: N802
+        return self._facts.get("activityName")
+
+    def getTaskDefinitionKey(self) -> str | None:  # noqa: N802
+        return self._facts.get("activityId")
+
+
+EXECUTION_METHODS = frozenset({"getVariable", "getVariableLocal", "setVariable", "setVariableLocal", "hasVariable",
+                                "removeVariable", "getVariables", "getProcessBusinessKey", "getBusinessKey",
+                                "getCurrentActivityId", "getCurrentActivityName", "getEventName"})
+TASK_METHODS = EXECUTION_METHODS | {"getAssignee", "setAssignee", "getName", "getTaskDefinitionKey"}
+#: The external-context key under which the engine hands a run its facts (a name no script can write).
+FACTS = "_camunda_facts_"
 
 
 def _allowed_attributes(obj: object) -> tuple[type | None, frozenset[str]]:
+    if isinstance(obj, CamundaTask):
+        return CamundaTask, TASK_METHODS
     if isinstance(obj, CamundaExecution):
-        return CamundaExecution, _EXECUTION_METHODS
+        return CamundaExecution, EXECUTION_METHODS
     if isinstance(obj, type):
         return None, _CLASS_ATTRIBUTES.get(obj, frozenset())
     for kind in type(obj).__mro__:
@@ -620,21 +663,29 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
         code = _compile(expression.strip(), "eval")
-        namespace = self._namespace(self.globals, external_context or {}, context)
+        external_context = dict(external_context or {})
+        facts = external_context.pop(FACTS, {})
+        namespace = self._namespace(self.globals, external_context, context)
+        if "execution" in expression and "execution" not in context:  # ${execution.processBusinessKey}
+            namespace["execution"] = CamundaExecution(namespace, self.globals, facts)
         result = self._run(code, namespace)
         _ensure_storable("the expression's value", result)
         return result
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
-        external_context = external_context or {}
+        external_context = dict(external_context or {})
+        facts = external_context.pop(FACTS, {})
         self._refuse_shadowed_functions(context)
         code = _compile(script, "exec")
         namespace = self._namespace(context, self.globals, external_context)
         skipped = _RESERVED | set(external_context)
         if "execution" in script and "execution" not in context:  # Camunda's object, for ported scripts
-            namespace["execution"] = CamundaExecution(namespace, self.globals)
+            namespace["execution"] = CamundaExecution(namespace, self.globals, facts)
             skipped = skipped | {"execution"}
+        if facts.get("task_listener") and "task" in script and "task" not in context:  # its DelegateTask
+            namespace["task"] = CamundaTask(namespace, self.globals, facts)
+            skipped = skipped | {"task"}
         self._run(code, namespace)
         self._write_back(namespace, context, skipped)
         return True
@@ -695,14 +746,14 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
         before = dict(task.data)
-        result = super().execute(task, script, external_context)
+        loop = scope.loop_variables(task)  # loopCounter … inside a multi-instance activity (not stored)
+        result = super().execute(task, script, {FACTS: facts_of(task), **loop, **(external_context or {})})
         scope.share_changes(task, before)
         return result
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         loop = scope.loop_variables(task)  # nrOfInstances … inside a multi-instance activity
-        if loop:
-            external_context = {**loop, **(external_context or {})}
+        external_context = {FACTS: facts_of(task), **loop, **(external_context or {})}
         try:
             return super().evaluate(task, expression, external_context)
         except WorkflowTaskException as error:
@@ -710,6 +761,13 @@ class SandboxScriptEngine(PythonScriptEngine):
             if isinstance(cause, Exception) and not isinstance(cause, SpiffWorkflowException):
                 error.add_note(f"{type(cause).__name__}: {cause}")
             raise
+
+
+def facts_of(task: Any) -> dict[str, Any]:
+    """What Camunda's `execution` tells a script or expression of this task beyond the variables."""
+    spec = task.task_spec
+    return {"businessKey": catching.business_key(task.workflow), "activityId": getattr(spec, "bpmn_id", None),
+            "activityName": getattr(spec, "bpmn_name", None)}
 
 
 @functools.cache

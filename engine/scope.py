@@ -202,8 +202,9 @@ def _calls_another_instance(task: Task) -> bool:
     return getattr(task.task_spec, CALLS_ANOTHER_INSTANCE, False)
 
 
-def _scope_root(workflow: Any) -> Any:
-    """The workflow whose variables this one shares: climb out of embedded sub-processes."""
+def instance_root(workflow: Any) -> Any:
+    """The workflow whose variables this one shares — the process instance's (a called process is
+    its own): climb out of embedded sub-processes."""
     while True:
         owner = _owner(workflow)
         if owner is None or _calls_another_instance(owner):
@@ -212,8 +213,8 @@ def _scope_root(workflow: Any) -> Any:
 
 
 def _instance_workflows(workflow: Any) -> list[Any]:
-    root = _scope_root(workflow)
-    subs = [sub for sub in workflow.top_workflow.subprocesses.values() if _scope_root(sub) is root]
+    root = instance_root(workflow)
+    subs = [sub for sub in workflow.top_workflow.subprocesses.values() if instance_root(sub) is root]
     return [root, *[sub for sub in subs if sub is not root]]
 
 

@@ -85,3 +85,29 @@ def test_call_activity_mappings_from_the_command_line(tmp_path):
     (task,) = json.loads(bpmdesk("tasks", "--instance", instance, "--json").stdout)
     assert bpmdesk("complete", task["id"], "--as", "demo").returncode == 0
     assert json.loads(bpmdesk("show", instance, "--json").stdout)["data"] == {"a": 4, "secret": "x", "total": 4}
+
+
+KEY_CHILD = definitions(process(
+    "key_child", '<bpmn:scriptTask id="read" scriptFormat="python"><bpmn:script>key = execution.getProcessBusinessKey()'
+                 "</bpmn:script></bpmn:scriptTask>"))
+
+
+@pytest.mark.parametrize("mapping, passed", [
+    ('<camunda:in businessKey="#{execution.processBusinessKey}"/>', "WO-12"),  # Camunda Modeler's "Business key" box
+    ('<camunda:in businessKey="${order}-sub"/>', "A7-sub"),
+    ("", None),  # without the mapping the called instance has no business key, as in Camunda
+])
+def test_a_call_activity_passes_the_business_key_camunda_in_names(empty_db, mapping, passed):
+    caller = definitions(process("key_parent", f'<bpmn:callActivity id="call" calledElement="key_child">'
+                                               f"<bpmn:extensionElements>{mapping}"
+                                               '<camunda:out source="key" target="child_key"/>'
+                                               "</bpmn:extensionElements></bpmn:callActivity>",
+                                 user_task("after", "父任务")))
+    report = services.deploy_files(empty_db, [SourceFile("key_child.bpmn", KEY_CHILD), SourceFile("key_parent.bpmn", caller)],
+                                   services.Actor.operator("t"))
+    assert not any("businessKey" in warning for warning in report.warnings)
+    instance = services.start_instance(empty_db, "key_parent", services.Actor.operator(), {"order": "A7"}, business_key="WO-12")
+    view = services.show_instance(empty_db, instance, services.Actor.operator())
+    assert view.data["child_key"] == passed and view.business_key == "WO-12"
+    replayed = services.replay(empty_db, instance, services.Actor.operator())
+    assert replayed.compared and replayed.divergence is None

@@ -50,3 +50,20 @@ def test_loop_counter_and_instance_counts_in_a_completion_condition(empty_db):
     first = next(t for t in services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items if t.assignee == "engineer")
     services.complete(empty_db, first.id, services.actor_for(empty_db, "engineer"), {"answer": "同意"})
     assert [t.name for t in services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items] == ["汇总"]
+
+
+def test_each_instance_sees_its_loop_counter_in_scripts_and_assignments(empty_db):
+    ensure_demo_users(empty_db)
+    loop = ('<bpmn:multiInstanceLoopCharacteristics isSequential="{}"><bpmn:loopCardinality>2</bpmn:loopCardinality>'
+            "</bpmn:multiInstanceLoopCharacteristics>")
+    script = ('<bpmn:scriptTask id="count" scriptFormat="python">' + loop.format("true") + '<bpmn:script>'
+              'seen = (execution.getVariable("seen") or []) + [[loopCounter, nrOfInstances]]</bpmn:script></bpmn:scriptTask>')
+    content = definitions(process("loops", script, user_task("ask", "表决", 'camunda:assignee="${people[loopCounter]}"',
+                                                              inner=loop.format("false"))))
+    services.deploy_files(empty_db, [SourceFile("loops.bpmn", content)], services.Actor.operator())
+    instance = services.start_instance(empty_db, "loops", services.Actor.operator(), data={"people": ["engineer", "cleaner"]})
+    assert services.show_instance(empty_db, instance, services.Actor.operator()).data["seen"] == [[0, 2], [1, 2]]
+    tasks = services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items
+    assert sorted(t.assignee for t in tasks) == ["cleaner", "engineer"]
+    replayed = services.replay(empty_db, instance, services.Actor.operator())
+    assert replayed.compared and replayed.divergence is None

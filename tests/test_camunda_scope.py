@@ -61,3 +61,34 @@ def test_shared_scope_from_the_command_line(tmp_path):
     (redo,) = json.loads(bpmdesk("tasks", "--instance", instance, "--json").stdout)
     assert redo["name"] == "补登记"
     assert json.loads(bpmdesk("show", instance, "--json").stdout)["data"]["x"] == "乙"
+
+
+LEVELS = b'''<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="D" namespace="http://camunda.org/schema/1.0/dmn">
+<decision id="level" name="level"><decisionTable id="t" hitPolicy="UNIQUE">
+<input id="i"><inputExpression id="ie" typeRef="integer"><text>amount</text></inputExpression></input>
+<output id="o" name="level" typeRef="string"/>
+<rule id="r1"><inputEntry id="e1"><text>&gt;= 1000</text></inputEntry><outputEntry id="o1"><text>"high"</text></outputEntry></rule>
+<rule id="r2"><inputEntry id="e2"><text>&lt; 1000</text></inputEntry><outputEntry id="o2"><text>"low"</text></outputEntry></rule>
+</decisionTable></decision></definitions>'''
+DECIDED = definitions(f'''<bpmn:process id="decided" isExecutable="true">
+<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>
+<bpmn:parallelGateway id="fork"/>
+<bpmn:sequenceFlow id="toR" sourceRef="fork" targetRef="rate"/>
+<bpmn:sequenceFlow id="toB" sourceRef="fork" targetRef="B"/>
+<bpmn:businessRuleTask id="rate" camunda:decisionRef="level" camunda:resultVariable="rating" camunda:mapDecisionResult="singleEntry"/>
+{user_task("B", "复核")}
+<bpmn:sequenceFlow id="RJ" sourceRef="rate" targetRef="join"/><bpmn:sequenceFlow id="BJ" sourceRef="B" targetRef="join"/>
+<bpmn:parallelGateway id="join"/><bpmn:sequenceFlow id="JE" sourceRef="join" targetRef="end"/><bpmn:endEvent id="end"/>
+</bpmn:process>''')
+
+
+def test_a_decisions_result_variable_is_seen_at_once_by_the_parallel_branch(empty_db):
+    services.add_user(empty_db, "demo", ["engineering"], actor=services.Actor.operator())
+    services.deploy_files(empty_db, [SourceFile("decided.bpmn", DECIDED), SourceFile("level.dmn", LEVELS)],
+                          services.Actor.operator("t"))
+    instance = services.start_instance(empty_db, "decided", services.Actor.operator(), {"amount": 1500})
+    (task,) = services.list_tasks(empty_db, services.Actor.operator(), instance_id=instance).items
+    assert services.get_task(empty_db, task.id, services.actor_for(empty_db, "demo")).case_data["rating"] == "high"
+    replayed = services.replay(empty_db, instance, services.Actor.operator())
+    assert replayed.compared and replayed.divergence is None

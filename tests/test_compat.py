@@ -122,10 +122,10 @@ def test_service_task_with_java_class_is_refused_with_file_line_and_id():
      'connector</camunda:connectorId></camunda:connector></bpmn:extensionElements></bpmn:serviceTask>',
      'camunda:connector "http-connector"'),
     ('<bpmn:userTask id="T"><bpmn:extensionElements><camunda:taskListener event="create" class="a.B"/>'
-     '</bpmn:extensionElements></bpmn:userTask>', 'camunda:taskListener (create) with class="a.B"'),
+     '</bpmn:extensionElements></bpmn:userTask>', 'camunda:taskListener (create) that class="a.B" is Java code'),
     ('<bpmn:task id="T"><bpmn:extensionElements><camunda:executionListener event="end"><camunda:script '
-     'scriptFormat="python">x = 1</camunda:script></camunda:executionListener></bpmn:extensionElements>'
-     '</bpmn:task>', "script listeners are not supported"),
+     'scriptFormat="javascript">x = 1</camunda:script></camunda:executionListener></bpmn:extensionElements>'
+     '</bpmn:task>', 'camunda:executionListener (end) that has a script in scriptFormat="javascript"'),
     ('<bpmn:scriptTask id="T" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>',
      'scriptTask "T" has scriptFormat="javascript"'),
     ('<bpmn:scriptTask id="T" scriptFormat="python"/>', 'scriptTask "T" has no script'),

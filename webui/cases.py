@@ -165,22 +165,28 @@ def _startable(process_id: str):
     raise Forbidden(f"您不能发起流程 {process_id}（未部署，或您所在的组无权发起）。")
 
 
+#: The start page's business key input: a name no form field can have (field ids are variable names).
+BUSINESS_KEY_FIELD = "bpmdesk:business_key"
+
+
 @bp.route("/start/<process_id>", methods=["GET", "POST"])
 @login_required
 def start(process_id: str):
     definition = _startable(process_id)
     fields = services.start_form(db(), process_id)
+    asks_key = services.uses_business_key(db(), process_id)
     values: dict[str, Any] = forms.defaults(fields, user=actor().name)
     errors: dict[str, str] = {}
     if request.method == "POST":
         submitted = submitted_values(request.form)
+        business_key = submitted.pop(BUSINESS_KEY_FIELD, None) if asks_key else None
         try:
-            instance_id = services.start_instance(db(), process_id, actor(), submitted)
+            instance_id = services.start_instance(db(), process_id, actor(), submitted, business_key)
         except InvalidInput as error:
-            values = {**values, **submitted}
+            values = {**values, **submitted, BUSINESS_KEY_FIELD: business_key or ""}
             errors = error.field_errors or {"": str(error)}
         else:
             flash(f"已发起「{definition.name or process_id}」，案件编号 {instance_id}。", "ok")
             return redirect(next_step_url(instance_id))
     return render_template("start_form.html", definition=definition, fields=fields, values=values,
-                           errors=errors), 400 if errors else 200
+                           errors=errors, asks_key=asks_key, key_field=BUSINESS_KEY_FIELD), 400 if errors else 200

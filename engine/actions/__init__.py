@@ -14,6 +14,7 @@ So a change in how an action runs is made once, and replay cannot drift from wha
 | fire due timers   | ``fire_timers``         | ``timer_fired``                    |
 | cancel a case     | ``cancel``              | ``instance_cancelled``             |
 | change a task's due time | ``change_due``   | ``task_due_changed``               |
+| give a task to someone | ``reassign`` (runs its assignment/update listeners) | ``task_claimed``, ``task_unclaimed``, ``task_delegated``, ``task_assigned`` |
 | correlate a message, send a signal, start by either, enter by hand | see ``engine.actions.events`` | ``message_correlated``, ``signal_received`` |
 | complete an external task | ``external.complete`` | ``external_task_completed``    |
 | BPMN error of an external task | ``external.throw_bpmn_error`` | ``external_task_bpmn_error`` |
@@ -29,8 +30,8 @@ internal-data write, a second engine pass) belongs inside that function, with it
 from engine.actions.cases import cancel, proceed, start
 from engine.actions.events import correlate, enter, send_signal, start_by_event
 from engine.actions.migration import migrate
-from engine.actions.tasks import change_due, complete
+from engine.actions.tasks import change_due, complete, reassign
 from engine.actions.timers import fire_timers, start_by_timer
 
-__all__ = ["cancel", "change_due", "complete", "correlate", "enter", "fire_timers", "migrate", "proceed", "send_signal", "start",
+__all__ = ["cancel", "change_due", "complete", "correlate", "enter", "fire_timers", "migrate", "proceed", "reassign", "send_signal", "start",
            "start_by_event", "start_by_timer"]

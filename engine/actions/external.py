@@ -69,8 +69,10 @@ def complete(workflow: BpmnWorkflow, task: Task, variables: dict[str, Any]) -> N
     workflow.do_engine_steps()
 
 
-def throw_bpmn_error(workflow: BpmnWorkflow, task: Task, code: str, variables: dict[str, Any]) -> bool:
-    """Throw the error at the task; True if a boundary event caught it (else the execution ended)."""
+def throw_bpmn_error(workflow: BpmnWorkflow, task: Task, code: str, variables: dict[str, Any],
+                     message: str | None = None) -> bool:
+    """Throw the error at the task; True if a boundary event caught it (else the execution ended).
+    ``message``: what a catch's ``camunda:errorMessageVariable`` gets."""
     task.data.update(variables)
     scope.share(task, variables)
     catchers = [t for t in _error_boundaries(task) if t.task_spec.event_definition.code in (None, code)]
@@ -78,7 +80,9 @@ def throw_bpmn_error(workflow: BpmnWorkflow, task: Task, code: str, variables: d
         task.cancel()
         workflow.do_engine_steps()
         return False
-    event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=dict(variables), target=task.workflow)
+    thrown = ErrorEventDefinition(code, code=code)
+    thrown.error_message = message or None  # as compat/events.py gives a diagram's thrown errors
+    event = BpmnEvent(thrown, payload=dict(variables), target=task.workflow)
     workflow.top_workflow.catch(event)
     workflow.do_engine_steps()
     return True

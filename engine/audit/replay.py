@@ -222,16 +222,21 @@ class Replayer:
     def _ready(self, event: Event) -> str | None:
         return None if self._match(event) is not None else self._not_open(event)
 
-    def _open_task(self, event: Event) -> str | None:
-        known = self.tasks.get(event.task_id)
-        return None if known is not None and known.state == TaskState.READY else self._not_open(event)
+    def _given(self, event: Event) -> str | None:
+        """A claim, unclaim, delegation or assignment: the diagram's assignment/update listeners run."""
+        task = self.tasks.get(event.task_id)
+        if task is None or task.state != TaskState.READY:
+            return self._not_open(event)
+        with clock.frozen(event.at):
+            actions.reassign(self.workflow, task, event.actor if event.type == "task_claimed" else event.payload.get("to"))
+        return None
 
     def _completed(self, event: Event) -> str | None:
         task = self._match(event)
         if task is None:
             return self._not_open(event)
         with clock.frozen(event.at):
-            actions.complete(self.workflow, task, event.payload.get("data") or {})
+            actions.complete(self.workflow, task, event.payload.get("data") or {}, event.actor)
         return None
 
     def _due_changed(self, event: Event) -> str | None:
@@ -309,7 +314,7 @@ class Replayer:
             return self._external_waits(event)
         with clock.frozen(event.at):
             caught = external.throw_bpmn_error(self.workflow, task, event.payload["code"],
-                                               event.payload.get("data") or {})
+                                               event.payload.get("data") or {}, event.payload.get("message"))
         return None if caught == event.payload.get("caught") else \
             f"BPMN error {event.payload['code']} was {'not ' if caught else ''}caught in the replay"
 
@@ -332,17 +337,17 @@ class Replayer:
 
 
 #: Events whose replay only looks at the workflow (or matches its open tasks) and never moves it.
-_LOOKING = frozenset({"task_ready", "task_claimed", "task_unclaimed", "task_delegated", "task_cancelled",
+_LOOKING = frozenset({"task_ready", "task_cancelled",
                       "timer_cancelled", "instance_completed", "escalated", "incident", "incident_resolved",
                       "comment_added", "attachment_added"})
 
 _HANDLERS: dict[str, Callable[[Replayer, Event], str | None]] = {
     "instance_started": Replayer._started,
     "task_ready": Replayer._ready,
-    "task_claimed": Replayer._open_task,
-    "task_unclaimed": Replayer._open_task,
-    "task_delegated": Replayer._open_task,
-    "task_assigned": Replayer._open_task,
+    "task_claimed": Replayer._given,
+    "task_unclaimed": Replayer._given,
+    "task_delegated": Replayer._given,
+    "task_assigned": Replayer._given,
     "task_completed": Replayer._completed,
     "task_due_changed": Replayer._due_changed,
     "task_cancelled": Replayer._task_cancelled,

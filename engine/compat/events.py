@@ -31,12 +31,14 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (CANCEL_EVENT_XPATH, ERROR_E
                                                      ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH,
                                                      SIGNAL_EVENT_XPATH, TERMINATION_EVENT_XPATH)
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (ErrorEventDefinition,
+                                                                         EscalationEventDefinition,
+                                                                         SignalEventDefinition)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 
-from engine.compat.xmlsafe import CAMUNDA_NS
+from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS
 
 
 class NewestData:
@@ -110,8 +112,66 @@ def _newest_data(workflow: Any) -> dict[str, Any]:
     return dict(last.data) if last is not None else {}
 
 
+class CodeVariables:
+    """An error or escalation catch with `camunda:errorCodeVariable` / `errorMessageVariable` /
+    `escalationCodeVariable`: where it catches, those variables get the thrown code and message
+    (`camunda:errorMessage` of the thrown `bpmn:error`), as Camunda sets them. It matches what
+    stock SpiffWorkflow's definition of its kind would (stock compares classes, and throwers stay
+    stock), by code."""
+
+    def __init__(self, *args: Any, variables: dict[str, str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.variables = variables  # "code" / "message" → variable name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, self.stock) and self.code in (None, other.code)
+
+    __hash__ = None  # type: ignore[assignment] - compared, never hashed, like the stock definitions
+
+    def catch(self, my_task: Any, event: Any = None) -> None:
+        super().catch(my_task, event)
+        thrown = event.event_definition
+        found = {"code": thrown.code, "message": getattr(thrown, "error_message", None)}
+        carried = my_task.internal_data.get(self.name)
+        values = {variable: found[what] for what, variable in self.variables.items()}
+        my_task.internal_data[self.name] = {**(carried if isinstance(carried, dict) else {}), **values}
+
+
+class CamundaError(CodeVariables, ErrorEventDefinition):
+    stock = ErrorEventDefinition
+
+
+class CamundaEscalation(CodeVariables, EscalationEventDefinition):
+    stock = EscalationEventDefinition
+
+
+def _code_variables(event: Any, names: dict[str, str]) -> dict[str, str]:
+    return {what: value.strip() for what, attribute in names.items()
+            if (value := event.get(f"{{{CAMUNDA_NS}}}{attribute}") or "").strip()}
+
+
 class CamundaEvents:
     """Parser mixin: event definitions with Camunda 7's meaning (see the module docstring)."""
+
+    def parse_error_event(self, error_event):
+        definition = super().parse_error_event(error_event)
+        error = error_event.getroottree().getroot().find(
+            f"{{{BPMN_NS}}}error[@id='{error_event.get('errorRef') or ''}']")
+        message = (error.get(f"{{{CAMUNDA_NS}}}errorMessage") or "").strip() or None if error is not None else None
+        variables = _code_variables(error_event, {"code": "errorCodeVariable", "message": "errorMessageVariable"})
+        if variables:
+            definition = CamundaError(definition.name, definition.code, description=definition.description,
+                                      variables=variables)
+        definition.error_message = message  # what a catch's errorMessageVariable gets
+        return definition
+
+    def parse_escalation_event(self, escalation_event):
+        definition = super().parse_escalation_event(escalation_event)
+        variables = _code_variables(escalation_event, {"code": "escalationCodeVariable"})
+        if not variables:
+            return definition
+        return CamundaEscalation(definition.name, definition.code, description=definition.description,
+                                 variables=variables)
 
     def parse_message_event(self, message_event):
         reference = message_event.get("messageRef")

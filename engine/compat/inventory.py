@@ -35,8 +35,7 @@ _BPMN_RUNS = frozenset({
 #: Refused at deploy with FILE:LINE (lint.py says what to write instead); listed for completeness.
 _REFUSED = frozenset({
     "bpmn:compensateEventDefinition", "bpmn:complexGateway", "camunda:class", "camunda:delegateExpression",
-    "camunda:expression", "camunda:connector", "camunda:connectorId", "camunda:executionListener",
-    "camunda:taskListener", "camunda:field", "camunda:type", "camunda:topic",
+    "camunda:expression", "camunda:connector", "camunda:connectorId", "camunda:field", "camunda:type", "camunda:topic",
 })
 #: BPMN elements with no effect on a run, and why.
 _BPMN_IGNORED = {
@@ -60,6 +59,8 @@ _CAMUNDA_RUNS = frozenset({
     "candidateStarterGroups", "resultVariable", "mapDecisionResult", "versionTag", "errorMessage",
     "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry",
     "script",  # in an input/output parameter: a Python expression (elsewhere refused with FILE:LINE)
+    "errorCodeVariable", "errorMessageVariable", "escalationCodeVariable",  # set where the event is caught
+    "executionListener", "taskListener",  # with a Python script or ${…} body (Java ones refused, FILE:LINE)
     "formRef", "formRefBinding",  # with the .form file in the deployment (else the deploy warning says so)
 })
 _CAMUNDA_IGNORED = {

@@ -13,7 +13,8 @@ property is a key. Operands of an operator are parenthesised, so JUEL's preceden
 Also the Java methods analysts call on strings, lists and maps (`.size()`, `.contains(x)`,
 `.equals(x)`, `.isEmpty()`, `.startsWith(x)`, … see `_METHODS`), `now()`, `dateTime()` with
 `.plusDays(n)` … `.toDate()`, and `execution.getVariable("x")` (null when x is not set, as in
-Camunda), `execution.hasVariable("x")`, `execution.getVariables()`.
+Camunda), `execution.hasVariable("x")`, `execution.getVariables()`, `execution.processBusinessKey`.
+A listener's expression may also call business functions and change variables (`translate_listener`).
 """
 from __future__ import annotations
 
@@ -64,7 +65,23 @@ _PLUS_UNITS = {"Days": "days", "Hours": "hours", "Minutes": "minutes", "Seconds"
 _EXECUTION = {
     ("getVariable", 1): "locals().get({1})", ("getVariableLocal", 1): "locals().get({1})",
     ("hasVariable", 1): "{1} in locals()", ("getVariables", 0): "locals()",
+    ("getProcessBusinessKey", 0): "{0}.getProcessBusinessKey()", ("getBusinessKey", 0): "{0}.getProcessBusinessKey()",
+    ("getCurrentActivityId", 0): "{0}.getCurrentActivityId()",
+    ("getCurrentActivityName", 0): "{0}.getCurrentActivityName()", ("getEventName", 0): "{0}.getEventName()",
 }
+#: Bean properties of `execution` (`${execution.processBusinessKey}`) → the getter.
+_EXECUTION_PROPERTIES = {"processBusinessKey": "getProcessBusinessKey", "businessKey": "getProcessBusinessKey",
+                         "currentActivityId": "getCurrentActivityId", "currentActivityName": "getCurrentActivityName",
+                         "eventName": "getEventName"}
+#: What a listener's expression may change (it runs as a statement, engine.listeners).
+_LISTENER_EXECUTION = {("setVariable", 2): "{0}.setVariable({1}, {2})", ("setVariableLocal", 2): "{0}.setVariable({1}, {2})",
+                       ("removeVariable", 1): "{0}.removeVariable({1})"}
+#: `task` in a task listener (Camunda's DelegateTask).
+_TASK = {**_EXECUTION, **_LISTENER_EXECUTION, ("getAssignee", 0): "{0}.getAssignee()",
+         ("setAssignee", 1): "{0}.setAssignee({1})", ("getName", 0): "{0}.getName()",
+         ("getTaskDefinitionKey", 0): "{0}.getTaskDefinitionKey()"}
+_TASK_PROPERTIES = {**_EXECUTION_PROPERTIES, "assignee": "getAssignee", "name": "getName",
+                    "taskDefinitionKey": "getTaskDefinitionKey"}
 
 
 class Untranslatable(ValueError):
@@ -88,6 +105,18 @@ def is_juel(text: str | None) -> bool:
 def translate_expression(body: str) -> str:
     """Translate the inside of one `${…}` to a Python expression."""
     parser = _Parser(_tokenize(body), body)
+    node = parser.ternary()
+    parser.expect_end()
+    return node.text
+
+
+def translate_listener(body: str, functions: frozenset[str], task: bool) -> str:
+    """The inside of a listener's `camunda:expression` → a Python statement (its value is dropped,
+    as Camunda drops it): besides what expressions may use, a call of a business function
+    (`notify_customer(phone)`), `execution.setVariable(name, value)` / `removeVariable`, and in a
+    task listener `task` (`task.assignee`, `task.setAssignee(x)`, `task.setVariable(…)`)."""
+    parser = _Parser(_tokenize(body), body, functions=functions, objects=("execution", "task") if task else ("execution",),
+                     listener=True)
     node = parser.ternary()
     parser.expect_end()
     return node.text
@@ -181,10 +210,14 @@ def _tokenize(body: str) -> list[tuple[str, str]]:
 class _Parser:
     """Recursive descent over EL's grammar; each method returns the Python text of its part."""
 
-    def __init__(self, tokens: list[tuple[str, str]], source: str):
+    def __init__(self, tokens: list[tuple[str, str]], source: str, functions: frozenset[str] = frozenset(),
+                 objects: tuple[str, ...] = ("execution",), listener: bool = False):
         self.tokens = tokens
         self.index = 0
         self.source = source
+        self.functions = functions  # callable by name: only in a listener's expression
+        self.objects = objects  # Camunda engine objects the expression may use
+        self.listener = listener  # a listener's expression may change variables and call functions
 
     def peek(self, offset: int = 0) -> tuple[str, str]:
         position = self.index + offset
@@ -261,17 +294,22 @@ class _Parser:
                                  f"{', '.join(sorted({m for m, _ in _METHODS}))}, plusDays/Hours/…)")
         return _Node(template.format(node.operand(), *(a.operand() for a in arguments)), True)
 
-    def execution(self) -> _Node:
+    def engine_object(self, obj: str) -> _Node:
+        """`execution.…` / `task.…`: a method Camunda's object has and this engine provides."""
         self.expect(".")
         kind, name = self.take()
+        methods = _TASK if obj == "task" else {**_EXECUTION, **(_LISTENER_EXECUTION if self.listener else {})}
+        properties = _TASK_PROPERTIES if obj == "task" else _EXECUTION_PROPERTIES
         if self.peek()[1] != "(":
-            raise Untranslatable(f"execution.{name} is provided by the Camunda engine, not by this one")
+            if name not in properties:
+                raise Untranslatable(f"{obj}.{name} is provided by the Camunda engine, not by this one "
+                                     f"({', '.join(f'{obj}.{p}' for p in properties)} are)")
+            return _Node(f"{obj}.{properties[name]}()", False)
         arguments = self.arguments()
-        template = _EXECUTION.get((name, len(arguments)))
+        template = methods.get((name, len(arguments)))
         if template is None:
-            raise Untranslatable(f"execution.{name}(…) cannot run here (execution.getVariable, "
-                                 "hasVariable and getVariables can)")
-        return _Node(template.format("execution", *(a.operand() for a in arguments)), True)
+            raise Untranslatable(f"{obj}.{name}(…) cannot run here ({', '.join(sorted({m for m, _ in methods}))} can)")
+        return _Node(template.format(obj, *(a.operand() for a in arguments)), True)
 
     def postfix(self) -> _Node:
         node = self.primary()
@@ -312,10 +350,13 @@ class _Parser:
             if self.arguments():
                 raise Untranslatable(f"{text}() takes no arguments")
             return _Node("now()", False)
+        if text in self.functions and self.peek()[1] == "(":
+            return _Node(f"{text}({', '.join(a.text for a in self.arguments())})", False)
         if self.peek()[1] == "(" or self.peek()[1] == ":" and self.peek(2)[1] == "(":
-            raise Untranslatable(f"function call {text}(…) cannot run here")
-        if text == "execution" and self.peek()[1] == ".":
-            return self.execution()
+            raise Untranslatable(f"function call {text}(…) cannot run here" + (
+                " (a listener may call a business function of tasks/)" if self.listener else ""))
+        if text in self.objects and self.peek()[1] == ".":
+            return self.engine_object(text)
         if text in ENGINE_NAMES:
             raise Untranslatable(f"{text!r} is provided by the Camunda engine, not by this one")
         if text == "instanceof":

@@ -7,8 +7,8 @@ warning that says what is ignored. Unknown extensions are warned about, never dr
 JUEL/FEEL expressions and timers are checked where they are translated (translate.py).
 
 Choices worth knowing:
-- listeners are refused even with a Python script: SpiffWorkflow's Camunda specs have no hook to
-  run them, and a listener that silently never runs is worse than a script task in the diagram;
+- listeners run when their body is Python or a `${…}` expression (compat/listeners.py says which);
+  Java listeners are refused with what to write instead;
 - `zeebe:` (Camunda 8) is refused, except an empty `zeebe:userTask` marker (nothing to lose) and a
   `zeebe:formDefinition` pointing at an external form, which is a warning like `camunda:formRef`;
 - a service or send task needs an implementation (Camunda 7 refuses one without, too); here none
@@ -26,6 +26,7 @@ from lxml import etree
 
 from engine.compat.foureyes import FOUR_EYES, read_four_eyes
 from engine.compat.juel import is_juel
+from engine.compat.listeners import BadListener, check_objects, event_of, listener_elements, python_of
 from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, Findings, describe,
                                    owner, short_name)
 from engine.dmn import MAPPINGS
@@ -55,6 +56,7 @@ _CAMUNDA_USED = {
     "decisionRefVersion", "decisionRefVersionTag",
     "variableName", "variableEvents",  # conditional events (variableEvents is refused where checked)
     "taskPriority",  # of an external task, or of a process: the default of its external tasks
+    "errorCodeVariable", "errorMessageVariable", "escalationCodeVariable",  # set where caught (compat/events.py)
 }
 #: camunda: attributes ignored with a warning, and why ignoring them is harmless.
 _CAMUNDA_IGNORED = {
@@ -62,8 +64,6 @@ _CAMUNDA_IGNORED = {
                     "job-executor setting: every step here is committed as one unit of work"),
     **dict.fromkeys(("calledElementTenantId", "decisionRefTenantId"),
                     "there are no tenants here: every deployment is the same tenant's"),
-    **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
-                    "that variable will not be set when the event is caught"),
 }
 CAMUNDA_IGNORED = _CAMUNDA_IGNORED  # for the construct inventory (inventory.py)
 #: camunda: attributes that need the Java engine.
@@ -75,11 +75,6 @@ _CAMUNDA_REFUSED = {
     "caseRef": "calls a CMMN case",
     "formHandlerClass": "is a Java form handler",
 }
-_LISTENER_KINDS = ("class", "expression", "delegateExpression")
-#: Camunda engine objects in a script, except the `execution` methods the sandbox provides.
-_CAMUNDA_OBJECTS = re.compile(r"\b(execution|task)\s*\.\s*(?!(?<=execution\.)(?:getVariables?|setVariable|"
-                              r"hasVariable|removeVariable|getVariableLocal|setVariableLocal)\b)(\w+)")
-
 
 @dataclass
 class FileFacts:
@@ -213,11 +208,10 @@ def _check_script_task(file: str, task: etree._Element, facts: FileFacts, findin
     text = (script.text or "") if script is not None else ""
     if task.get(f"{{{CAMUNDA_NS}}}resource") is None and not text.strip():
         findings.error(file, task, f"{describe(task)} has no script")
-    engine_object = _CAMUNDA_OBJECTS.search(text)
-    if engine_object:
-        findings.error(file, task, f"{describe(task)} script uses Camunda's {engine_object.group(1)}."
-                       f"{engine_object.group(2)}: not available here; scripts read and assign variables by "
-                       "name, or use execution.getVariable / setVariable / hasVariable / removeVariable")
+    try:
+        check_objects(text, task_listener=False)
+    except BadListener as error:
+        findings.error(file, task, f"{describe(task)} {error}; scripts read and assign variables by name")
     if task.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
         findings.error(file, task, f"{describe(task)} uses camunda:resultVariable: not supported; "
                        "assign the variable inside the script")
@@ -372,10 +366,16 @@ def _check_forms(file: str, element: etree._Element, facts: FileFacts, findings:
 def _check_user_task(file: str, task: etree._Element, facts: FileFacts, findings: Findings) -> None:
     _check_forms(file, task, facts, findings)
     if not any((task.get(f"{{{CAMUNDA_NS}}}{name}") or "").strip()
-               for name in ("assignee", "candidateUsers", "candidateGroups")):
+               for name in ("assignee", "candidateUsers", "candidateGroups")) and not _assigned_on_create(task):
         findings.warn(file, task, f"{describe(task)} has no assignee and no candidates: nobody sees it in "
                       "an inbox until a supervisor or admin assigns it from the 未分配 (unassigned) queue",
                       rule="task-nobody", fix="set camunda:assignee or camunda:candidateGroups")
+
+
+def _assigned_on_create(task: etree._Element) -> bool:
+    """A create listener calling task.setAssignee gives the task to someone (engine.listeners)."""
+    return any(event_of(listener) == "create" and "setAssignee" in etree.tostring(listener, encoding="unicode")
+               for listener in listener_elements(task))
 
 
 _BPMN_CHECKS = {
@@ -523,18 +523,24 @@ def _check_camunda_element(file: str, element: etree._Element, findings: Finding
 
 
 def _check_listener(file: str, listener: etree._Element, findings: Findings) -> None:
+    """A listener runs (engine.listeners) when compat/listeners.py can give its Python body."""
     kind = short_name(listener.tag)
-    event = listener.get("event", "")
-    for attribute in _LISTENER_KINDS:
-        if listener.get(attribute):
-            findings.error(file, listener, f'{describe(listener)} has a {kind} ({event}) with {attribute}='
-                           f'"{listener.get(attribute)}" (Java/JUEL listener): not supported here')
-            return
-    script = listener.find(f"{{{CAMUNDA_NS}}}script")
-    language = script.get("scriptFormat", "") if script is not None else ""
-    findings.error(file, listener, f"{describe(listener)} has a {kind} ({event}) with a script "
-                   f"(scriptFormat={language}): script listeners are not supported; model the logic "
-                   "as a script task")
+    try:
+        python_of(listener)
+    except BadListener as error:
+        findings.error(file, listener, f"{describe(listener)} has a {kind} ({event_of(listener)}) that {error}")
+        return
+    if event_of(listener) == "take" and _is_join(listener.getparent().getparent()):
+        findings.error(file, listener, f"{describe(listener)} has a take listener into a parallel or inclusive "
+                       "gateway: not supported here; put it on the flow leaving the gateway, or make it an "
+                       "end listener of the element before")
+
+
+def _is_join(flow: etree._Element) -> bool:
+    """Whether the flow leads into a parallel or inclusive gateway (engine.listeners cannot see it taken)."""
+    scope = flow.getparent()
+    targets = scope.xpath("./*[@id=$id]", id=flow.get("targetRef") or "")
+    return bool(targets) and etree.QName(targets[0]).localname in ("parallelGateway", "inclusiveGateway")
 
 
 _MAPPING_ATTRIBUTES = {"source", "sourceExpression", "target", "variables", "local", "businessKey"}
@@ -551,8 +557,9 @@ def _check_call_mapping(file: str, mapping: etree._Element, findings: Findings) 
         findings.error(file, mapping, f"{describe(mapping)} {kind} has {', '.join(unknown)}: not a camunda:"
                        f"{kind.split(':')[-1]} attribute (source, sourceExpression, target, variables, local)")
     if mapping.get("businessKey") is not None:
-        findings.warn(file, mapping, f"{describe(mapping)} {kind} businessKey is ignored: the called case "
-                      "gets no business key")
+        if kind != "camunda:in":
+            findings.error(file, mapping, f"{describe(mapping)} {kind} businessKey: only camunda:in passes a "
+                           "business key (to the called process)")
         return
     if mapping.get("variables") not in (None, "all"):
         findings.error(file, mapping, f'{describe(mapping)} {kind} variables="{mapping.get("variables")}": '

@@ -10,6 +10,7 @@
   as in Camunda 7 — without a mapping nothing passes (stock SpiffWorkflow passes everything both
   ways); see `MappedCallActivity`;
 - `camunda:inputOutput` on any element: local variables as in Camunda 7 (`_LocalScopes`, engine.scope);
+- execution and task listeners: run at Camunda's moments (`_Listeners`, engine.listeners);
 - message, signal and conditional events: Camunda 7's meaning (events.py);
 - business rule tasks: a missing `camunda:decisionRef` no longer crashes the parser with a
   KeyError (deploy reports it properly before SpiffWorkflow ever sees the file); decisions are
@@ -43,12 +44,14 @@ from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, Call
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from engine import scope
+from engine import catching, listeners, scope
+from engine.compat import listeners as compat_listeners
 from engine.compat.assignment import assignment_of
 from engine.compat.foureyes import FourEyes, read_four_eyes
 from engine.compat.events import CamundaEvents, SignalEndEventParser, attach_event_subprocesses
 from engine.compat.iomapping import parameters
 from engine.compat.xmlsafe import BPMN_NS, CAMUNDA_NS
+from engine.sandbox import FACTS, facts_of
 from engine.dmn.model import Decision, blocked_by, read_dmn
 from engine.dmn.task import DecisionEngine, DecisionTask
 
@@ -112,7 +115,7 @@ class MappedCallActivityParser(CallActivityParser):
 def _mapping(item) -> dict:
     return {"all": item.get("variables") == "all", "local": item.get("local") == "true",
             "source": item.get("source"), "expression": item.get("sourceExpression"),
-            "target": item.get("target")}
+            "target": item.get("target"), "businessKey": item.get("businessKey")}
 
 
 class MappedCallActivity(CallActivity):
@@ -130,6 +133,10 @@ class MappedCallActivity(CallActivity):
         passed = {**self._mapped(my_task, "in", my_task.data, local=False),
                   **self._mapped(my_task, "in", scope.local_variables(my_task), local=True)}
         start.set_data(**passed)
+        for item in self.extensions.get("camunda", {}).get("in", []):
+            if item.get("businessKey") is not None:  # `camunda:in businessKey`: the called instance's key
+                key = self._evaluate(my_task, "in businessKey", item["businessKey"], my_task.data)
+                catching.set_business_key(subworkflow, None if key is None else str(key))
 
     def update_data(self, my_task, subworkflow):
         data = subworkflow.last_task.data
@@ -141,22 +148,23 @@ class MappedCallActivity(CallActivity):
     def _mapped(self, my_task, direction: str, data: dict, local: bool) -> dict:
         found: dict = {}
         for item in self.extensions.get("camunda", {}).get(direction, []):
-            if item["local"] != local:
+            if item["local"] != local or item.get("businessKey") is not None:
                 continue
             if item["all"]:
                 found.update(deepcopy(data))
             elif item["expression"] is not None:
-                found[item["target"]] = self._evaluate(my_task, direction, item["expression"], data)
+                found[item["target"]] = self._evaluate(my_task, f"{direction} sourceExpression", item["expression"], data)
             elif item["source"]:
                 found[item["target"]] = deepcopy(data.get(item["source"]))
         return found
 
     @staticmethod
-    def _evaluate(my_task, direction: str, expression: str, data: dict):
+    def _evaluate(my_task, what: str, expression: str, data: dict):
         try:
-            return my_task.workflow.script_engine.environment.evaluate(expression, dict(data))
+            return my_task.workflow.script_engine.environment.evaluate(expression, dict(data),
+                                                                       {FACTS: facts_of(my_task)})
         except Exception as error:  # noqa: BLE001 - the diagram's expression failed: name it
-            raise WorkflowTaskException(f"camunda:{direction} sourceExpression {expression} failed: "
+            raise WorkflowTaskException(f"camunda:{what} {expression} failed: "
                                         f"{type(error).__name__}: {error}", task=my_task) from error
 
 
@@ -185,9 +193,30 @@ class _LocalScopes:
         return spec
 
 
+class _Listeners:
+    """Mixed into every element parser: the element's Camunda listeners and the take listeners of
+    the flows into it (compat/listeners.py, checked at deploy) are hooked to its task spec
+    (engine.listeners) — for a multi-instance activity, start/end and task events on each instance."""
+
+    def parse_node(self):
+        spec = super().parse_node()
+        own = compat_listeners.bodies(self.node)
+        takes = compat_listeners.take_bodies(self.node.getparent().xpath(
+            "./bpmn:sequenceFlow[@targetRef=$id][bpmn:extensionElements/camunda:executionListener]",
+            id=self.bpmn_id, namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}))
+        carrier = self.spec.task_specs.get(f"{self.bpmn_id} [child]", self.task)
+        if carrier is not self.task:
+            if own:
+                listeners.connect(carrier, own)
+            own = {}
+        if own or takes:
+            listeners.connect(self.task, {**own, "take": takes})
+        return spec
+
+
 @functools.cache
 def _with_local_scopes(parser: type) -> type:
-    return type(parser.__name__, (_LocalScopes, parser), {})
+    return type(parser.__name__, (_Listeners, _LocalScopes, parser), {})
 
 
 class DecisionTaskParser(BusinessRuleTaskParser):
@@ -235,6 +264,9 @@ class ExternalServiceTaskParser(_ExternalWork, CamundaTaskParser):
 
 class ExternalSendTaskParser(_ExternalWork, SendTaskParser):
     pass
+
+
+_PROCESS_LISTENERS = "bpmdesk_process_listeners"  # set on a process spec once its listeners are connected
 
 
 class DeskParser(CamundaParser):
@@ -287,7 +319,18 @@ class DeskParser(CamundaParser):
         spec = super().get_spec(process_id, required)
         if spec is not None:
             attach_event_subprocesses(spec, self._spec_of)
+            self._connect_process_listeners(spec, process_id)
         return spec
+
+    def _connect_process_listeners(self, spec, process_id) -> None:
+        """A process's own start/end listeners (not an embedded sub-process's: its element has them)."""
+        parser = self.process_parsers.get(process_id)
+        if parser is None or parser.node.tag != f"{{{BPMN_NS}}}process" or getattr(spec, _PROCESS_LISTENERS, False):
+            return
+        setattr(spec, _PROCESS_LISTENERS, True)
+        found = compat_listeners.bodies(parser.node)
+        if found:
+            listeners.connect_process(spec.task_specs["Start"], spec.task_specs["End"], found)
 
     def _spec_of(self, name):
         return self.process_parsers[name].get_spec()

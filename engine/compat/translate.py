@@ -153,20 +153,22 @@ def _translate_assignments(file: str, process: etree._Element, findings: Finding
 
 
 def _translate_call_mappings(file: str, process: etree._Element, findings: Findings) -> None:
-    """`camunda:in/out sourceExpression` → the Python it runs as (plain text is a text literal)."""
+    """`camunda:in/out sourceExpression` and `camunda:in businessKey` → the Python they run as (plain
+    text is a text literal)."""
     for mapping in process.iter(f"{{{CAMUNDA_NS}}}in", f"{{{CAMUNDA_NS}}}out"):
-        value = mapping.get("sourceExpression")
-        if value is None:
-            continue
-        try:
-            python = translate_template(value)
-        except Untranslatable as error:
-            findings.error(file, mapping, f"{describe(mapping)} {short_name(mapping.tag)} sourceExpression="
-                           f"{value} cannot be translated from JUEL: {error}")
-            continue
-        mapping.set("sourceExpression", python)
-        if is_juel(value):
-            _note(file, mapping, f"{short_name(mapping.tag)} sourceExpression", value, python, findings)
+        for attribute in ("sourceExpression", "businessKey"):
+            value = mapping.get(attribute)
+            if value is None:
+                continue
+            try:
+                python = translate_template(value)
+            except Untranslatable as error:
+                findings.error(file, mapping, f"{describe(mapping)} {short_name(mapping.tag)} {attribute}="
+                               f"{value} cannot be translated from JUEL: {error}")
+                continue
+            mapping.set(attribute, python)
+            if is_juel(value):
+                _note(file, mapping, f"{short_name(mapping.tag)} {attribute}", value, python, findings)
 
 
 def _check_io_mappings(file: str, process: etree._Element, findings: Findings) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 
+from engine import scope
 from engine.dmn.evaluate import DecisionError, Evaluation, evaluate
 from engine.dmn.model import Decision
 from engine.dmn import map_result
@@ -43,6 +44,7 @@ class DecisionTask(BusinessRuleTask):
         except DecisionError as error:
             raise WorkflowTaskException(str(error), task=my_task) from None
         my_task.data.update(updates)
+        scope.share(my_task, updates)  # one scope per case: the other branches see them at once
         return True
 
     def variables(self, evaluation: Evaluation) -> dict[str, Any]:

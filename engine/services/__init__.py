@@ -11,6 +11,7 @@ from engine.services.cases import (
     may_start,
     show_instance,
     start_form,
+    uses_business_key,
     start_instance,
     startable,
 )
@@ -64,7 +65,7 @@ __all__ = [
     "add_user", "authenticate", "cancel_instance", "claim", "complete", "delegate", "deploy_files",
     "deploy_paths", "evaluate_decision", "fire_due_timers", "get_task", "get_user", "group_names", "list_groups", "set_group", "history", "list_definitions",
     "list_tasks", "list_timers", "list_users", "may_start", "next_task_for", "set_active", "set_groups",
-    "set_password", "show_instance", "start_form", "start_instance", "startable", "unclaim",
+    "set_password", "show_instance", "start_form", "start_instance", "startable", "unclaim", "uses_business_key",
 ]
 
 from engine.services.audit import (  # noqa: E402

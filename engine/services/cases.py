@@ -32,6 +32,12 @@ def start_form(db: Database, process_id: str) -> list[forms.FormField]:
         return runtime.start_fields(require_latest(db, session, process_id).specs)
 
 
+def uses_business_key(db: Database, process_id: str) -> bool:
+    """Whether the newest version reads its business key or waits for messages (the start page asks)."""
+    with db.unit_of_work(read_only=True) as session:
+        return runtime.uses_business_key(require_latest(db, session, process_id))
+
+
 def startable(db: Database, actor: Actor) -> list[DefinitionVersion]:
     """Processes this person may start by hand (timer-started ones start themselves)."""
     return [d for d in list_definitions(db) if may_start(d, actor) and not d.timer_start]
@@ -85,7 +91,8 @@ def cancel_instance(db: Database, instance_id: int, actor: Actor, reason: str) -
             raise Forbidden("只有发起人、客服主管、客服经理或管理员可以撤销案件。")
         if case.instance.status != "running":
             raise Forbidden(f"案件 {instance_id} 已{_STATUS_ZH.get(case.instance.status, case.instance.status)}，不能撤销。")
-        actions.cancel(case.workflow)
+        with running_diagram(case):  # the end and delete listeners of what is cancelled run
+            actions.cancel(case.workflow)
         case.instance.status = "cancelled"
         case.instance.ended_at = clock.now()
         case.note("instance_cancelled", actor.name, reason=reason)

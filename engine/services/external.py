@@ -352,10 +352,11 @@ def bpmn_error(db: Database, actor: Actor, task_id: str, worker_id: str, code: s
     with db.unit_of_work() as session:
         row, case, task = _open(session, db, actor, task_id)
         _require_lock_holder(row, worker_id, clock.now())
+        message = (message or "")[:2000]
         with running_diagram(case):
-            caught = external.throw_bpmn_error(case.workflow, task, code, variables)
+            caught = external.throw_bpmn_error(case.workflow, task, code, variables, message)
         case.note("external_task_bpmn_error", actor.name, task, worker=worker_id, code=code,
-                  message=(message or "")[:2000], data=variables, caught=caught)
+                  message=message, data=variables, caught=caught)
         case.completed[task_id] = actor.name  # answered by the worker, not cancelled by the diagram
         save_case(case, actor.name)
         return caught

@@ -23,7 +23,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import actions, catching, clock, history, limits, notify, runtime, watchdog
+from engine import actions, catching, clock, history, limits, listeners, notify, runtime, watchdog
 from engine.errors import BpmdeskError, Conflict, NotFound, ProcessError
 from engine.history import record
 from engine.numbers import MAX_ID, whole_number
@@ -467,7 +467,7 @@ def _close_rows(case: Case, task_ids: list[str], actor: str, now: datetime) -> N
 
 def _task_row(case: Case, task: Task, timers: list[runtime.WaitingTimer], now: datetime) -> dict[str, Any]:
     priority = next(iter(runtime.assignment(task, "priority")), None)
-    assignee = next(iter(runtime.assignment(task, "assignee")), None)
+    assignee = listeners.assignee(task)  # camunda:assignee, or what a task listener gave
     groups = list(dict.fromkeys(runtime.assignment(task, "candidateGroups")))
     users = list(dict.fromkeys(runtime.assignment(task, "candidateUsers")))
     if assignee is None and not groups and not users:

@@ -20,10 +20,10 @@ from engine.services import access, foureyes
 from engine.services.access import Actor
 from engine.services.foureyes import recording_refusals
 from engine.services.groups import GroupInfo, list_groups
-from engine.services.steps import (CANDIDATES, TASKS, instance_record, open_case, save_case, touch_instance,
-                                   translating_races)
+from engine.services.steps import (CANDIDATES, TASKS, instance_record, open_case, running_diagram, save_case,
+                                   touch_instance, translating_races)
 from engine.services.users import groups_of
-from engine.services.work import TaskItem, _item, _require_open, _require_task, _set_assignee
+from engine.services.work import TaskItem, _item, _require_open, _require_task, _set_assignee, record_given
 from engine.store import Database, Membership
 
 MAX_REASON = 500  # as a cancellation's reason
@@ -92,8 +92,7 @@ def assign(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem:
         if row.assignee == to_user:
             return _item(row)
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user)
-        record(session, "task_assigned", actor.name, instance_id=row.instance_id, task_id=row.id,
-               element_id=row.element_id, payload={"name": row.name, "to": to_user})
+        record_given(db, session, row, actor, "task_assigned", to_user, {"name": row.name, "to": to_user})
         return _item(row)
 
 
@@ -134,7 +133,8 @@ def change_due(db: Database, task_id: str, actor: Actor, reason: str, *, due_at:
             task = runtime.find_task(case.workflow, task_id)
             if task is None or task.state != TaskState.READY:
                 raise Conflict(f"任务「{row.name}」当前不能调整时限（流程状态已变化），请刷新。")
-            case.moved_timers.update(actions.change_due(task, due_at))
+            with running_diagram(case):  # its update listeners run
+                case.moved_timers.update(actions.change_due(task, due_at))
             case.note("task_due_changed", actor.name, task, **payload)
             save_case(case, actor.name)
         values = {"due_at": due_at} if due_at else {}

@@ -409,9 +409,29 @@ def claim(db: Database, task_id: str, actor: Actor) -> TaskItem:
         if row.assignee == actor.name:
             return _item(row)
         row = _set_assignee(session, row, expected=None, assignee=actor.name)
-        record(session, "task_claimed", actor.name, instance_id=row.instance_id, task_id=row.id,
-               element_id=row.element_id, payload={"name": row.name})
+        record_given(db, session, row, actor, "task_claimed", actor.name, {"name": row.name})
         return _item(row)
+
+
+def record_given(db: Database, session: Session, row: Row, actor: Actor, event: str, to: str | None,
+                 payload: dict[str, Any]) -> None:
+    """Record that the task was given to ``to`` (None: back to its groups). Where the diagram has
+    assignment or update listeners on it, they run in the case (``actions.reassign``), so the
+    case is loaded and saved; other tasks need only the event."""
+    with_case = _require_task(session, row.id, with_case=True)
+    specs = runtime.deployed(db, session, with_case.case_definition_id).specs
+    if not runtime.reacts_to_assignment(specs, row.element_id):
+        record(session, event, actor.name, instance_id=row.instance_id, task_id=row.id,
+               element_id=row.element_id, payload=payload)
+        return
+    case = open_case(session, db, instance_record(with_case, prefix="case_"))
+    task = runtime.find_task(case.workflow, row.id)
+    if task is None or task.state != TaskState.READY:
+        raise Conflict(f"任务「{row.name}」当前不可分配（流程状态已变化），请刷新。")
+    case.note(event, actor.name, task, **payload)
+    with running_diagram(case):
+        actions.reassign(case.workflow, task, to)
+    save_case(case, actor.name)
 
 
 def _set_assignee(session: Session, row: Row, expected: str | None, assignee: str | None,
@@ -438,8 +458,7 @@ def unclaim(db: Database, task_id: str, actor: Actor) -> TaskItem:
         _require_open(row)
         access.require_unclaim(actor, row)
         row = _set_assignee(session, row, expected=actor.name, assignee=None)
-        record(session, "task_unclaimed", actor.name, instance_id=row.instance_id, task_id=row.id,
-               element_id=row.element_id, payload={"name": row.name})
+        record_given(db, session, row, actor, "task_unclaimed", None, {"name": row.name})
         return _item(row)
 
 
@@ -457,8 +476,7 @@ def delegate(db: Database, task_id: str, actor: Actor, to_user: str) -> TaskItem
         foureyes.guard(db, session, actor, to_user, row, "delegate")
         row = _set_assignee(session, row, expected=row.assignee, assignee=to_user,
                             owner=None if to_user == row.owner else actor.name)
-        record(session, "task_delegated", actor.name, instance_id=row.instance_id, task_id=row.id,
-               element_id=row.element_id, payload={"name": row.name, "to": to_user})
+        record_given(db, session, row, actor, "task_delegated", to_user, {"name": row.name, "to": to_user})
         return _item(row)
 
 
@@ -482,7 +500,7 @@ def complete(db: Database, task_id: str, actor: Actor, data: dict[str, Any] | No
         case.note("task_completed", actor.name, task, name=row.name, data=values, changed=changed,
                   **({"checked": [d.as_payload() for d in checked]} if checked else {}))
         with running_diagram(case):
-            actions.complete(case.workflow, task, values)
+            actions.complete(case.workflow, task, values, actor.name)
         case.completed[task_id] = actor.name
         save_case(case, actor.name)
         return Completion(row.instance_id, tuple(_item(opened) for opened in case.opened))
