@@ -27,7 +27,8 @@ def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('forms') / 'bpmdesk.db'}",
                                  {"frontdesk", "engineer", "engineer2", "storemgr", "sales", "finance", "gm"})
     services.deploy_paths(database, [ROOT / "processes" / "order_cancellation_return.bpmn",
-                                     ROOT / "processes" / "return_policy.dmn"], services.Actor.operator("test"))
+                                     ROOT / "processes" / "return_policy.dmn",
+                                     ROOT / "processes" / "product_repair.bpmn", ROOT / "processes" / "escalation_policy.dmn"], services.Actor.operator("test"))
     yield database
     database.dispose()
 

@@ -37,7 +37,8 @@ ORDER = {"customer_name": "吴先生", "phone": "13922223333", "order_no": "2025
 def desk_db(web_db: Database) -> Database:
     """The shared browser database, with the cancellation procedure and the people these tests need."""
     services.deploy_paths(web_db, [ROOT / "processes" / "order_cancellation_return.bpmn",
-                                   ROOT / "processes" / "return_policy.dmn"], services.Actor.operator("test"))
+                                   ROOT / "processes" / "return_policy.dmn",
+                                   ROOT / "processes" / "product_repair.bpmn", ROOT / "processes" / "escalation_policy.dmn"], services.Actor.operator("test"))
     existing = {u.name for u in services.list_users(web_db)}
     for name, display, groups in DEMO_USERS:
         if name in PEOPLE - existing:

@@ -1,0 +1,128 @@
+"""Four eyes in the procedures: where a manual has one person check another's work, the checker is
+never the doer — refused on the service layer, in the CLI and through the REST API, while another
+member of the checking group passes.
+
+Each row drives a real case of a procedure in processes/ to its checking task, with the checked
+step(s) done by a user who is also in the checking group (the only way the doer could reach the
+check at all).
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from engine import clock, services
+from engine.cli import main
+from engine.errors import Forbidden
+from test_procedures_cancellation import DAY_7, HOURS_49, ORDINARY, REQUEST
+from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
+
+OP = services.Actor.operator()
+PASSWORD = "pw-procedures"
+_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A checking task of a procedure and how to reach it with ``doer`` doing the checked work."""
+    process: str
+    element: str
+    doer_groups: tuple[str, ...]  # the checked step's group(s); the doer is also in the checker's group
+    checker_group: str
+    checker: str  # a demo user of the checker's group, who did nothing before
+    reach: Callable[[Desk, str], int]
+    data: dict[str, str]  # what the checker submits
+
+
+def _return_form(desk: Desk, doer: str, **order: str) -> int:
+    case = desk.start("order_cancellation_return", "frontdesk", **{**REQUEST, **ORDINARY, "request_kind": "return",
+                                                                   "delivered": "true", "delivered_on": DAY_7,
+                                                                   "packaging_intact": "true", **order})
+    desk.complete(case, "Task_TryResolve", "frontdesk", suggestion="建议保留")
+    desk.complete(case, "Task_FillReturnForm", doer, receipt_provided="true", pickup_slip_provided="true",
+                  delivery_slip_provided="true", customer_signed="true")
+    desk.complete(case, "Task_InspectGoods", doer, goods_condition="完好", goods_confirmed="true")
+    return case
+
+
+def _cancellation_form(desk: Desk, doer: str) -> int:
+    case = desk.start("order_cancellation_return", "frontdesk", **REQUEST, order_kind="ordinary", ordered_at=HOURS_49)
+    desk.complete(case, "Task_TryResolve", "frontdesk", suggestion="建议延期送货")
+    desk.complete(case, "Task_FillCancellationForm", doer, sales_order_provided="true", receipt_provided="true",
+                  customer_signed="true")
+    return case
+
+
+def _repair_assessed(desk: Desk, doer: str) -> int:
+    case = desk.start("product_repair", "frontdesk", customer_name="赵六", phone="13600000004", address="滨江路8号",
+                      product="实木衣柜", fault="柜门合页松脱")
+    desk.complete(case, "Task_BookVisit", "service", visit_date="2026-03-03")
+    desk.complete(case, "Task_AssessRepair", doer, assessment="合页滑牙", product_fault="true",
+                  warranty_decision="免费维修", repair_charge="0")
+    return case
+
+
+CHECKS = [
+    Check("order_cancellation_return", "Task_ApproveCancellation", ("front-desk",), "gm", "gm",
+          _cancellation_form, {"approved": "true"}),
+    Check("order_cancellation_return", "Task_ApproveReturn", ("store-manager",), "sales-head", "sales",
+          _return_form, {"approved": "true"}),
+    Check("product_repair", "Task_StoreManagerSign", ("service-center",), "store-manager", "storemgr",
+          _repair_assessed, {}),
+]
+IDS = [f"{c.process}:{c.element}" for c in CHECKS]
+
+
+def doer_in_both(desk: Desk, check: Check) -> str:
+    """A new user in the checked step's group(s) and the checker's group."""
+    name = f"dual{next(_numbers)}"
+    services.add_user(desk.db, name, [*check.doer_groups, check.checker_group], PASSWORD, actor=OP)
+    return name
+
+
+def at_the_check(desk: Desk, check: Check) -> tuple[int, int, str]:
+    """(case, checking task id, doer)."""
+    doer = doer_in_both(desk, check)
+    case = check.reach(desk, doer)
+    return case, desk.task(case, check.element).id, doer
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=IDS)
+def test_the_doer_is_refused_the_check_and_another_member_passes(desk, check):
+    case, task, doer = at_the_check(desk, check)
+    with clock.frozen(desk.now):
+        for action in (services.claim, lambda db, t, a: services.complete(db, t, a, dict(check.data))):
+            with pytest.raises(Forbidden, match="四眼原则：您.*不能.*复核任务"):
+                action(desk.db, task, services.actor_for(desk.db, doer))
+    assert desk.task(case, check.element).assignee is None, "nothing changed"
+    desk.complete(case, check.element, check.checker, **check.data)
+    assert check.element not in desk.open_elements(case)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=IDS)
+def test_the_cli_refuses_the_doer(desk, check):
+    case, task, doer = at_the_check(desk, check)
+    run = lambda *args: CliRunner().invoke(main, list(args), env={"BPMDESK_DATABASE_URL": desk.db.url})
+    refused = run("claim", str(task), "--as", doer)
+    assert refused.exit_code == 2 and "四眼原则" in refused.output, refused.output
+    assert run("claim", str(task), "--as", check.checker).exit_code == 0
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=IDS)
+def test_the_rest_api_refuses_the_doer(desk, check, tmp_path: Path):
+    from webui import create_app
+
+    case, task, doer = at_the_check(desk, check)
+    client = create_app({"DATABASE_URL": desk.db.url, "VAR_DIR": tmp_path, "SECRET_KEY": "t",
+                         "TESTING": True}).test_client()
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{doer}:{PASSWORD}".encode()).decode()}
+    with clock.frozen(desk.now):
+        claimed = client.post(f"/engine-rest/task/{task}/claim", headers=basic, json={"userId": doer})
+    assert claimed.status_code == 403 and "四眼原则" in claimed.json["message"]
+    desk.claim(case, check.element, check.checker)
