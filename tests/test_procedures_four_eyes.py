@@ -126,3 +126,21 @@ def test_the_rest_api_refuses_the_doer(desk, check, tmp_path: Path):
         claimed = client.post(f"/engine-rest/task/{task}/claim", headers=basic, json={"userId": doer})
     assert claimed.status_code == 403 and "四眼原则" in claimed.json["message"]
     desk.claim(case, check.element, check.checker)
+
+
+def test_the_signature_on_the_web_is_the_signed_in_person(desk, tmp_path: Path):
+    """店长签字 is not typed: the task page shows who is signed in, and the case records that user."""
+    from test_webui_app import post, text, token_of
+    from webui import create_app
+
+    name = f"store{next(_numbers)}"
+    services.add_user(desk.db, name, ["store-manager"], PASSWORD, "店长 甲", actor=OP)
+    case = _repair_assessed(desk, "service")
+    task = desk.task(case, "Task_StoreManagerSign").id
+    client = create_app({"DATABASE_URL": desk.db.url, "VAR_DIR": tmp_path, "TESTING": True}).test_client()
+    login = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token_of(login)})
+    page = client.get(f"/tasks/{task}")
+    assert page.status_code == 200 and "店长 甲" in text(page) and "自动填写为办理人" in text(page)
+    assert post(client, f"/tasks/{task}/complete", {}, via=f"/tasks/{task}").status_code == 302
+    assert desk.data(case)["store_manager_signature"] == name
