@@ -21,6 +21,7 @@ from engine import clock, services
 from engine.cli import main
 from engine.errors import Forbidden
 from test_procedures_cancellation import DAY_7, HOURS_49, ORDINARY, REQUEST
+from test_procedures_move_in import inspect, inspection_due
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 OP = services.Actor.operator()
@@ -68,6 +69,14 @@ def _repair_assessed(desk: Desk, doer: str) -> int:
     return case
 
 
+def _defect_repaired(desk: Desk, doer: str) -> int:
+    case = inspection_due(desk)
+    inspect(desk, case, has_defects="true", defects="客厅墙面裂缝")
+    desk.complete(case, "Task_CreateWorkOrder", "frontdesk", work_order_no="WO-1")
+    desk.complete(case, "Task_RepairDefects", doer, repair_party="maintenance", repair_note="已修补")
+    return case
+
+
 CHECKS = [
     Check("order_cancellation_return", "Task_ApproveCancellation", ("front-desk",), "gm", "gm",
           _cancellation_form, {"approved": "true"}),
@@ -75,14 +84,17 @@ CHECKS = [
           _return_form, {"approved": "true"}),
     Check("product_repair", "Task_StoreManagerSign", ("service-center",), "store-manager", "storemgr",
           _repair_assessed, {}),
+    Check("move_in_acceptance", "Task_RecheckRepair", ("engineering",), "engineering", "engineer2",
+          _defect_repaired, {"recheck_passed": "true"}),
 ]
 IDS = [f"{c.process}:{c.element}" for c in CHECKS]
 
 
 def doer_in_both(desk: Desk, check: Check) -> str:
-    """A new user in the checked step's group(s) and the checker's group."""
+    """A new user in the checked step's group(s) and the checker's group (once, if they are one)."""
     name = f"dual{next(_numbers)}"
-    services.add_user(desk.db, name, [*check.doer_groups, check.checker_group], PASSWORD, actor=OP)
+    groups = dict.fromkeys([*check.doer_groups, check.checker_group])
+    services.add_user(desk.db, name, list(groups), PASSWORD, actor=OP)
     return name
 
 
