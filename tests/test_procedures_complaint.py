@@ -1,6 +1,9 @@
 """P1 complaint handling (processes/complaint_handling.bpmn) walked through the service layer."""
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import InvalidInput
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P1 = "complaint_handling"
@@ -69,18 +72,73 @@ def test_invalid_complaint_is_declined_with_a_recorded_reason(desk):
     assert desk.data(case)["decline_reason"].startswith("业主室内私人装修纠纷")
 
 
-def test_major_complaint_goes_through_manager_to_gm_review(desk):
+AGREED_15H = "2026-03-02T15:00+08:00"
+
+
+def major_reported(desk: Desk, agreed: str = AGREED_15H) -> int:
+    """A major complaint: reply time agreed with the owner, incident reported to the GM's assistant."""
     case = received(desk, severity="major")
-    assert desk.open_elements(case) == {"Task_PickUpTicket", "Task_ReportToGM"}
+    assert desk.open_elements(case) == {"Task_PickUpTicket", "Task_AgreeReplyTime"}
+    assert desk.task(case, "Task_AgreeReplyTime").candidate_groups == ("front-desk",)
+    desk.complete(case, "Task_AgreeReplyTime", "frontdesk", explanation_to_owner="需公司领导决定赔偿方案",
+                  agreed_reply_at=agreed)
     assert desk.task(case, "Task_ReportToGM").candidate_groups == ("cs-manager",)
-    desk.complete(case, "Task_ReportToGM", "manager", manager_report="连续三天积水，业主情绪激动")
+    desk.complete(case, "Task_ReportToGM", "manager", incident_time="2026-03-02 08:30", incident_symptoms="电梯厅积水",
+                  emergency_plan="抽水并封闭电梯厅", manager_report="已通知保洁、工程到场")
+    assert desk.data(case)["reported_by"] == "manager"
+    return case
+
+
+def test_major_complaint_reply_time_report_review_and_problem_analysis(desk):
+    """002 四: agree a reply time; 002 第二篇: incident report, then the 问题分析报告 to the GM's office."""
+    case = major_reported(desk)
     assert desk.task(case, "Task_GMReview").candidate_groups == ("gm",)
+    assert desk.task(case, "Task_ReplyAtAgreedTime").candidate_groups == ("front-desk",)
     handled(desk, case)
     desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="满意", satisfaction="satisfied")
-    assert desk.status(case) == "running", "the case waits for the GM's review"
     desk.complete(case, "Task_GMReview", "gm", review_measures="增加巡查频次", responsible_person="保洁主管")
+    assert "Task_ProblemAnalysisReport" not in desk.open_elements(case), "the report comes after the event"
+    desk.complete(case, "Task_ReplyAtAgreedTime", "frontdesk", reply_to_owner="赔偿方案已确定")
+    report = desk.task(case, "Task_ProblemAnalysisReport")
+    assert report.candidate_groups == ("cs-supervisor",)
+    assert desk.status(case) == "running", "the case waits for the analysis report"
+    desk.complete(case, "Task_ProblemAnalysisReport", "supervisor", incident_impact="业主出行不便",
+                  handling_summary="当日清理", cause_analysis="地漏堵塞", corrective_preventive_measures="每周疏通地漏",
+                  analysis_sent_to_gm_office="true")
     assert desk.status(case) == "completed"
-    assert desk.data(case)["responsible_person"] == "保洁主管"
+    assert (desk.data(case)["responsible_person"], desk.data(case)["analysis_by"]) == ("保洁主管", "supervisor")
+
+
+def test_a_major_complaint_not_answered_by_the_agreed_time_is_escalated(desk):
+    case = major_reported(desk)
+    desk.wait(hours=5, minutes=59)  # 14:59, the reply was agreed for 15:00
+    assert "Task_RemindAgreedReply" not in desk.open_elements(case)
+    desk.wait(minutes=2)  # 15:01
+    assert desk.task(case, "Task_RemindAgreedReply").candidate_groups == ("cs-supervisor",)
+    assert "Task_ReplyAtAgreedTime" in desk.open_elements(case), "the reply is still owed"
+
+
+def test_the_agreed_reply_time_is_required(desk):
+    case = received(desk, severity="major")
+    with pytest.raises(InvalidInput) as refused:
+        desk.complete(case, "Task_AgreeReplyTime", "frontdesk", explanation_to_owner="需领导决定")
+    assert set(refused.value.field_errors) == {"agreed_reply_at"}
+
+
+@pytest.mark.parametrize("channel, written", [("letter", True), ("phone", False), ("visit", False)])
+def test_a_written_complaint_gets_a_written_reply(desk, channel, written):
+    case = desk.start(P1, "frontdesk", **{**COMPLAINT, "channel": channel})
+    desk.complete(case, "Task_ClassifyComplaint", "frontdesk", complaint_kind="soft", complaint_severity="general",
+                  validity="valid")
+    desk.complete(case, "Task_DispatchToDepartment", "frontdesk", responsible_dept="cleaning")
+    handled(desk, case)
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="满意", satisfaction="satisfied")
+    if written:
+        assert desk.task(case, "Task_WrittenReply").candidate_groups == ("front-desk",)
+        desk.complete(case, "Task_WrittenReply", "frontdesk", recorded_in_complaint_book="true",
+                      reported_to_leaders="true", written_reply="积水已清理，地漏已疏通，特此函复。",
+                      written_reply_sent_on="2026-03-03")
+    assert desk.status(case) == "completed"
 
 
 def test_general_complaint_needs_no_review(desk):
