@@ -25,7 +25,7 @@ def received(desk: Desk, kind: str = "soft", severity: str = "general", dept: st
 
 def handled(desk: Desk, case: int, worker: str = "cleaner") -> None:
     """Soft complaint: picked up, reacted to, checked, recorded and the record accepted."""
-    desk.complete(case, "Task_PickUpTicket", worker, receiver="周敏")
+    desk.complete(case, "Task_PickUpTicket", worker)
     desk.complete(case, "Task_SoftReaction", worker, reaction_note="已派人清理积水")
     desk.complete(case, "Task_SoftVerify", "frontdesk", verify_note="现场已清理")
     record(desk, case, worker)
@@ -34,7 +34,7 @@ def handled(desk: Desk, case: int, worker: str = "cleaner") -> None:
 
 def record(desk: Desk, case: int, worker: str) -> None:
     desk.complete(case, "Task_RecordHandling", worker,
-                  handling_result="积水已清理，地漏已疏通", handler_name="周敏", dept_head="保洁主管")
+                  handling_result="积水已清理，地漏已疏通")
 
 
 def accept_record(desk: Desk, case: int) -> None:
@@ -148,7 +148,7 @@ def test_general_complaint_needs_no_review(desk):
 
 def test_incomplete_record_goes_back_to_the_department(desk):
     case = received(desk)
-    desk.complete(case, "Task_PickUpTicket", "cleaner", receiver="周敏")
+    desk.complete(case, "Task_PickUpTicket", "cleaner")
     desk.complete(case, "Task_SoftReaction", "cleaner", reaction_note="已处理")
     desk.complete(case, "Task_SoftVerify", "frontdesk", verify_note="已核对")
     record(desk, case, "cleaner")
@@ -163,7 +163,7 @@ def test_incomplete_record_goes_back_to_the_department(desk):
 
 def test_hard_complaint_gets_two_responses(desk):
     case = received(desk, kind="hard", dept="engineering")
-    desk.complete(case, "Task_PickUpTicket", "engineer", receiver="赵强")
+    desk.complete(case, "Task_PickUpTicket", "engineer")
     assert desk.open_elements(case) == {"Task_HardFirstResponse"}
     desk.complete(case, "Task_HardFirstResponse", "engineer", first_response="已联系业户，安排检修")
     desk.complete(case, "Task_HardSecondResponse", "engineer", second_response="配件已订",
@@ -212,14 +212,14 @@ def test_pickup_not_within_15_minutes_escalates_to_the_supervisor(desk):
 def test_pickup_in_time_never_escalates(desk):
     case = received(desk)
     desk.wait(minutes=10)
-    desk.complete(case, "Task_PickUpTicket", "cleaner", receiver="周敏")
+    desk.complete(case, "Task_PickUpTicket", "cleaner")
     desk.wait(minutes=10)
     assert "Task_EscalatePickUp" not in escalations(desk, case)
 
 
 def test_soft_complaint_reaction_15_minutes_and_check_30_minutes(desk):
     case = received(desk)
-    desk.complete(case, "Task_PickUpTicket", "cleaner", receiver="周敏")
+    desk.complete(case, "Task_PickUpTicket", "cleaner")
     desk.wait(minutes=14)
     assert escalations(desk, case) == {}
     desk.wait(minutes=2)
@@ -234,7 +234,7 @@ def test_soft_complaint_reaction_15_minutes_and_check_30_minutes(desk):
 
 def test_hard_complaint_first_response_within_1_hour_second_after_3_hours(desk):
     case = received(desk, kind="hard", dept="engineering")
-    desk.complete(case, "Task_PickUpTicket", "engineer", receiver="赵强")
+    desk.complete(case, "Task_PickUpTicket", "engineer")
     desk.wait(minutes=59)
     assert escalations(desk, case) == {}
     desk.wait(minutes=2)
@@ -248,7 +248,7 @@ def test_hard_complaint_first_response_within_1_hour_second_after_3_hours(desk):
 
 def follow_up_pending(desk: Desk, kind: str) -> int:
     case = received(desk, kind=kind, dept="engineering")
-    desk.complete(case, "Task_PickUpTicket", "engineer", receiver="赵强")
+    desk.complete(case, "Task_PickUpTicket", "engineer")
     if kind == "hard":
         desk.complete(case, "Task_HardFirstResponse", "engineer", first_response="已回应")
         desk.complete(case, "Task_HardSecondResponse", "engineer", second_response="已回应",

@@ -77,7 +77,25 @@ def _defect_repaired(desk: Desk, doer: str) -> int:
     return case
 
 
+def _complaint_recorded(desk: Desk, doer: str) -> int:
+    """The probe of issue 13: one person picks up, handles and records a complaint."""
+    case = desk.start("complaint_handling", "frontdesk", customer_name="张三", phone="13800000001", room="3-1-502",
+                      channel="phone", occurred_at="2026-03-02 08:30", place="3号楼电梯厅",
+                      description="电梯厅地面积水", read_back_confirmed="true")
+    desk.complete(case, "Task_ClassifyComplaint", "frontdesk", complaint_kind="soft", complaint_severity="general",
+                  validity="valid")
+    desk.complete(case, "Task_DispatchToDepartment", "frontdesk", responsible_dept="cleaning")
+    desk.complete(case, "Task_PickUpTicket", doer)
+    desk.complete(case, "Task_SoftReaction", doer, reaction_note="已清理")
+    desk.complete(case, "Task_SoftVerify", "frontdesk", verify_note="已核对")
+    desk.complete(case, "Task_RecordHandling", doer, handling_result="积水已清理")
+    assert desk.data(case)["handler_name"] == doer, "处理人 is who signed in"
+    return case
+
+
 CHECKS = [
+    Check("complaint_handling", "Task_CheckRecord", ("cleaning",), "front-desk", "frontdesk2",
+          _complaint_recorded, {"record_complete": "true", "matter_resolved": "true", "head_signed": "true"}),
     Check("order_cancellation_return", "Task_ApproveCancellation", ("front-desk",), "gm", "gm",
           _cancellation_form, {"approved": "true"}),
     Check("order_cancellation_return", "Task_ApproveReturn", ("store-manager",), "sales-head", "sales",

@@ -129,7 +129,7 @@ def test_facts_agree_with_the_log_on_every_database(db: Database) -> None:
     walk.do("Task_ClassifyComplaint", "frontdesk", complaint_kind="hard", complaint_severity="general",
             validity="valid")
     walk.do("Task_DispatchToDepartment", "frontdesk", responsible_dept="security")
-    walk.do("Task_PickUpTicket", "guard", minutes=16, receiver="接单员")
+    walk.do("Task_PickUpTicket", "guard", minutes=16)
     walk.do("Task_EscalatePickUp", "supervisor", pickup_supervision="已催办")
     before = reports.facts_snapshot(db)
     with clock.frozen(walk.now):
