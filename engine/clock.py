@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
@@ -67,3 +67,16 @@ class _ClockDatetime(datetime):
 
 _spiff_timer.datetime = _ClockDatetime
 _spiff_timer.LOCALTZ = local_tz()
+
+_spiff_span = _spiff_timer.TimerEventDefinition.get_timedelta_from_start
+
+
+def _span_on_local_calendar(parsed_duration: dict, start: datetime | None = None) -> timedelta:
+    """SpiffWorkflow counts the months of ``P1M`` from ``now`` in UTC, so a month started at
+    00:00 on the 1st in Beijing (16:00 UTC the day before) got the previous month's length. Camunda
+    counts on the server's calendar: here the centre's zone (``BPMDESK_TIMEZONE``)."""
+    start = start or now()
+    return _spiff_span(parsed_duration, start.astimezone(local_tz()) if start.tzinfo else start)
+
+
+_spiff_timer.TimerEventDefinition.get_timedelta_from_start = staticmethod(_span_on_local_calendar)

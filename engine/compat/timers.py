@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import limits
+from engine import clock, limits
 from engine.compat.juel import Untranslatable, is_juel, translate_template
 from engine.numbers import whole_number
 
@@ -151,23 +151,55 @@ def _python_expression(kind: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Recurrence:
-    """When a timer start event's occurrences fall: ``first``, then every ``period``, ``count`` times."""
+    """When a timer start event's occurrences fall: ``first``, then every ``period``, ``count`` times.
+
+    The period is kept as ISO text because months and years step by the calendar, as Camunda 7's
+    cycles do: ``R/2026-01-01T00:00:00/P1M`` falls on the 1st of every month (31 days, then 28, …),
+    not every 31 days."""
 
     first: datetime
-    period: timedelta | None  # None: once
+    period: str | None  # ISO 8601 duration; None: once
     count: int | None  # None: without end
+
+    def _fixed(self) -> timedelta | None:
+        """The period's length when it does not depend on the calendar (no months or years)."""
+        parsed = TimerEventDefinition.parse_iso_duration(self.period)
+        return None if parsed.get("years") or parsed.get("months") else _span(self.period, self.first)
+
+    def after(self, occurrence: datetime, steps: int = 1) -> datetime:
+        """The occurrence ``steps`` periods after ``occurrence``."""
+        fixed = self._fixed()
+        if fixed is not None:
+            return occurrence + fixed * steps
+        local = occurrence.astimezone(clock.local_tz()) if occurrence.tzinfo else occurrence
+        for _ in range(steps):  # calendar periods, on the centre's calendar: at most a dozen steps a year
+            local += _span(self.period, local)
+        return local.astimezone(occurrence.tzinfo) if occurrence.tzinfo else local
+
+    def due_by(self, occurrence: datetime, moment: datetime) -> int:
+        """How many occurrences from ``occurrence`` on have passed by ``moment`` (at least one)."""
+        fixed = self._fixed()
+        if fixed is not None:
+            return max(1, math.ceil((moment - occurrence) / fixed))
+        passed, following = 1, self.after(occurrence)
+        while following < moment:
+            passed, following = passed + 1, self.after(following)
+        return passed
 
     def next_from(self, moment: datetime) -> tuple[datetime | None, int | None]:
         """The first occurrence at or after ``moment`` and how many remain from it on."""
-        skipped = 0
-        if self.period is not None and moment > self.first:
-            skipped = math.ceil((moment - self.first) / self.period)
-        elif self.period is None and moment > self.first:
-            return None, 0
+        if self.period is None:
+            return (self.first, 1) if moment <= self.first else (None, 0)
+        skipped = 0 if moment <= self.first else self.due_by(self.first, moment)
         remaining = None if self.count is None else self.count - skipped
         if remaining is not None and remaining <= 0:
             return None, 0
-        return self.first + (self.period or timedelta()) * skipped, remaining
+        return self.after(self.first, skipped), remaining
+
+    @property
+    def seconds(self) -> float | None:
+        """The first period's length (None: once); calendar periods vary from one to the next."""
+        return None if self.period is None else _span(self.period, self.first).total_seconds()
 
 
 def _span(duration: str, start: datetime) -> timedelta:
@@ -184,10 +216,9 @@ def recurrence(value: str, anchor: datetime) -> Recurrence:
         parts = text.split("/")
         count = int(parts[0][1:]) if parts[0][1:] else None
         if len(parts) == 2:
-            period = _span(parts[1], anchor)
-            return Recurrence(anchor + period, period, count)
-        _, first, period = TimerEventDefinition.parse_iso_recurring_interval(text)
-        return Recurrence(first, period, count)
+            return Recurrence(anchor + _span(parts[1], anchor), parts[1], count)
+        _, first, _ = TimerEventDefinition.parse_iso_recurring_interval(text)
+        return Recurrence(first, parts[2] if parts[2].upper().startswith("P") else parts[1], count)
     if text.upper().startswith("P"):
         return Recurrence(anchor + _span(text, anchor), None, 1)
     return Recurrence(TimerEventDefinition.parse_time_or_duration(text), None, 1)

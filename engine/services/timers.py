@@ -22,7 +22,6 @@ its ``timer_fired`` event has the first missed ``due_at`` and ``occurrences`` = 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +48,7 @@ from engine.services.steps import (
 from engine.services import access
 from engine.services.access import Actor
 from engine.store import Database, DefinitionVersion, Event, ExternalTask, HumanTask, Instance, WaitingTimer
-from engine.compat.timers import recurrence
+from engine.compat.timers import Recurrence, recurrence
 from engine.store.models import StartSchedule
 
 log = logging.getLogger("bpmdesk.timers")
@@ -405,7 +404,7 @@ def _sync_one(session: Session, row: StartSchedule | None, definition: Definitio
                payload={"process_id": definition.process_id, "message": exc.message})
         return
     row.next_start_at, row.remaining = plan.next_from(definition.deployed_at)
-    row.period_seconds = plan.period.total_seconds() if plan.period else None
+    row.period_seconds = plan.seconds
     row.last_error = None
 
 
@@ -417,11 +416,16 @@ def _claim_schedule(session: Session, now: datetime) -> StartSchedule | None:
         .order_by(StartSchedule.next_start_at).limit(1).with_for_update(skip_locked=True)).first()
 
 
+def _plan(row: StartSchedule) -> Recurrence:
+    """The row's cycle, to step its occurrences by (months and years by the calendar)."""
+    return recurrence(_evaluate_timer(row.expression), row.next_start_at)
+
+
 def _covered(row: StartSchedule, now: datetime) -> int:
     """Occurrences due by now: after downtime they are started once, not once each."""
     if row.period_seconds is None:
         return 1
-    count = math.ceil((now - row.next_start_at).total_seconds() / row.period_seconds)
+    count = _plan(row).due_by(row.next_start_at, now)
     return max(1, min(count, row.remaining if row.remaining is not None else count))
 
 
@@ -430,7 +434,7 @@ def _advance(row: StartSchedule, covered: int) -> None:
     if row.period_seconds is None or row.remaining == 0:
         row.next_start_at = None
     else:
-        row.next_start_at = row.next_start_at + timedelta(seconds=row.period_seconds * covered)
+        row.next_start_at = _plan(row).after(row.next_start_at, covered)
     row.retry_at, row.attempts = None, 0
 
 
