@@ -217,33 +217,44 @@ def test_pickup_in_time_never_escalates(desk):
     assert "Task_EscalatePickUp" not in escalations(desk, case)
 
 
-def test_soft_complaint_reaction_15_minutes_and_check_30_minutes(desk):
+def test_soft_complaint_reaction_15_minutes_and_check_30_minutes_from_receipt(desk):
+    """第7篇 五 12: received at 09:00 and picked up at 09:14, the reaction is late at 09:15, the check at 09:30."""
     case = received(desk)
-    desk.complete(case, "Task_PickUpTicket", "cleaner")
     desk.wait(minutes=14)
-    assert escalations(desk, case) == {}
+    desk.complete(case, "Task_PickUpTicket", "cleaner")
+    assert escalations(desk, case) == {}, "09:14"
     desk.wait(minutes=2)
-    assert escalations(desk, case) == {"Task_RemindSoftReaction": ("cs-supervisor",)}
+    assert escalations(desk, case) == {"Task_RemindSoftReaction": ("cs-supervisor",)}, "09:16"
     desk.complete(case, "Task_SoftReaction", "cleaner", reaction_note="已处理")
     desk.wait(minutes=13)
-    assert "Task_RemindSoftVerify" not in escalations(desk, case)
+    assert "Task_RemindSoftVerify" not in escalations(desk, case), "09:29"
     desk.wait(minutes=2)
-    assert escalations(desk, case)["Task_RemindSoftVerify"] == ("cs-supervisor",)
+    assert escalations(desk, case)["Task_RemindSoftVerify"] == ("cs-supervisor",), "09:31"
     assert "Task_SoftVerify" in desk.open_elements(case)
 
 
-def test_hard_complaint_first_response_within_1_hour_second_after_3_hours(desk):
+def test_a_soft_complaint_picked_up_after_its_limits_is_escalated_at_once(desk):
+    case = received(desk)
+    desk.wait(minutes=31)
+    desk.complete(case, "Task_PickUpTicket", "cleaner")
+    desk.wait(minutes=0)
+    assert {"Task_RemindSoftReaction", "Task_RemindSoftVerify"} <= set(escalations(desk, case))
+
+
+def test_hard_complaint_first_response_1_hour_second_3_hours_from_receipt(desk):
+    """第7篇 六 6: 在接到顾客投诉的1小时内…在3小时后，需向顾客作出第二反应."""
     case = received(desk, kind="hard", dept="engineering")
+    desk.wait(minutes=14)
     desk.complete(case, "Task_PickUpTicket", "engineer")
-    desk.wait(minutes=59)
-    assert escalations(desk, case) == {}
+    desk.wait(minutes=45)
+    assert escalations(desk, case) == {}, "09:59"
     desk.wait(minutes=2)
-    assert escalations(desk, case) == {"Task_RemindHardFirstResponse": ("cs-supervisor",)}
+    assert escalations(desk, case) == {"Task_RemindHardFirstResponse": ("cs-supervisor",)}, "10:01"
     desk.complete(case, "Task_HardFirstResponse", "engineer", first_response="已回应")
-    desk.wait(hours=2, minutes=59)
-    assert "Task_RemindHardSecondResponse" not in escalations(desk, case)
+    desk.wait(hours=1, minutes=58)
+    assert "Task_RemindHardSecondResponse" not in escalations(desk, case), "11:59"
     desk.wait(minutes=2)
-    assert escalations(desk, case)["Task_RemindHardSecondResponse"] == ("cs-supervisor",)
+    assert escalations(desk, case)["Task_RemindHardSecondResponse"] == ("cs-supervisor",), "12:01"
 
 
 def follow_up_pending(desk: Desk, kind: str) -> int:

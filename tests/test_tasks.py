@@ -5,9 +5,11 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from engine import clock
+
 from tasks import FUNCTIONS, business_function
 from tasks.documents import missing_documents
-from tasks.periods import days_between, hours_between, start_of_day_after
+from tasks.periods import days_between, deadline, hours_between, start_of_day_after
 from tasks.returns import cancellation_fee
 
 
@@ -110,6 +112,13 @@ def test_missing_documents_accepts_one_name_or_none_as_a_dmn_table_gives_them() 
     assert missing_documents({}, "业主身份证") == ["业主身份证"]
     assert missing_documents({"业主身份证": True}, "业主身份证") == []
     assert missing_documents({}, None) == []
+
+
+def test_deadline_counts_a_timer_duration_from_the_moment_given() -> None:
+    assert clock.parse_time(deadline("2026-03-02 09:00", "PT15M")) == clock.parse_time("2026-03-02T09:15:00+08:00")
+    assert clock.parse_time(deadline("2026-03-02T09:00:00+08:00", "PT3H")) == clock.parse_time("2026-03-02T12:00+08:00")
+    with pytest.raises(ValueError, match="ISO 8601 duration"):
+        deadline("2026-03-02 09:00", "15分钟")
 
 
 def test_start_of_day_after_counts_calendar_days_from_the_date_written() -> None:
