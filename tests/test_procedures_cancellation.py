@@ -239,3 +239,14 @@ def test_an_order_time_written_in_words_is_refused_beside_the_field(desk):
     with pytest.raises(InvalidInput) as refused:
         desk.start(P3, "frontdesk", **REQUEST, order_kind="ordinary", ordered_at="昨天下午3点")
     assert refused.value.field_errors == {"ordered_at": "「下单时间」必须是日期和时间，如 2026-01-05 14:30"}
+
+
+def test_an_open_escalation_of_the_called_repair_ends_with_the_case(desk):
+    """督办 are follow-ups: the repair's open reminder does not hold the return case open."""
+    case = inspected(desk, defect=True, insists=False)
+    desk.wait(days=1, minutes=1)
+    assert "Task_RemindContact" in desk.open_elements(case)
+    assessed(desk, case, product_fault=True, charge="0")
+    repaired(desk, case)
+    assert desk.status(case) == "completed"
+    assert desk.open_elements(case) == set()

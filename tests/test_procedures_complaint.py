@@ -287,3 +287,17 @@ def test_soft_complaint_follow_up_has_no_24_hour_limit(desk):
     assert "Task_RemindFollowUp" not in escalations(desk, case)
     desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="满意", satisfaction="satisfied")
     assert desk.status(case) == "completed"
+
+
+def test_an_open_reminder_of_the_agreed_reply_ends_with_the_case(desk):
+    case = major_reported(desk)
+    desk.wait(hours=6, minutes=1)
+    assert "Task_RemindAgreedReply" in desk.open_elements(case)
+    handled(desk, case)
+    desk.complete(case, "Task_FollowUpVisit", "frontdesk", visit_result="满意", satisfaction="satisfied")
+    desk.complete(case, "Task_GMReview", "gm", review_measures="增加巡查频次", responsible_person="保洁主管")
+    desk.complete(case, "Task_ReplyAtAgreedTime", "frontdesk", reply_to_owner="已答复")
+    desk.complete(case, "Task_ProblemAnalysisReport", "supervisor", incident_impact="小", handling_summary="已处理",
+                  cause_analysis="地漏堵塞", corrective_preventive_measures="定期疏通",
+                  analysis_sent_to_gm_office="true")
+    assert desk.status(case) == "completed" and desk.open_elements(case) == set()
