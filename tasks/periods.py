@@ -36,6 +36,24 @@ def local_date(value: Moment, what: str) -> date:
 
 
 @business_function
+def deadline(start: Moment, duration: str) -> str:
+    """The moment a limit of ``duration`` (ISO 8601 as a timer writes it: ``PT15M``, ``PT1H``, ``P1D``)
+    counted from ``start`` ends, as a timer's timeDate takes it.
+
+    Why: 「对任何软性投诉，应在15分钟之内做出反应」 counts from the complaint's receipt, not from when a
+    later task opens. The receipt's script task computes ``soft_reaction_due = deadline(received_at,
+    "PT15M")`` and the task's boundary timer waits for ``${soft_reaction_due}`` (Camunda 7 timers take
+    no function calls). SpiffWorkflow's own duration parser reads the limit.
+    """
+    begins = moment(start, "start")
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(str(duration))
+    except Exception as error:  # SpiffWorkflow raises a bare Exception for a malformed duration
+        raise ValueError(f"not an ISO 8601 duration (e.g. PT15M): {duration!r}") from error
+    return (begins + TimerEventDefinition.get_timedelta_from_start(parsed, begins)).isoformat()
+
+
+@business_function
 def hours_between(start: Moment, end: Moment) -> float:
     """Hours from ``start`` to ``end`` (negative when ``end`` is earlier), e.g. since an order."""
     return (moment(end, "end") - moment(start, "start")).total_seconds() / 3600
@@ -64,20 +82,3 @@ def start_of_day_after(start: Moment, days: int) -> str:
     day = local_date(start, "start") + timedelta(days=days)
     return datetime.combine(day, time(), clock.local_tz()).isoformat()
 
-
-@business_function
-def deadline(start: Moment, duration: str) -> str:
-    """The moment a limit of ``duration`` (ISO 8601 as a timer writes it: ``PT15M``, ``PT1H``, ``P1D``)
-    counted from ``start`` ends, as a timer's timeDate takes it.
-
-    Why: 「对任何软性投诉，应在15分钟之内做出反应」 counts from the complaint's receipt, not from when a
-    later task opens. The receipt's script task computes ``soft_reaction_due = deadline(received_at,
-    "PT15M")`` and the task's boundary timer waits for ``${soft_reaction_due}`` (Camunda 7 timers take
-    no function calls). SpiffWorkflow's own duration parser reads the limit.
-    """
-    begins = moment(start, "start")
-    try:
-        parsed = TimerEventDefinition.parse_iso_duration(str(duration))
-    except Exception as error:  # SpiffWorkflow raises a bare Exception for a malformed duration
-        raise ValueError(f"not an ISO 8601 duration (e.g. PT15M): {duration!r}") from error
-    return (begins + TimerEventDefinition.get_timedelta_from_start(parsed, begins)).isoformat()
