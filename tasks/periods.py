@@ -81,4 +81,3 @@ def start_of_day_after(start: Moment, days: int) -> str:
         raise ValueError(f"days must be a whole number, not {days!r}")
     day = local_date(start, "start") + timedelta(days=days)
     return datetime.combine(day, time(), clock.local_tz()).isoformat()
-
