@@ -309,6 +309,111 @@ def test_a_literal_entry_outside_the_input_values_is_refused_at_deploy(empty_db)
     assert "input entry '\"extrnal\"' is not among the column's input values" in deploy_problems(empty_db, decisions)[0]
 
 
+def with_values(decisions: bytes, inputs: str = "", outputs: str = "") -> bytes:
+    """The table's first input column and first output column given input/output values."""
+    if inputs:
+        decisions = decisions.replace(b"</inputExpression></input>", f'</inputExpression><inputValues id="iv">'
+                                      f"<text>{_x(inputs)}</text></inputValues></input>".encode(), 1)
+    if outputs:
+        decisions = decisions.replace(b"></output>", f'><outputValues id="ov"><text>{_x(outputs)}</text>'
+                                      f"</outputValues></output>".encode(), 1)
+    return decisions
+
+
+CHANNELS = dmn(table([("channel", "string"), ("amount", "integer")], [("fee", "integer")], [
+    (['"phone"', "-"], ["10"]), (['"web"', "-"], ["amount * 2"])], hit_policy="FIRST"))
+
+
+def test_an_input_outside_its_input_values_stops_the_step_naming_decision_column_and_value(empty_db):
+    decisions = with_values(CHANNELS, inputs='"phone","web"')
+    assert run(empty_db, decisions, {"channel": "web", "amount": 3})["fee"] == 6
+    with pytest.raises(ProcessError) as raised:
+        run(empty_db, decisions, {"channel": "wechat", "amount": 3})
+    assert ('决策「测试决策」(d)的输入「channel」的值 “wechat” 不在该列的输入取值 "phone","web" 之中'
+            in raised.value.message)
+    assert run(empty_db, decisions, {"amount": 3})["fee"] is None  # a missing value is null: no rule matched
+
+
+def test_an_output_outside_its_output_values_stops_the_step_naming_rule_column_and_value(empty_db):
+    decisions = with_values(CHANNELS, outputs="[0..100]")
+    assert run(empty_db, decisions, {"channel": "web", "amount": 50})["fee"] == 100
+    with pytest.raises(ProcessError) as raised:
+        run(empty_db, decisions, {"channel": "web", "amount": 51})
+    assert "决策「测试决策」(d)规则 2 的输出「fee」的值 102 不在该列的输出取值 [0..100] 之中" in raised.value.message
+
+
+def test_deploy_says_that_input_and_output_values_are_checked_unlike_camunda(empty_db):
+    report = services.deploy_files(empty_db, [SourceFile("p.bpmn", bpmn()), SourceFile(
+        "d.dmn", with_values(CHANNELS, inputs='"phone","web"'))], services.Actor.operator())
+    assert any('decision "d": a value outside the input/output values of column \'channel\' stops the step'
+               in note and "Camunda 7 does not check" in note for note in report.translations)
+
+
+# --- camunda:decisionRefBinding ----------------------------------------------------------------
+
+def fee_table(fee: int, tag: str = "") -> bytes:
+    decisions = dmn(table([("kind", "string")], [("fee", "integer")], [(["-"], [str(fee)])]))
+    if tag:
+        decisions = decisions.replace(b'<decision id="d"', f'<decision id="d" camunda:versionTag="{tag}"'.encode())
+        decisions = decisions.replace(b"<definitions ", b'<definitions xmlns:camunda="http://camunda.org/schema/1.0/dmn" ')
+    return decisions
+
+
+def fee_with(db, task_attributes: str, *extra: SourceFile) -> int:
+    """Deploy the process alone (with `extra` files) and run one case: the fee its decision gave."""
+    services.deploy_files(db, [SourceFile("p.bpmn", bpmn(task_attributes)), *extra], services.Actor.operator())
+    instance_id = services.start_instance(db, "p", services.Actor.operator(), {"kind": "x"})
+    return services.show_instance(db, instance_id, services.Actor.operator()).data["fee"]
+
+
+@pytest.fixture()
+def three_versions(empty_db):
+    """Decision d deployed three times with changed content: v1 fee 10, v2 fee 20 (tag "2026-冬"), v3 fee 30;
+    the second deployment of v1's content is no new version."""
+    for fee, tag in ((10, ""), (10, ""), (20, "2026-冬"), (30, "")):
+        assert fee_with(empty_db, "", SourceFile("d.dmn", fee_table(fee, tag))) == fee
+    return empty_db
+
+
+@pytest.mark.parametrize("attributes, fee", [
+    ("", 30), ('camunda:decisionRefBinding="latest"', 30),
+    ('camunda:decisionRefBinding="version" camunda:decisionRefVersion="1"', 10),
+    ('camunda:decisionRefBinding="version" camunda:decisionRefVersion="2"', 20),
+    ('camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="2026-冬"', 20)])
+def test_decision_ref_binding_selects_the_version_camunda_would(three_versions, attributes, fee):
+    assert fee_with(three_versions, attributes) == fee
+
+
+def test_a_version_bound_task_keeps_its_version_when_the_deployment_brings_a_newer_table(three_versions):
+    fee = fee_with(three_versions, 'camunda:decisionRefBinding="version" camunda:decisionRefVersion="1"',
+                          SourceFile("d.dmn", fee_table(40)))
+    assert fee == 10
+    assert fee_with(three_versions, "", SourceFile("d.dmn", fee_table(40))) == 40  # latest: this deployment's
+
+
+@pytest.mark.parametrize("attributes, problem", [
+    ('camunda:decisionRefBinding="version" camunda:decisionRefVersion="4"',
+     'needs DMN decision "d", but no deployed version of it is v4 (deployed: v1, v2 (versionTag "2026-冬"), v3)'),
+    ('camunda:decisionRefBinding="version" camunda:decisionRefVersion="${v}"',
+     'decisionRefBinding="version" needs camunda:decisionRefVersion as a number (got "${v}")'),
+    ('camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="2027"',
+     'no deployed version of it has versionTag "2027"'),
+    ('camunda:decisionRefBinding="deployment"', 'which is not in this deployment (decisionRefBinding="deployment")'),
+    ('camunda:decisionRefBinding="newest"', 'decisionRefBinding="newest" is none of latest, deployment, version, versionTag')])
+def test_a_binding_that_finds_no_version_is_refused_at_deploy_naming_what_is_deployed(three_versions, attributes, problem):
+    with pytest.raises(DeployError) as raised:
+        services.deploy_files(three_versions, [SourceFile("p.bpmn", bpmn(attributes))], services.Actor.operator())
+    assert any(problem in line and line.startswith("p.bpmn:") for line in raised.value.problems), raised.value.problems
+
+
+def test_two_versions_with_one_version_tag_are_refused_as_camunda_refuses_them(empty_db):
+    for fee in (10, 20):
+        fee_with(empty_db, "", SourceFile("d.dmn", fee_table(fee, "v1")))
+    with pytest.raises(DeployError) as raised:
+        fee_with(empty_db, 'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="v1"')
+    assert 'versions v1, v2 all have versionTag "v1"' in raised.value.problems[0]
+
+
 def test_map_decision_result_must_be_one_camunda_knows(empty_db):
     found = deploy_problems(empty_db, ONE_OUTPUT, 'camunda:resultVariable="r" camunda:mapDecisionResult="first"')
     assert 'camunda:mapDecisionResult="first" is none of singleEntry, singleResult, collectEntries, resultList' in found[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import io
 import re
 from pathlib import Path
@@ -12,7 +13,10 @@ import pytest
 from engine import services
 from engine.services import Actor
 from engine.services import tokens
+from engine.services.deploy import version_files
 from webui import create_app
+
+from camunda_cases import cli
 
 OP = Actor.operator()
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,19 +51,25 @@ ANA = basic("ana", "ana-pw")
 CLERK = basic("clerk", "clerk-pw")
 
 
-def modeler_body(name: str, content: bytes, deployment: str = "payment") -> bytes:
+def modeler_body(name: str, content: bytes, deployment: str = "payment", *more: tuple[str, bytes]) -> bytes:
     """Camunda Modeler 5's deploy request body as its FormData sends it (CamundaAPI.deployDiagram):
-    deployment-name, deployment-source, enable-duplicate-filtering, then the diagram as text/xml."""
+    deployment-name, deployment-source, enable-duplicate-filtering, then the diagram as text/xml
+    (and `more` files, as Modeler adds the files linked to the diagram)."""
     def field(part: str, value: str) -> bytes:
         return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{part}\"\r\n\r\n{value}\r\n").encode()
+
+    def resource(file: str, body: bytes) -> bytes:
+        kind = "application/json" if file.endswith(".form") else "text/xml"
+        return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{file}\"; filename=\"{file}\"\r\n"
+                f"Content-Type: {kind}\r\n\r\n").encode() + body + b"\r\n"
     return (field("deployment-name", deployment) + field("deployment-source", "Camunda Modeler")
             + field("enable-duplicate-filtering", "true")
-            + f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n"
-              "Content-Type: text/xml\r\n\r\n".encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode())
+            + b"".join(resource(file, body) for file, body in [(name, content), *more])
+            + f"--{BOUNDARY}--\r\n".encode())
 
 
-def modeler_deploy(client, name: str, content: bytes, headers=ANA):
-    return client.post("/engine-rest/deployment/create", data=modeler_body(name, content),
+def modeler_deploy(client, name: str, content: bytes, headers=ANA, *more: tuple[str, bytes]):
+    return client.post("/engine-rest/deployment/create", data=modeler_body(name, content, name.split(".")[0], *more),
                        headers={**headers, "accept": "application/json"},
                        content_type=f"multipart/form-data; boundary={BOUNDARY}")
 
@@ -225,3 +235,107 @@ def test_messages_correlate_by_business_key_and_signals_are_sent(app, client):
                                                                       "businessKey": "ORDER-9"})
     assert nobody.status_code == 400 and nobody.json["type"] == "InvalidRequestException"
     assert client.post("/engine-rest/signal", headers=CLERK, json={"name": "nothing_waits"}).status_code == 204
+
+
+CAMUNDA_NS = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
+
+
+def fee_dmn(fee: int) -> bytes:
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="fees" name="费用" namespace="x">
+<decision id="fee" name="服务费"><decisionTable id="t"><input id="i"><inputExpression id="ie" typeRef="string">
+<text>kind</text></inputExpression></input><output id="o" name="fee" typeRef="integer"/>
+<rule id="r"><inputEntry id="e"><text>-</text></inputEntry><outputEntry id="oe"><text>{fee}</text></outputEntry></rule>
+</decisionTable></decision></definitions>'''.encode()
+
+
+def charging(label: str = "收费") -> bytes:
+    """A process whose business rule task uses decision "fee" and whose call activity calls "receipt"."""
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {CAMUNDA_NS} id="d" targetNamespace="x">
+<bpmn:process id="charging" name="{label}" isExecutable="true">
+<bpmn:startEvent id="s"/><bpmn:businessRuleTask id="rate" camunda:decisionRef="fee" camunda:resultVariable="fee"
+  camunda:mapDecisionResult="singleEntry"/><bpmn:callActivity id="call" calledElement="receipt"/>
+<bpmn:userTask id="pay" name="{label}" camunda:candidateGroups="front-desk"/><bpmn:endEvent id="e"/>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="rate"/><bpmn:sequenceFlow id="f2" sourceRef="rate" targetRef="call"/>
+<bpmn:sequenceFlow id="f3" sourceRef="call" targetRef="pay"/><bpmn:sequenceFlow id="f4" sourceRef="pay" targetRef="e"/>
+</bpmn:process></bpmn:definitions>'''.encode()
+
+
+RECEIPT = f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {CAMUNDA_NS} id="r" targetNamespace="x">
+<bpmn:process id="receipt" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/></bpmn:process></bpmn:definitions>'''.encode()
+
+
+def start_charging(client) -> dict:
+    started = client.post("/engine-rest/process-definition/key/charging/start", headers=ANA,
+                          json={"variables": {"kind": {"value": "上门", "type": "String"}}})
+    assert started.status_code == 200, started.json
+    return started.json
+
+
+def test_deployed_decisions_are_listed_and_one_changed_file_deploys_alone(app, client):
+    first = modeler_deploy(client, "charging.bpmn", charging(), ANA, ("fees.dmn", fee_dmn(10)), ("receipt.bpmn", RECEIPT))
+    assert first.status_code == 200, first.json
+    [decision] = first.json["deployedDecisionDefinitions"].values()
+    assert (decision["key"], decision["name"], decision["version"], decision["resource"]) == ("fee", "服务费", 1, "fees.dmn")
+    assert sorted(d["key"] for d in first.json["deployedProcessDefinitions"].values()) == ["charging", "receipt"]
+
+    changed = modeler_deploy(client, "charging.bpmn", charging("收取服务费"))  # alone: fee and receipt deployed earlier
+    assert changed.status_code == 200, changed.json
+    assert [d["version"] for d in changed.json["deployedProcessDefinitions"].values()] == [2]
+    assert changed.json["deployedDecisionDefinitions"] is None  # the table is the one deployed before
+    case = start_charging(client)
+    assert services.show_instance(db_of(app), int(case["id"]), OP).data["fee"] == 10
+
+    table = modeler_deploy(client, "fees.dmn", fee_dmn(25))  # a changed table alone, as Modeler deploys it
+    assert table.status_code == 200, table.json
+    assert [(d["key"], d["version"]) for d in table.json["deployedDecisionDefinitions"].values()] == [("fee", 2)]
+    assert [(d["key"], d["version"]) for d in table.json["deployedProcessDefinitions"].values()] == [("charging", 3)]
+    assert not any("not deployed" in w for w in table.json["warnings"])
+    assert services.show_instance(db_of(app), int(start_charging(client)["id"]), OP).data["fee"] == 25
+    assert services.show_instance(db_of(app), int(case["id"]), OP).data["fee"] == 10  # an open case keeps its answer
+
+
+def test_a_table_no_process_uses_is_not_deployed_and_says_so(client):
+    answer = modeler_deploy(client, "fees.dmn", fee_dmn(10))
+    assert answer.status_code == 200 and answer.json["deployedDecisionDefinitions"] is None
+    assert any(w.startswith("fees.dmn:2: no process of this deployment uses a decision of this file")
+               and "it is not deployed" in w for w in answer.json["warnings"])
+
+
+def test_a_camunda_form_deploys_with_its_diagram_through_engine_rest(app, client):
+    form = (ROOT / "tests" / "data" / "all_components.form").read_bytes()
+    visit = (f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {CAMUNDA_NS} id="d" targetNamespace="x">
+<bpmn:process id="visit" isExecutable="true"><bpmn:startEvent id="s"/>
+<bpmn:userTask id="record" camunda:formRef="repair_visit" camunda:candidateGroups="front-desk"/><bpmn:endEvent id="e"/>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="record"/><bpmn:sequenceFlow id="f2" sourceRef="record" targetRef="e"/>
+</bpmn:process></bpmn:definitions>''').encode()
+    deployed = modeler_deploy(client, "visit.bpmn", visit, ANA, ("repair.form", form))
+    assert deployed.status_code == 200, deployed.json
+    assert not any("repair.form" in w or "formRef" in w for w in deployed.json["warnings"])
+    assert [f.name for f in version_files(db_of(app), 1, OP)[1]] == ["visit.bpmn", "repair.form"]
+    case = client.post("/engine-rest/process-definition/key/visit/start", headers=ANA, json={}).json
+    [task] = client.get(f"/engine-rest/task?processInstanceId={case['id']}", headers=CLERK).json
+    fields = client.get(f"/engine-rest/task/{task['id']}/form-variables", headers=CLERK).json
+    assert {"customer_name", "phone", "visit_day"} <= set(fields)
+
+
+def test_files_deployed_by_the_cli_are_unchanged_when_modeler_deploys_them_again(tmp_path):
+    bpmdesk = cli(tmp_path)
+    for name, content in (("charging.bpmn", charging()), ("fees.dmn", fee_dmn(10)), ("receipt.bpmn", RECEIPT)):
+        (tmp_path / name).write_bytes(content)
+    assert bpmdesk("deploy", "charging.bpmn", "fees.dmn", "receipt.bpmn").returncode == 0
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "VAR_DIR": tmp_path, "SECRET_KEY": "t"})
+    services.add_user(db_of(app), "ana", ["analyst"], password="ana-pw", actor=OP)
+    client = app.test_client()
+    again = modeler_deploy(client, "charging.bpmn", charging(), ANA, ("fees.dmn", fee_dmn(10)), ("receipt.bpmn", RECEIPT))
+    assert again.status_code == 200, again.json
+    assert again.json["deployedProcessDefinitions"] is None and again.json["deployedDecisionDefinitions"] is None
+    alone = modeler_deploy(client, "charging.bpmn", charging())  # one file alone: the same version too
+    assert alone.json["deployedProcessDefinitions"] is None
+    listed = bpmdesk("definitions", "--json")
+    assert sorted((d["process_id"], d["version"]) for d in json.loads(listed.stdout)) == [("charging", 1), ("receipt", 1)]
+    db_of(app).dispose()

@@ -31,8 +31,7 @@ def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def app(site_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    return create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True,
-                       "MAX_CONTENT_LENGTH": 256 * 1024})
+    return create_app({"DATABASE_URL": site_db.url, "VAR_DIR": tmp_path_factory.mktemp("var"), "TESTING": True})
 
 
 def signed_in(app: Flask, user: str) -> tuple[FlaskClient, str]:
@@ -64,12 +63,22 @@ def post_case(client: FlaskClient, token: str, body: bytes | str):
 def test_json_nested_100k_deep_is_a_bad_request(app: Flask, site_db: Database) -> None:
     client, token = signed_in(app, "frontdesk")
     before = cases_of(site_db)
-    refused(post_case(client, token, "[" * 100_000 + "]" * 100_000))
+    assert "嵌套" in refused(post_case(client, token, "[" * 100_000 + "]" * 100_000))
+    assert "嵌套" in refused(post_case(client, token, '{"a":' * 100_000 + "1" + "}" * 100_000))
     deep: list = [1]
     for _ in range(40):
         deep = [deep]
     nested = json.dumps({"process_id": "complaint_handling", "data": {**FORM, "x": deep}})
     assert "嵌套" in refused(post_case(client, token, nested))
+    assert cases_of(site_db) == before
+
+
+@pytest.mark.parametrize("body", ['{"process_id": "complaint_handling", "data": {', '{"n": ' + "9" * 5000 + "}"])
+def test_a_body_that_is_not_json_says_so(app: Flask, site_db: Database, body: str) -> None:
+    """Broken JSON, or a number Python will not read (over 4,300 digits), is named as such."""
+    client, token = signed_in(app, "frontdesk")
+    before = cases_of(site_db)
+    assert "不是有效的 JSON" in refused(post_case(client, token, body))
     assert cases_of(site_db) == before
 
 
@@ -143,7 +152,9 @@ def test_a_next_address_with_a_line_break_sends_the_user_to_the_inbox(app: Flask
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_a_request_body_over_the_limit_is_refused_with_413(app: Flask, site_db: Database) -> None:
+def test_a_request_body_over_the_limit_is_refused_with_413(app: Flask, site_db: Database,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BPMDESK_MAX_REQUEST_BYTES", str(256 * 1024))  # as an operator sets it: no app config
     client, token = signed_in(app, "frontdesk")
     before = cases_of(site_db)
     huge = json.dumps({"process_id": "complaint_handling", "data": {**FORM, "description": "长" * 300_000}})

@@ -11,7 +11,8 @@ import pytest
 
 from engine import clock, services
 from engine.services import Actor
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.compat import SourceFile
+from engine.errors import DeployError, Forbidden, InvalidInput, NotFound
 from engine.services import external
 from engine.services.timers import list_timers
 
@@ -153,3 +154,46 @@ def test_racing_workers_never_hold_one_task(db):
     for thread in threads:
         thread.join(timeout=60)
     assert len(taken) == len(set(taken)) == len(cases)
+
+
+NOTIFY = '''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="defs" targetNamespace="http://example.com/c7">
+  <bpmn:message id="M" name="refund_notice"/>
+  <bpmn:process id="notify" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateThrowEvent id="Tell" name="通知仓库">
+      <bpmn:messageEventDefinition messageRef="M" camunda:type="external" camunda:topic="warehouse-notice"/>
+    </bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="Done" name="通知客户">
+      <bpmn:messageEventDefinition messageRef="M" camunda:type="external" camunda:topic="customer-notice" camunda:taskPriority="7"/>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Tell"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Tell" targetRef="Done"/>
+  </bpmn:process>
+</bpmn:definitions>'''
+
+
+def test_message_throw_and_end_events_sent_by_a_worker_are_external_tasks(db):
+    report = services.deploy_files(db, [SourceFile("notify.bpmn", NOTIFY.encode())], OP)
+    assert any('endEvent "Done" (通知客户) camunda:type=external camunda:topic=customer-notice' in note
+               for note in report.translations)
+    case = services.start_instance(db, "notify", OP, {"order": "A-1"})
+    [tell] = external.fetch_and_lock(db, W, "w-1", [external.TopicRequest("warehouse-notice", 60_000)], 5)
+    assert (tell.element_id, tell.variables) == ("Tell", {"order": "A-1"})
+    assert external.fetch_and_lock(db, W, "w-1", [external.TopicRequest("customer-notice", 60_000)], 5) == []
+    external.complete(db, W, tell.id, "w-1", {"warehouse_ref": "W-9"})
+    [done] = external.fetch_and_lock(db, W, "w-1", [external.TopicRequest("customer-notice", 60_000)], 5)
+    assert (done.element_id, done.priority) == ("Done", 7)
+    assert services.show_instance(db, case, OP).status == "running"  # the end event waits for its worker
+    external.complete(db, W, done.id, "w-1", {})
+    assert services.show_instance(db, case, OP).status == "completed"
+    assert services.replay(db, case, OP).agrees
+
+
+def test_an_external_message_event_without_a_topic_is_refused_at_deploy(db):
+    with pytest.raises(DeployError) as raised:
+        services.deploy_files(db, [SourceFile("notify.bpmn", NOTIFY.replace(
+            ' camunda:topic="warehouse-notice"', "").encode())], OP)
+    assert raised.value.problems[0].startswith("notify.bpmn:8: intermediateThrowEvent \"Tell\" (通知仓库) is an "
+                                               "external task without camunda:topic")

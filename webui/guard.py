@@ -10,10 +10,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Request, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from engine import limits
+from engine.errors import InvalidInput
 from engine.numbers import MAX_ID
 
 UPLOAD_ENDPOINT = "cases.attach"  # the one route whose body may be a whole attached file
@@ -29,7 +30,8 @@ class BoundedInt(IntegerConverter):
 
 
 class GuardedRequest(Request):
-    """JSON nested beyond what the parser can recurse into is a bad request like any other."""
+    """A body that is not JSON, or JSON nested beyond what the parser can recurse into, is a bad
+    request that says which (a program sending it learns what to fix)."""
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         try:
@@ -37,14 +39,21 @@ class GuardedRequest(Request):
         except RecursionError:
             if silent:
                 return None
-            raise BadRequest("JSON 嵌套过深。") from None
+            raise InvalidInput(f"提交的 JSON 嵌套过深（最多 {limits.number(limits.MAX_JSON_DEPTH)} 层）。") from None
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        raise InvalidInput("请求体不是有效的 JSON（语法错误，或数字超出范围）。")
 
     @property
     def max_content_length(self) -> int | None:
-        """The request limit; an attachment's upload may carry one file of the attachment limit
+        """The request limit: the app's ``MAX_CONTENT_LENGTH`` if set, else ``BPMDESK_MAX_REQUEST_BYTES``
+        read now (Flask's default config holds None for it, so a default set at start-up never took).
+        An attachment's upload may carry one file of the attachment limit
         (``BPMDESK_MAX_ATTACHMENT_BYTES``), which the service checks exactly."""
         limit = super().max_content_length
-        if limit is not None and self.endpoint == UPLOAD_ENDPOINT:
+        if limit is None:
+            limit = limits.number(limits.MAX_REQUEST_BYTES)
+        if self.endpoint == UPLOAD_ENDPOINT:
             return max(limit, limits.number(limits.MAX_ATTACHMENT_BYTES) + UPLOAD_MARGIN)
         return limit
 
@@ -53,14 +62,14 @@ JSON_BLUEPRINTS = frozenset({"api", "engine_rest"})  # routes that read JSON bod
 
 
 def json_body() -> Any:
-    """The parsed JSON body (None when malformed; ``{}`` when there is none). A body of another
+    """The parsed JSON body (``{}`` when there is none; malformed or too deep: InvalidInput). A body of another
     declared type is a 415: a program that sent it learns what is expected instead of being told its
     fields are missing."""
     if not request.get_data(cache=True):
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("请以 JSON（Content-Type: application/json）提交。")
-    return request.get_json(silent=True)
+    return request.get_json()
 
 
 def _check_request() -> None:
@@ -86,6 +95,5 @@ def page_url(page: int) -> str:
 def init_app(app: Flask) -> None:
     app.request_class = GuardedRequest
     app.url_map.converters["int"] = BoundedInt
-    app.config.setdefault("MAX_CONTENT_LENGTH", limits.number(limits.MAX_REQUEST_BYTES))
     app.before_request(_check_request)
     app.jinja_env.globals["page_url"] = page_url

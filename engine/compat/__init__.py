@@ -7,9 +7,9 @@ event's form; `resolve_assignment` turns a user task's stored assignment into na
 See lint.py (what is refused or ignored) and translate.py (what is rewritten) for the dialect.
 """
 from engine.compat.assignment import resolve_assignment
-from engine.compat.deploy import decision_ids, load_bundle, parse_specs, start_form, version_tag
-from engine.compat.model import Bundle, DeployedDefinitions, EarlierVersion, ProcessBundle, SourceFile
+from engine.compat.deploy import decision_heads, latest_decision_refs, load_bundle, parse_specs, start_form, version_tag
+from engine.compat.model import Bundle, DecisionVersion, DeployedDefinitions, EarlierVersion, ProcessBundle, SourceFile
 from engine.compat.parser import build_parser
 
-__all__ = ["Bundle", "DeployedDefinitions", "EarlierVersion", "ProcessBundle", "SourceFile", "build_parser",
-           "decision_ids", "load_bundle", "parse_specs", "resolve_assignment", "start_form", "version_tag"]
+__all__ = ["Bundle", "DecisionVersion", "DeployedDefinitions", "EarlierVersion", "ProcessBundle", "SourceFile", "build_parser",
+           "decision_heads", "latest_decision_refs", "load_bundle", "parse_specs", "resolve_assignment", "start_form", "version_tag"]

@@ -7,9 +7,11 @@ files are collected and raised together as one `DeployError`; nothing else ever 
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -22,14 +24,14 @@ from engine.compat.camunda_forms import CamundaForm, attach_forms, is_form, read
 from engine.compat.assignment import split_names
 from engine.compat.dmn import check_dmn, decisions_of
 from engine.compat.lint import FileFacts, check_bpmn
-from engine.compat.model import (Bundle, DeployedDefinitions, EarlierVersion, ProcessBundle,
-                                 SourceFile)
+from engine.compat.model import (Bundle, DecisionVersion, DeployedDefinitions, EarlierVersion,
+                                 ProcessBundle, SourceFile)
 from engine.compat.inventory import Construct, inventory
 from engine.compat.normalise import normalise_bpmn
 from engine.compat.parser import build_parser
 from engine.compat.schema import check_bpmn_schema
 from engine.compat.translate import translate_bpmn
-from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_NS, DMN_NAMESPACES, Findings, UnreadableXml,
+from engine.compat.xmlsafe import (BPMN_NS, CAMUNDA_DMN_NS, CAMUNDA_NS, DMN_NAMESPACES, Findings, UnreadableXml,
                                    describe, read_xml)
 from engine import forms
 from engine.errors import DeployError
@@ -100,7 +102,7 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
     for pid, bundle in bundles.items():
         if not any(d.findings.errors for d in _documents_of(bundle, documents)):
             _guarded(processes[pid][0], lambda document, b=bundle: _parse(document, b))
-    _warn_unused_decisions(dmn, bundles)
+    unused_dmn = _warn_unused_decisions(dmn, bundles)
     _warn_unused_forms([d for d in documents if d.kind == "form"], bundles)
     errors = _unique(error for document in documents for error in document.findings.errors)
     warnings = _unique(warning for document in documents for warning in document.findings.warnings)
@@ -108,7 +110,7 @@ def _load(sources: list[SourceFile], deployed: DeployedDefinitions | None) -> Bu
         raise DeployError(errors, warnings)
     translations = _unique(note for document in documents for note in document.findings.translations)
     return Bundle(processes=bundles, warnings=warnings, translations=translations,
-                  constructs={d.source.name: d.constructs for d in bpmn})
+                  constructs={d.source.name: d.constructs for d in bpmn}, unused_dmn=unused_dmn)
 
 
 def _guarded(document: _Document, check) -> None:
@@ -227,7 +229,7 @@ class _External:
     """References resolved against what was deployed before this deployment."""
 
     processes: dict[str, EarlierVersion] = field(default_factory=dict)
-    decisions: dict[str, SourceFile] = field(default_factory=dict)
+    decisions: dict[str, DecisionVersion] = field(default_factory=dict)  # what each decisionRef resolved to
 
 
 _BINDINGS = ("latest", "deployment", "version", "versionTag")
@@ -263,12 +265,9 @@ def _resolve_call(task: etree._Element, called: str, processes: dict, non_execut
     binding = (task.get(f"{{{CAMUNDA_NS}}}calledElementBinding") or "latest").strip()
     version = (task.get(f"{{{CAMUNDA_NS}}}calledElementVersion") or "").strip() or None
     tag = (task.get(f"{{{CAMUNDA_NS}}}calledElementVersionTag") or "").strip() or None
-    if binding not in _BINDINGS:
-        return f': calledElementBinding="{binding}" is none of {", ".join(_BINDINGS)}'
-    if binding == "version" and whole_number(version, most=MAX_ID) is None:
-        return f': calledElementBinding="version" needs camunda:calledElementVersion as a number (got "{version or ""}")'
-    if binding == "versionTag" and not tag:
-        return ': calledElementBinding="versionTag" needs camunda:calledElementVersionTag'
+    problem = _binding_problem("calledElement", binding, version, tag)
+    if problem:
+        return problem
     here = called in processes and (binding in ("latest", "deployment") or binding == "versionTag" and (
         processes[called][1].get(f"{{{CAMUNDA_NS}}}versionTag") or "").strip() == tag)
     if here:
@@ -292,25 +291,65 @@ def _resolve_call(task: etree._Element, called: str, processes: dict, non_execut
 
 def _resolve_decision(document: _Document, task: etree._Element, decision: str, decisions: dict,
                       deployed: DeployedDefinitions | None, external: _External) -> None:
+    """Pick the decision version `camunda:decisionRefBinding` names (Camunda's four bindings);
+    the choice is recorded in `external.decisions` for the process bundles."""
     name = document.source.name
     binding = (task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest").strip()
-    if binding in ("version", "versionTag"):
-        document.findings.error(name, task, f'{describe(task)} decisionRefBinding="{binding}" is not '
-                                "supported (DMN files are versioned with the processes that use them): "
-                                "remove it and deploy the DMN file you mean together with this process")
+    version = (task.get(f"{{{CAMUNDA_NS}}}decisionRefVersion") or "").strip() or None
+    tag = (task.get(f"{{{CAMUNDA_NS}}}decisionRefVersionTag") or "").strip() or None
+    local = decisions[decision].source if decision in decisions else None
+    versions = deployed.decision_versions(decision) if deployed is not None else []
+    chosen = _binding_problem("decisionRef", binding, version, tag) or _chosen_decision(
+        decision, binding, version, tag, local, versions)
+    if isinstance(chosen, str):
+        document.findings.error(name, task, f'{describe(task)} needs DMN decision "{decision}"{chosen}')
         return
-    if decision in decisions:
-        return
-    found = deployed.decision(decision) if deployed is not None and binding == "latest" else None
-    if found is not None:
-        external.decisions[decision] = found
-        document.findings.translated(name, task, f'{describe(task)} uses decision "{decision}" from '
-                                     f"{found.name}, deployed earlier")
-        return
-    known = ", ".join(sorted(decisions)) or "none"
-    document.findings.error(name, task, f'businessRuleTask "{task.get("id")}" needs DMN decision '
-                            f'"{decision}", which is not in this deployment (decisions deployed: {known})'
-                            + ("" if binding == "deployment" else " nor deployed earlier"))
+    earlier = external.decisions.setdefault(decision, chosen)
+    if earlier.source.content != chosen.source.content:
+        document.findings.error(name, task, f'{describe(task)} needs DMN decision "{decision}" v{chosen.version}, '
+                                f"but another business rule task uses v{earlier.version}: one case cannot hold "
+                                "two versions of a decision; make the tasks' decisionRefBinding agree")
+    elif chosen.source is not local:
+        document.findings.translated(name, task, f'{describe(task)} uses decision "{decision}" v{chosen.version} '
+                                     f"from {chosen.source.name}, deployed earlier")
+
+
+def _binding_problem(attribute: str, binding: str, version: str | None, tag: str | None) -> str | None:
+    """What is wrong with a `camunda:…Binding` and its version attributes, or None."""
+    if binding not in _BINDINGS:
+        return f': {attribute}Binding="{binding}" is none of {", ".join(_BINDINGS)}'
+    if binding == "version" and whole_number(version, most=MAX_ID) is None:
+        return f': {attribute}Binding="version" needs camunda:{attribute}Version as a number (got "{version or ""}")'
+    if binding == "versionTag" and not tag:
+        return f': {attribute}Binding="versionTag" needs camunda:{attribute}VersionTag'
+    return None
+
+
+def _chosen_decision(decision: str, binding: str, version: str | None, tag: str | None,
+                     local: SourceFile | None, versions: list[DecisionVersion]) -> DecisionVersion | str:
+    """The version a binding selects — this deployment's file counts as the next version when its
+    content is new, as Camunda numbers it — or why there is none (", which …")."""
+    mine = next((v for v in versions if local is not None and v.source.content == local.content), None)
+    if local is not None:
+        mine = DecisionVersion(decision, mine.version if mine else len(versions) + 1, local,
+                               decision_heads(local.content.decode("utf-8", "replace"))[decision].version_tag)
+        versions = [*(v for v in versions if v.version != mine.version), mine]
+    deployed = ", ".join(f"v{v.version}" + (f' (versionTag "{v.version_tag}")' if v.version_tag else "")
+                         for v in versions) or "none"
+    if binding == "deployment":
+        return mine or (', which is not in this deployment (decisionRefBinding="deployment"): deploy its DMN '
+                        "file together with this process")
+    if binding == "latest":
+        return mine or (versions[-1] if versions else ", which is not in this deployment nor deployed earlier")
+    if binding == "version":
+        number = whole_number(version, most=MAX_ID)
+        found = [v for v in versions if v.version == number]
+        return found[0] if found else f", but no deployed version of it is v{number} (deployed: {deployed})"
+    found = [v for v in versions if v.version_tag == tag]
+    if len(found) > 1:
+        return (f', but versions {", ".join(f"v{v.version}" for v in found)} all have versionTag "{tag}" '
+                "(Camunda refuses this too): give each version its own tag")
+    return found[0] if found else f', but no deployed version of it has versionTag "{tag}" (deployed: {deployed})'
 
 
 def _process_of(element: etree._Element) -> str | None:
@@ -338,7 +377,7 @@ def _bundle(pid: str, processes: dict, decisions: dict, external: _External) -> 
             for task, decision in processes[called][0].facts.decisions:
                 if _process_of(task) != called:
                     continue
-                source = decisions[decision].source if decision in decisions else external.decisions.get(decision)
+                source = external.decisions[decision].source if decision in external.decisions else None
                 if source is not None:
                     _add(dmn, source)
     callees.pop(document.source.name, None)
@@ -425,12 +464,16 @@ def start_form(spec: BpmnProcessSpec) -> Form | None:
     return None
 
 
-def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
+def _warn_unused_decisions(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> dict[SourceFile, str]:
     used = {f.name for bundle in bundles.values() for f in bundle.dmn}
+    unused = {}
     for document in documents:
         if document.source.name not in used and not document.findings.errors:
             document.findings.warn(document.source.name, document.root, "no process of this deployment "
-                                   "uses a decision of this file: it is not deployed")
+                                   "uses a decision of this file, nor one deployed earlier with "
+                                   "decisionRefBinding latest: it is not deployed")
+            unused[document.source] = document.findings.warnings[-1]
+    return unused
 
 
 def _warn_unused_forms(documents: list[_Document], bundles: dict[str, ProcessBundle]) -> None:
@@ -498,12 +541,33 @@ _HINTS = {
 }
 
 
-def decision_ids(content: str) -> list[str]:
-    """Ids of the decisions a stored DMN file defines (nothing for a file that does not read)."""
+class DecisionHead(NamedTuple):
+    name: str | None
+    version_tag: str | None  # camunda:versionTag
+
+
+@functools.lru_cache(maxsize=512)
+def decision_heads(content: str) -> dict[str, DecisionHead]:
+    """The decisions a stored DMN file defines, by id, with name and `camunda:versionTag`; nothing
+    for a file that does not read. (Cached: stored files never change, and every deploy reads them.)"""
     try:
-        return [d.get("id") for d in decisions_of(read_xml(content.encode("utf-8")))]
+        decisions = decisions_of(read_xml(content.encode("utf-8")))
     except UnreadableXml:
-        return []
+        return {}
+    return {d.get("id"): DecisionHead(d.get("name"), (d.get(f"{{{CAMUNDA_DMN_NS}}}versionTag") or "").strip() or None)
+            for d in decisions}
+
+
+def latest_decision_refs(bundle: ProcessBundle) -> set[str]:
+    """The decisions the process's own business rule tasks use with decisionRefBinding latest."""
+    try:
+        root = read_xml(bundle.bpmn.content)
+    except UnreadableXml:
+        return set()
+    return {(task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
+            for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask")
+            if _process_of(task) == bundle.process_id
+            and (task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest").strip() == "latest"}
 
 
 def version_tag(bundle: ProcessBundle) -> str | None:

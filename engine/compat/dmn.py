@@ -12,7 +12,7 @@ from lxml import etree
 
 from engine.compat.schema import check_dmn_schema
 from engine.compat.xmlsafe import Findings
-from engine.dmn.model import read_dmn
+from engine.dmn.model import Decision, read_dmn
 
 
 def decisions_of(root: etree._Element) -> list[etree._Element]:
@@ -28,7 +28,21 @@ def check_dmn(file: str, root: etree._Element, findings: Findings) -> list[str]:
     read = read_dmn(file, root)
     findings.errors.extend(read.problems)
     for decision in read.decisions.values():
+        _note_checked_values(file, decision, findings)
         if decision.unsupported:
             findings.warn(file, decision.line, f'decision "{decision.id}" is not evaluated here: '
                           f"{decision.unsupported}; a business rule task using it is refused")
     return [decision.get("id", "") for decision in decisions_of(root)]
+
+
+def _note_checked_values(file: str, decision: Decision, findings: Findings) -> None:
+    """Camunda 7's DMN engine never reads input/output values; bpmdesk stops a step whose value is
+    outside them instead of answering for a case the table was not written for — said at deploy."""
+    if decision.table is None:
+        return
+    columns = [c.label for c in decision.table.inputs if c.allowed is not None]
+    columns += [c.label for c in decision.table.outputs if c.allowed is not None]
+    if columns:
+        findings.translated(file, decision.line, f'decision "{decision.id}": a value outside the input/output '
+                            f'values of column {", ".join(f"{c!r}" for c in columns)} stops the step with a '
+                            "message (Camunda 7 does not check these lists)")

@@ -54,7 +54,8 @@ _BPMN_IGNORED = {
 _CAMUNDA_RUNS = frozenset({
     "assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority",
     "formData", "formField", "validation", "constraint", "value", "properties", "property",
-    "collection", "elementVariable", "decisionRef", "decisionRefBinding", "calledElementBinding",
+    "collection", "elementVariable", "decisionRef", "decisionRefBinding", "decisionRefVersion",
+    "decisionRefVersionTag", "calledElementBinding",
     "calledElementVersion", "calledElementVersionTag", "initiator", "in", "out",
     "candidateStarterGroups", "resultVariable", "mapDecisionResult", "versionTag", "errorMessage",
     "inputOutput", "inputParameter", "outputParameter", "list", "map", "entry",
@@ -106,9 +107,16 @@ def inventory(root: etree._Element) -> list[Construct]:
 _LITERAL_MESSAGE_EXPRESSION = "camunda:expression (plain text on a message event)"
 
 
+_EXTERNAL_TASK = {"type": 'camunda:type="external"', "topic": "camunda:topic (of an external task)",
+                  "taskPriority": "camunda:taskPriority (of an external task)"}
+
+
 def _attribute_name(kind: str, attribute: str, value: str) -> str:
     if kind == "messageEventDefinition" and attribute == "expression" and not is_juel(value):
         return _LITERAL_MESSAGE_EXPRESSION
+    if (attribute == "type" and value == "external") or attribute == "topic" or (
+            attribute == "taskPriority" and kind == "messageEventDefinition"):
+        return _EXTERNAL_TASK[attribute]
     return f"camunda:{attribute}"
 
 
@@ -116,6 +124,9 @@ def _verdict(name: str, count: int) -> Construct:
     if name == _LITERAL_MESSAGE_EXPRESSION:
         return Construct(name, count, "ignored", "Camunda 7 evaluates the text and does nothing with it: "
                          "the event passes through (see the deploy warning)")
+    if name in _EXTERNAL_TASK.values():
+        return Construct(name, count, "runs", "an external task: workers fetch and complete it through "
+                         "/engine-rest/external-task, as in Camunda 7")
     prefix, kind = name.split(":", 1)
     runs, ignored = (_BPMN_RUNS, _BPMN_IGNORED) if prefix == "bpmn" else (_CAMUNDA_RUNS, _CAMUNDA_IGNORED)
     if name in _REFUSED:

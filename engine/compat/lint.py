@@ -52,6 +52,7 @@ _CAMUNDA_USED = {
     "errorMessage", "historyTimeToLive", "versionTag", "isStartableInTasklist", "diagramRelationId",
     "modelerTemplate", "modelerTemplateVersion", "class", "delegateExpression", "mapDecisionResult",
     "calledElementBinding", "calledElementVersion", "calledElementVersionTag", "decisionRefBinding",
+    "decisionRefVersion", "decisionRefVersionTag",
     "variableName", "variableEvents",  # conditional events (variableEvents is refused where checked)
     "taskPriority",  # of an external task, or of a process: the default of its external tasks
 }
@@ -61,8 +62,6 @@ _CAMUNDA_IGNORED = {
                     "job-executor setting: every step here is committed as one unit of work"),
     **dict.fromkeys(("calledElementTenantId", "decisionRefTenantId"),
                     "there are no tenants here: every deployment is the same tenant's"),
-    **dict.fromkeys(("decisionRefVersion", "decisionRefVersionTag"),
-                    "only camunda:decisionRefBinding latest or deployment is used"),
     **dict.fromkeys(("errorCodeVariable", "errorMessageVariable", "escalationCodeVariable"),
                     "that variable will not be set when the event is caught"),
 }
@@ -474,9 +473,21 @@ def _check_attributes(file: str, element: etree._Element, findings: Findings) ->
                           f"{qname.localname} is an unknown extension: ignored")
 
 
+def _message_sent_by_worker(element: etree._Element) -> bool:
+    """The message definition of a throw or end event with `camunda:type="external"`: Camunda 7
+    creates an external task for it, as for a send task."""
+    parent = element.getparent()
+    return (etree.QName(element).localname == "messageEventDefinition" and parent is not None
+            and etree.QName(parent).localname in ("intermediateThrowEvent", "endEvent")
+            and element.get(f"{{{CAMUNDA_NS}}}type") == "external")
+
+
 def _check_camunda_attribute(file: str, element: etree._Element, name: str, value: str,
                              findings: Findings) -> None:
     kind = etree.QName(element).localname
+    sent_by_worker = _message_sent_by_worker(element)
+    if name == "type" and value == "external" and sent_by_worker:
+        return  # made an external send task at translation (translate.py), topic checked there
     if name in ("class", "delegateExpression", "type") and kind not in _IMPLEMENTED_TASKS:
         findings.error(file, element, f'{describe(element)} uses camunda:{name}="{value}" (Java delegate '
                        "or external task): not supported by this Python engine")
@@ -491,7 +502,7 @@ def _check_camunda_attribute(file: str, element: etree._Element, name: str, valu
                        "implementation: not supported (a Python payload expression is)")
     elif name == "type" and value != "external":
         findings.error(file, element, f'{describe(element)} camunda:type="{value}" is not supported')
-    elif name == "taskPriority" and kind not in ("serviceTask", "sendTask", "process"):
+    elif name == "taskPriority" and kind not in ("serviceTask", "sendTask", "process") and not sent_by_worker:
         findings.warn(file, element, f"{describe(element)} camunda:taskPriority is ignored: it is the "
                       "priority of external tasks only")
     elif name not in _CAMUNDA_USED:

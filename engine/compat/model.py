@@ -56,6 +56,9 @@ class Bundle:
     translations: list[str] = field(default_factory=list)
     #: per BPMN file, each construct it uses and what happens to it (see inventory.py)
     constructs: dict[str, list] = field(default_factory=dict)
+    #: DMN files no process of the deployment uses, each with its warning (in `warnings`): the
+    #: service layer deploys them with the processes deployed earlier that use their decisions
+    unused_dmn: dict[SourceFile, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,17 @@ class EarlierVersion:
     version: int
 
 
+@dataclass(frozen=True)
+class DecisionVersion:
+    """One version of a decision as Camunda numbers them: each deployment that changes the DMN file
+    defining the decision makes the next version (v1, v2, …); `camunda:versionTag` on the decision."""
+
+    decision_id: str
+    version: int
+    source: SourceFile
+    version_tag: str | None
+
+
 class DeployedDefinitions(Protocol):
     """What is already deployed, for references a deployment does not satisfy itself (a changed
     file deployed alone, as Camunda Modeler's Deploy button does)."""
@@ -74,5 +88,5 @@ class DeployedDefinitions(Protocol):
                 version_tag: str | None) -> EarlierVersion | str:
         """The version `camunda:calledElementBinding` selects, or why there is none (", which …")."""
 
-    def decision(self, decision_id: str) -> SourceFile | None:
-        """The newest deployed DMN file defining this decision, or None."""
+    def decision_versions(self, decision_id: str) -> list[DecisionVersion]:
+        """Every deployed version of the decision, v1 first ([] when it was never deployed)."""

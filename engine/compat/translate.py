@@ -252,11 +252,40 @@ def _silence_message_throws(file: str, process: etree._Element, findings: Findin
             used = [name for name in _IMPLEMENTATIONS if definition.get(f"{{{CAMUNDA_NS}}}{name}")]
             if used == ["expression"] and not is_juel(definition.get(f"{{{CAMUNDA_NS}}}expression")):
                 _warn_literal_implementation(file, event, definition, findings)
+            elif used == ["type"] and definition.get(f"{{{CAMUNDA_NS}}}type") == "external":
+                _make_external(file, event, definition, findings)
             elif used:
                 findings.error(file, definition, f"{describe(event)} sends its message with camunda:{used[0]} "
                                "(an implementation, run by Camunda instead of sending): not supported here; "
                                "call the business function from a script task before this event")
             event.remove(definition)
+
+
+def _make_external(file: str, event: etree._Element, definition: etree._Element, findings: Findings) -> None:
+    """A message throw or end event whose message a worker sends (`camunda:type="external"` on its
+    message definition): Camunda 7 creates an external task for it, as for a send task. It becomes an
+    external send task of the same id; an end event gets a none end event after it."""
+    what = describe(event)
+    topic = (definition.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()
+    if not topic:
+        findings.error(file, definition, f"{what} is an external task without camunda:topic: set the topic "
+                       "its workers subscribe to (Implementation → External → Topic)")
+        return
+    for name in ("type", "topic", "taskPriority"):
+        if definition.get(f"{{{CAMUNDA_NS}}}{name}") is not None:
+            event.set(f"{{{CAMUNDA_NS}}}{name}", definition.get(f"{{{CAMUNDA_NS}}}{name}").strip())
+    ends = etree.QName(event).localname == "endEvent"
+    event.tag = f"{{{BPMN_NS}}}sendTask"
+    if ends:
+        event_id = event.get("id")
+        end = etree.Element(f"{{{BPMN_NS}}}endEvent", id=f"{event_id}__end")
+        flow = etree.Element(f"{{{BPMN_NS}}}sequenceFlow", id=f"{event_id}__ended", sourceRef=event_id,
+                             targetRef=end.get("id"))
+        event.addnext(flow)
+        event.addnext(end)
+    findings.translated(file, event, f"{what} camunda:type=external camunda:topic={topic}: it waits until a "
+                        "worker fetches and completes it through /engine-rest/external-task (fetchAndLock), "
+                        "as in Camunda 7" + ("; then its path ends" if ends else ""))
 
 
 def _warn_literal_implementation(file: str, event: etree._Element, definition: etree._Element,

@@ -165,8 +165,15 @@ def _plain(names: list[str], table: Table, values: list[Any]) -> dict[str, Any]:
 
 
 def _input_value(decision: Decision, column: Input, scope: feel.Scope) -> Any:
+    """The column's input value, converted to its typeRef and within its input values: a value
+    the table was not written for stops the step rather than matching no rule (or only `-` rules)."""
     value = column.expression.evaluate(scope=scope) if column.expression is not None else None
-    return convert(value, column.type_ref, f"决策{decision.label}的输入「{column.label}」")
+    where = f"决策{decision.label}的输入「{column.label}」"
+    value = convert(value, column.type_ref, where)
+    if value is not None and column.allowed is not None and not _allowed(column.allowed, value, scope):
+        raise DecisionError(f"{where}的值 {_show(value)} 不在该列的输入取值 {column.allowed.text} 之中，表格没有为它"
+                            "写规则。请检查案件数据，或请分析员在该列的输入取值（及规则）中加入它。")
+    return value
 
 
 def _allowed(tests: feel.UnaryTests, value: Any, scope: feel.Scope) -> bool:
@@ -236,7 +243,8 @@ def _rule_outputs(decision: Decision, table: Table, rule: Rule, scope: feel.Scop
         where = f"决策{decision.label}规则 {rule.number} 的输出「{output.label}」"
         value = convert(value, output.type_ref, where)
         if value is not None and output.allowed is not None and not _allowed(output.allowed, value, scope):
-            raise DecisionError(f"{where}的值 {_show(value)} 不在允许的取值 {output.allowed.text} 之中。")
+            raise DecisionError(f"{where}的值 {_show(value)} 不在该列的输出取值 {output.allowed.text} 之中。"
+                                "请分析员修改该规则的输出，或在该列的输出取值中加入它。")
         values.append(value)
     return values
 

@@ -35,9 +35,22 @@ class DeployedProcess:
     definition_id: int | None = None
 
 
+@dataclass(frozen=True)
+class DeployedDecision:
+    """A decision version a deployment created (Camunda's `deployedDecisionDefinitions`)."""
+
+    decision_id: str
+    name: str | None
+    version: int
+    resource: str  # the DMN file's name
+    version_tag: str | None
+    deployment_id: int  # the process version that first carried it
+
+
 @dataclass
 class DeployReport:
     processes: list[DeployedProcess] = field(default_factory=list)
+    decisions: list[DeployedDecision] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     translations: list[str] = field(default_factory=list)  # how each JUEL expression will run
     constructs: dict[str, list] = field(default_factory=dict)  # per BPMN file: runs / ignored / unknown
@@ -123,8 +136,14 @@ def check_files(db: Database, files: list[compat.SourceFile], actor: Actor) -> D
             planned = [_planned(session, bundle.processes[pid]) for pid in sorted(bundle.processes)]
     except DeployError as error:
         return DeployCheck(errors=list(error.problems), warnings=list(error.warnings))
-    return DeployCheck(warnings=list(bundle.warnings), translations=list(bundle.translations),
-                       processes=planned)
+    check = DeployCheck(warnings=list(bundle.warnings), translations=list(bundle.translations), processes=planned)
+    for source, warning in bundle.unused_dmn.items():
+        users = _decision_users(db, source, set(bundle.processes))
+        if users:
+            check.warnings.remove(warning)
+            check.translations.append(f"{source.name}:1: deploying it gives {', '.join(u.process_id for u in users)} "
+                                      "a new version with its decisions (decisionRefBinding latest)")
+    return check
 
 
 def _planned(session: Session, process: compat.ProcessBundle) -> PlannedProcess:
@@ -161,8 +180,52 @@ def deploy_files(db: Database, files: list[compat.SourceFile], actor: Actor,
             _require_unchanged(session, bundle, expected)
         for process_id in sorted(bundle.processes):
             report.processes.append(_deploy_process(session, bundle.processes[process_id], actor.name))
+    _redeploy_decision_users(db, bundle, report, actor)
     _rebind_callers(db, report, actor)
+    created = {p.definition_id for p in report.processes if p.changed}
+    report.decisions = [d for d in _decision_catalogue(db) if d.deployment_id in created]
     return report
+
+
+def _redeploy_decision_users(db: Database, bundle: compat.Bundle, report: DeployReport, actor: Actor) -> None:
+    """Camunda's `decisionRefBinding="latest"` evaluates the newest decision version. A DMN file that
+    no process of the deployment uses (a changed table deployed alone, as from Modeler) gives each
+    process deployed earlier that uses one of its decisions with that binding a new version with
+    it; their earlier versions, and open cases, keep the table they were deployed with."""
+    done = {p.process_id for p in report.processes}
+    for source, warning in bundle.unused_dmn.items():
+        users = _decision_users(db, source, done)
+        if users:
+            report.warnings.remove(warning)
+        for user in users:
+            try:
+                rebuilt = compat.load_bundle([user.bpmn, *user.forms, source], _Earlier(db)).processes[user.process_id]
+            except DeployError as error:  # it no longer deploys with the new table: say so, keep its version
+                report.warnings.append(f"{source.name}:1: {user.process_id} keeps the decisions it was "
+                                       f"deployed with: {error.problems[0]}")
+                continue
+            with db.unit_of_work() as session:
+                deployed = _deploy_process(session, rebuilt, actor.name)
+            done.add(user.process_id)
+            if deployed.changed:
+                report.processes.append(deployed)
+                report.translations.append(f"{source.name}:1: {user.process_id} v{deployed.version} uses the "
+                                           "decisions of this file (decisionRefBinding latest)")
+
+
+def _decision_users(db: Database, source: compat.SourceFile, skip: set[str]) -> list[compat.ProcessBundle]:
+    """The newest version of each process (not in `skip`) whose business rule tasks use a decision
+    of this DMN file with decisionRefBinding latest."""
+    defined = set(compat.decision_heads(source.content.decode("utf-8", "replace")))
+    found = []
+    for definition in list_definitions(db):
+        if definition.process_id in skip:
+            continue
+        with db.unit_of_work(read_only=True) as session:
+            bundle = runtime.bundle_of(session.get(DefinitionVersion, definition.id))
+        if compat.latest_decision_refs(bundle) & defined:
+            found.append(bundle)
+    return found
 
 
 def _require_unchanged(session: Session, bundle: compat.Bundle, expected: dict[str, int | None]) -> None:
@@ -247,21 +310,43 @@ class _Earlier:
                 return f", but no deployed version of it has {wanted} (deployed: {have})"
             return compat.EarlierVersion(runtime.bundle_of(chosen), chosen.version)
 
-    def decision(self, decision_id: str) -> compat.SourceFile | None:
-        with self.db.unit_of_work() as session:
-            for definition in session.scalars(select(DefinitionVersion)
-                                              .order_by(DefinitionVersion.deployed_at.desc(),
-                                                        DefinitionVersion.id.desc())):
-                for item in definition.files:
-                    if (item["role"] == "dmn" and decision_id in item["content"]
-                            and decision_id in compat.decision_ids(item["content"])):
-                        return compat.SourceFile(item["name"], item["content"].encode("utf-8"))
-        return None
+    def decision_versions(self, decision_id: str) -> list[compat.DecisionVersion]:
+        return decision_versions(self.db, decision_id)
+
+
+def decision_versions(db: Database, decision_id: str) -> list[compat.DecisionVersion]:
+    """Every deployed version of a decision, v1 first (see `_decision_catalogue`)."""
+    return [compat.DecisionVersion(d.decision_id, d.version, source, d.version_tag)
+            for d, source in _decision_catalogue(db, decision_id, with_sources=True)]
+
+
+def _decision_catalogue(db: Database, decision_id: str | None = None, with_sources: bool = False) -> list:
+    """Every deployed decision version (of one decision, or all), oldest first. DMN files are stored
+    with the process versions that use them; Camunda numbers a decision's versions by the
+    deployments that changed its file, so each new content of the file defining a decision, in
+    deploy order, is its next version. With `with_sources`: (version, its SourceFile) pairs."""
+    seen: dict[str, list[bytes]] = {}
+    found: list = []
+    with db.unit_of_work(read_only=True) as session:
+        for definition in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id)):
+            for item in definition.files:
+                if item["role"] != "dmn" or (decision_id is not None and decision_id not in item["content"]):
+                    continue
+                content = item["content"].encode("utf-8")
+                for key, head in compat.decision_heads(item["content"]).items():
+                    if decision_id not in (None, key) or content in seen.setdefault(key, []):
+                        continue
+                    seen[key].append(content)
+                    version = DeployedDecision(key, head.name, len(seen[key]), item["name"], head.version_tag,
+                                               definition.id)
+                    found.append((version, compat.SourceFile(item["name"], content)) if with_sources else version)
+    return found
 
 
 def deployed_decision_file(db: Database, decision_id: str) -> compat.SourceFile | None:
-    """The newest deployed DMN file that defines this decision (Camunda's "latest" binding)."""
-    return _Earlier(db).decision(decision_id)
+    """The DMN file of the decision's newest version (Camunda's "latest" binding)."""
+    versions = decision_versions(db, decision_id)
+    return versions[-1].source if versions else None
 
 
 def _selected(definition: DefinitionVersion, binding: str, version: str | None, tag: str | None) -> bool:

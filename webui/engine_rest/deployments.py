@@ -4,7 +4,8 @@ bpmdesk has no deployment entity of its own: each deployed process version is li
 deployment that created it (id = the version's id). Deploying works as ``bpmdesk deploy`` does —
 same checks, same rule that unchanged content keeps its version — which is what Modeler asks for
 with ``enable-duplicate-filtering`` / ``deploy-changed-only``; so the response lists only the
-versions this request created, like Camunda's (``null`` when nothing changed).
+versions this request created, like Camunda's (``null`` when nothing changed), and the decision
+versions they brought (``deployedDecisionDefinitions``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from engine import clock, compat
 from engine.errors import InvalidInput
 from engine.services import deploy as deploy_service
 from webui.engine_rest import actor, bp
-from webui.engine_rest.shapes import camunda_time, definition_json, deployment_json, paged
+from webui.engine_rest.shapes import camunda_time, decision_json, definition_json, deployment_json, paged
 from webui.views import db
 
 FORM_FIELDS = {"deployment-name", "deployment-source", "deploy-changed-only", "enable-duplicate-filtering",
@@ -80,7 +81,8 @@ def create_deployment():
         "deployedProcessDefinitions": {
             definition_json(v)["id"]: definition_json(v)
             for v in (deploy_service.get_version(db(), p.definition_id) for p in created)} or None,
-        "deployedCaseDefinitions": None, "deployedDecisionDefinitions": None,
+        "deployedCaseDefinitions": None,
+        "deployedDecisionDefinitions": {d["id"]: d for d in map(decision_json, report.decisions)} or None,
         "deployedDecisionRequirementsDefinitions": None,
         "warnings": report.warnings,
     }

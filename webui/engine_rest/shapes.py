@@ -70,6 +70,17 @@ def definition_json(version: Any) -> dict[str, Any]:
     }
 
 
+def decision_json(decision: Any) -> dict[str, Any]:
+    """A deployed decision version (`DeployedDecision`) as Camunda's decision definition."""
+    return {
+        "id": f"{decision.decision_id}:{decision.version}:{decision.deployment_id}", "key": decision.decision_id,
+        "category": "http://camunda.org/schema/1.0/dmn", "name": decision.name, "version": decision.version,
+        "resource": decision.resource, "deploymentId": str(decision.deployment_id), "tenantId": None,
+        "decisionRequirementsDefinitionId": None, "decisionRequirementsDefinitionKey": None,
+        "historyTimeToLive": None, "versionTag": decision.version_tag,
+    }
+
+
 def _resource_name(version: Any) -> str | None:
     files = getattr(version, "files", None) if "files" in version.__dict__ else None
     return next((f["name"] for f in files or [] if f["role"] == "bpmn"), None)
