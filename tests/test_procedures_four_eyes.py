@@ -174,3 +174,16 @@ def test_the_signature_on_the_web_is_the_signed_in_person(desk, tmp_path: Path):
     assert page.status_code == 200 and "店长 甲" in text(page) and "自动填写为办理人" in text(page)
     assert post(client, f"/tasks/{task}/complete", {}, via=f"/tasks/{task}").status_code == 302
     assert desk.data(case)["store_manager_signature"] == name
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=IDS)
+def test_audit_four_eyes_lists_the_procedures_pairs_without_violations(desk, check):
+    case, _, doer = at_the_check(desk, check)
+    desk.complete(case, check.element, check.checker, **check.data)
+    audit = CliRunner().invoke(main, ["audit", "four-eyes", "--process", check.process],
+                               env={"BPMDESK_DATABASE_URL": desk.db.url})
+    assert audit.exit_code == 0, audit.output
+    pairs = [line.split() for line in audit.output.splitlines()[1:-1]]
+    mine = {(r[3], r[6], r[7]) for r in pairs if r[0] == str(case)}
+    assert (doer, f"[{check.element}]", check.checker) in mine, audit.output
+    assert audit.output.splitlines()[-1].endswith(" 0 violation(s)")
