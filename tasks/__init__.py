@@ -7,6 +7,6 @@ return text, numbers, lists and dicts, as task data holds them. Policy numbers a
 (service levels, fee rates, the household-card deposit) live in the diagrams and DMN tables, not here.
 """
 from tasks.registry import FUNCTIONS, business_function
-from tasks import documents, periods, returns  # noqa: F401,E402 - importing registers them
+from tasks import documents, household, periods, returns  # noqa: F401,E402 - importing registers them
 
 __all__ = ["FUNCTIONS", "business_function"]
