@@ -70,6 +70,26 @@ def days_between(start: Moment, end: Moment) -> int:
 
 
 @business_function
+def end_of_yearly_day(now: Moment, month_day: str) -> str:
+    """Midnight (centre's zone) ending the next yearly cut-off day ``month_day`` ("11-30"): this
+    year's, or next year's once this year's has passed.
+
+    Why: "每年11月30日前为开发票的截止日" — an invoice asked for on 2 March is late after the end of
+    30 November that year; one asked for on 5 December counts towards next year's cut-off. The day
+    itself is the analyst's, in a DMN table (invoice_cutoff.dmn), not here.
+    """
+    try:
+        month, day = (int(part) for part in str(month_day).split("-"))
+        today = local_date(now, "now")
+        cutoff = date(today.year, month, day)
+    except ValueError:
+        raise ValueError(f"cut-off day {month_day!r} is not a month and day such as 11-30") from None
+    if cutoff < today:
+        cutoff = cutoff.replace(year=today.year + 1)
+    return datetime.combine(cutoff + timedelta(days=1), time(), clock.local_tz()).isoformat()
+
+
+@business_function
 def start_of_day_after(start: Moment, days: int) -> str:
     """Midnight (centre's zone) beginning the ``days``-th calendar day after ``start``'s date.
 

@@ -101,3 +101,10 @@ class Desk:
 
     def status(self, case: int) -> str:
         return self.case(case).status
+
+    def hire(self, name: str, *groups: str) -> str:
+        """A colleague in several groups at once — the one person who could both do a step and check
+        it, which four eyes must stop. Made once per module database."""
+        if name not in {u.name for u in services.list_users(self.db)}:
+            services.add_user(self.db, name, list(groups), "pw-desk", actor=services.Actor.operator("test"))
+        return name
