@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
 from engine import clock
 from tasks.registry import business_function
 
@@ -31,6 +33,24 @@ def moment(value: Moment, what: str) -> datetime:
 def local_date(value: Moment, what: str) -> date:
     """The calendar day of ``value`` in the centre's zone."""
     return moment(value, what).astimezone(clock.local_tz()).date()
+
+
+@business_function
+def deadline(start: Moment, duration: str) -> str:
+    """The moment a limit of ``duration`` (ISO 8601 as a timer writes it: ``PT15M``, ``PT1H``, ``P1D``)
+    counted from ``start`` ends, as a timer's timeDate takes it.
+
+    Why: 「对任何软性投诉，应在15分钟之内做出反应」 counts from the complaint's receipt, not from when a
+    later task opens. The receipt's script task computes ``soft_reaction_due = deadline(received_at,
+    "PT15M")`` and the task's boundary timer waits for ``${soft_reaction_due}`` (Camunda 7 timers take
+    no function calls). SpiffWorkflow's own duration parser reads the limit.
+    """
+    begins = moment(start, "start")
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(str(duration))
+    except Exception as error:  # SpiffWorkflow raises a bare Exception for a malformed duration
+        raise ValueError(f"not an ISO 8601 duration (e.g. PT15M): {duration!r}") from error
+    return (begins + TimerEventDefinition.get_timedelta_from_start(parsed, begins)).isoformat()
 
 
 @business_function

@@ -75,8 +75,14 @@ def walk_complaint(db: Database, rng: random.Random, now: datetime) -> int:
     dept = rng.choice(tuple(WORKERS))
     walk.do("Task_DispatchToDepartment", "frontdesk", responsible_dept=dept)
     if severity == "major":
-        walk.do("Task_ReportToGM", "manager", manager_report="已电话汇报")
+        walk.do("Task_AgreeReplyTime", "frontdesk", explanation_to_owner="需公司领导处理",
+                agreed_reply_at=(walk.now + timedelta(days=1)).isoformat(timespec="minutes"))
+        walk.do("Task_ReportToGM", "manager", incident_time="今天上午", incident_symptoms="设施故障",
+                emergency_plan="先行抢修", manager_report="已电话汇报")
         walk.do("Task_GMReview", "gm", review_measures="限期整改", responsible_person="部门经理")
+        walk.do("Task_ReplyAtAgreedTime", "frontdesk", reply_to_owner="已答复整改方案")
+        walk.do("Task_ProblemAnalysisReport", "supervisor", incident_impact="业户不便", handling_summary="已修复",
+                cause_analysis="设备老化", corrective_preventive_measures="定期检查", analysis_sent_to_gm_office="true")
     if rng.random() < 0.1:
         with clock.frozen(walk.now):
             services.cancel_instance(db, walk.case, services.actor_for(db, "supervisor"), "业户撤回投诉")
@@ -95,7 +101,7 @@ def _handle(walk: Walk, dept: str, kind: str) -> None:
         worker = others[0]
     elif rng.random() < 0.3:
         walk.act(services.unclaim, "Task_PickUpTicket", worker)
-    walk.do("Task_PickUpTicket", worker, receiver="接单员")
+    walk.do("Task_PickUpTicket", worker)
     _remind_if_open(walk, "Task_EscalatePickUp", pickup_supervision="已催办")
     if rng.random() < 0.1:
         return  # left open, waiting on the department and on reminder timers
@@ -123,7 +129,7 @@ def _handle(walk: Walk, dept: str, kind: str) -> None:
 
 def _record(walk: Walk, worker: str, sent_back: bool) -> None:
     for complete in ((False, True) if sent_back else (True,)):
-        walk.do("Task_RecordHandling", worker, handling_result="已修复", handler_name="接单员", dept_head="主管")
+        walk.do("Task_RecordHandling", worker, handling_result="已修复")
         walk.do("Task_CheckRecord", "frontdesk", record_complete="true" if complete else "false",
                 matter_resolved="true", head_signed="true", check_note="" if complete else "缺签字")
 

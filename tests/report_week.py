@@ -66,12 +66,12 @@ def _complaint(db: Database, c: Clock, n: int, pickup: int | None, dept: str) ->
         c.move(20)  # the reminder fires; nobody picks up
         return c.case
     worker = WORKER[dept]
-    c.do("Task_PickUpTicket", worker, minutes=pickup, receiver="接单员")
+    c.do("Task_PickUpTicket", worker, minutes=pickup)
     if n in ACTED:
         c.do("Task_EscalatePickUp", "supervisor", minutes=1, pickup_supervision="已催办")
     c.do("Task_SoftReaction", worker, minutes=5, reaction_note="已处理")
     c.do("Task_SoftVerify", "frontdesk", minutes=0, verify_note="核对无误")
-    c.do("Task_RecordHandling", worker, handling_result="已修复", handler_name="接单员", dept_head="主管")
+    c.do("Task_RecordHandling", worker, handling_result="已修复")
     c.do("Task_CheckRecord", "frontdesk", record_complete="true", matter_resolved="true", head_signed="true")
     c.do("Task_FollowUpVisit", "frontdesk2", minutes=30, visit_result="业户认可", satisfaction=SATISFACTION[n],
          has_suggestions="false")

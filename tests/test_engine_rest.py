@@ -204,7 +204,8 @@ def test_definitions_xml_errors_and_openapi(app, client):
 
 def test_a_deployed_decision_evaluates_with_typed_variables(app, client):
     services.deploy_paths(db_of(app), [ROOT / "processes" / "order_cancellation_return.bpmn",
-                                       ROOT / "processes" / "return_policy.dmn"], OP)
+                                       ROOT / "processes" / "return_policy.dmn",
+                                       ROOT / "processes" / "product_repair.bpmn", ROOT / "processes" / "escalation_policy.dmn"], OP)
     inputs = {"order_kind": {"value": "clearance", "type": "String"}, "delivered": {"value": True, "type": "Boolean"},
               "hours_since_order": {"value": 30, "type": "Integer"}, "days_since_delivery": {"value": 2, "type": "Integer"},
               "packaging_intact": {"value": True}, "quality_defect": {"value": False}, "customer_insists": {"value": False}}

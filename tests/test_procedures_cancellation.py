@@ -130,9 +130,56 @@ def inspected(desk: Desk, *, defect: bool, insists: bool, delivered_on: str = DA
     return case
 
 
-def test_quality_defect_repair_accepted_ends_in_repair(desk):
+def assessed(desk: Desk, case: int, *, product_fault: bool, charge: str) -> None:
+    """The product repair the return turned into, up to the store manager's signature."""
+    desk.complete(case, "Task_BookVisit", "service", visit_date="2026-03-04")
+    desk.complete(case, "Task_AssessRepair", "service", assessment="抽屉滑轨断裂", warranty_decision="更换滑轨",
+                  product_fault=str(product_fault).lower(), repair_charge=charge)
+    desk.complete(case, "Task_StoreManagerSign", "storemgr")
+    desk.complete(case, "Task_InformSolution", "service", solution="上门更换滑轨", repair_location="home",
+                  customer_informed="true")
+
+
+def repaired(desk: Desk, case: int) -> None:
+    desk.complete(case, "Task_RepairAtHome", "service", repair_record="更换滑轨两条")
+    desk.complete(case, "Task_SatisfactionCall", "service", satisfaction="satisfied")
+
+
+def test_accepted_repair_of_a_defect_starts_product_repair_and_the_case_ends_with_it(desk):
+    """转产品维修: the product-repair procedure runs inside the case (a call activity), as Camunda runs it."""
     case = inspected(desk, defect=True, insists=False)
+    assert desk.status(case) == "running"
+    assert desk.open_elements(case) == {"Task_BookVisit"}
+    passed = desk.data(case)
+    assert (passed["customer_name"], passed["order_no"], passed["fault"], passed["purchase_date"]) == (
+        "李四", "SO-1001", "抽屉滑轨断裂", DAY_8)
+    assessed(desk, case, product_fault=True, charge="0")
+    assert desk.open_elements(case) == {"Task_RepairAtHome"}, "a product fault is repaired free of charge"
+    repaired(desk, case)
     assert desk.status(case) == "completed"
+
+
+def test_a_repair_for_misuse_is_charged_and_collected_by_finance(desk):
+    case = inspected(desk, defect=False, insists=False)
+    assessed(desk, case, product_fault=False, charge="180")
+    collect = desk.task(case, "Task_CollectRepairCharge")
+    assert collect.candidate_groups == ("finance",)
+    with pytest.raises(InvalidInput) as refused:
+        desk.complete(case, "Task_CollectRepairCharge", "finance", charge_received="179.99", charge_receipt_no="SK-7")
+    assert refused.value.field_errors == {"charge_received": "「实收金额（元）」不能小于「维修费用（元）」（180.00）"}
+    desk.complete(case, "Task_CollectRepairCharge", "finance", charge_received="180", charge_receipt_no="SK-7")
+    assert desk.data(case)["charge_collected_by"] == "finance"
+    repaired(desk, case)
+    assert desk.status(case) == "completed"
+    assert (desk.data(case)["repair_charge"], desk.data(case)["charge_received"]) == (180, 180)
+
+
+def test_the_product_repairs_one_day_contact_limit_counts_from_the_hand_over(desk):
+    case = inspected(desk, defect=False, insists=False)
+    desk.wait(hours=23, minutes=59)
+    assert "Task_RemindContact" not in desk.open_elements(case)
+    desk.wait(minutes=2)
+    assert desk.task(case, "Task_RemindContact").candidate_groups == ("cs-supervisor",)
 
 
 def test_quality_defect_and_customer_insists_allows_the_return_even_after_7_days(desk):
@@ -146,6 +193,30 @@ def test_misuse_falls_back_to_the_ordinary_rules(desk):
     assert desk.data(late)["decision"] == "refused"
     in_time = inspected(desk, defect=False, insists=True, delivered_on=DAY_7)
     assert desk.data(in_time)["decision"] == "return_allowed"
+
+
+def returned_for_approval(desk: Desk, *, clerk: str = "storemgr", **order) -> int:
+    case = requested(desk, **ORDINARY, delivered="true", delivered_on=DAY_7, packaging_intact="true", **order)
+    desk.complete(case, "Task_FillReturnForm", clerk, receipt_provided="true",
+                  pickup_slip_provided="true", delivery_slip_provided="true", customer_signed="true")
+    desk.complete(case, "Task_InspectGoods", clerk, goods_condition="完好", goods_confirmed="true")
+    return case
+
+
+def test_an_exchange_ends_as_an_exchange_not_a_refund(desk):
+    case = returned_for_approval(desk, request_kind="exchange")
+    desk.complete(case, "Task_ApproveReturn", "sales", approved="true")
+    assert desk.data(case)["sales_head_signature"] == "sales"
+    filing = desk.task(case, "Task_FileExchangeWithFinance")
+    assert filing.candidate_groups == ("finance",)
+    desk.complete(case, "Task_FileExchangeWithFinance", "finance", price_difference="0", filed="true")
+    assert desk.task(case, "Task_ArrangeExchange").candidate_groups == ("service-center",)
+    desk.complete(case, "Task_ArrangeExchange", "service", replacement_goods="同款衣柜（新）",
+                  exchange_date="2026-03-05", difference_settled="true")
+    assert desk.status(case) == "completed"
+    assert "refund_amount" not in desk.data(case)
+    done = desk.case(case).completed_elements
+    assert "EndEvent_Exchanged" in done and not {"Task_FileWithFinance", "Task_NotifyCustomerRefund"} & done
 
 
 def test_a_refund_cannot_exceed_the_price_paid(desk):
@@ -168,3 +239,14 @@ def test_an_order_time_written_in_words_is_refused_beside_the_field(desk):
     with pytest.raises(InvalidInput) as refused:
         desk.start(P3, "frontdesk", **REQUEST, order_kind="ordinary", ordered_at="昨天下午3点")
     assert refused.value.field_errors == {"ordered_at": "「下单时间」必须是日期和时间，如 2026-01-05 14:30"}
+
+
+def test_an_open_escalation_of_the_called_repair_ends_with_the_case(desk):
+    """督办 are follow-ups: the repair's open reminder does not hold the return case open."""
+    case = inspected(desk, defect=True, insists=False)
+    desk.wait(days=1, minutes=1)
+    assert "Task_RemindContact" in desk.open_elements(case)
+    assessed(desk, case, product_fault=True, charge="0")
+    repaired(desk, case)
+    assert desk.status(case) == "completed"
+    assert desk.open_elements(case) == set()

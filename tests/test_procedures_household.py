@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import InvalidInput
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P6 = "household_registration"
 CUSTOMER = {"customer_name": "孙八", "phone": "13300000006", "id_number": "330106199001011234"}
 SETTLE_FORMS = {"agency_entrustment", "acceptance_letter", "talent_agreement", "pledge"}
-PREVIOUS = SETTLE_FORMS | {"id_copy", "household_card", "no_house_certificate", "photos"}
+PREVIOUS = SETTLE_FORMS | {"id_copy", "household_card", "no_house_certificate", "photos_two"}
 CARD = {"id_copy", "card_pledge", "deposit_paid"}
 
 
@@ -31,15 +32,49 @@ def test_previous_year_graduate_settles_once_the_papers_are_complete(desk):
 
 def test_missing_documents_block_the_step_and_are_named(desk):
     case = desk.start(P6, "registry", **CUSTOMER, service="settle_previous", married="true",
-                      female_15_49="true")
+                      female="true", age_15_49="true")
     needed = required(desk, case)
-    assert {"结婚证", "计划生育诚信承诺书", "15—49周岁女性情况入户调查登记表"} <= set(needed)
+    assert {"结婚证", "夫妻双方无房证明", "计划生育诚信承诺书", "15—49周岁女性情况入户调查登记表"} <= set(needed)
+    assert "无房证明" not in needed, "married: both spouses' certificates instead"
     desk.complete(case, "Task_CheckDocuments", "registry", **ticked(PREVIOUS))
     assert desk.open_elements(case) == {"Task_CheckDocuments"}, "the service cannot go on"
-    assert desk.data(case)["missing_text"] == "计划生育诚信承诺书、15—49周岁女性情况入户调查登记表、结婚证"
+    assert desk.data(case)["missing_text"] == \
+        "计划生育诚信承诺书、15—49周岁女性情况入户调查登记表、夫妻双方无房证明、结婚证"
     desk.complete(case, "Task_CheckDocuments", "registry", **ticked(
-        PREVIOUS | {"marriage_certificate", "family_planning_pledge", "female_survey"}))
+        PREVIOUS - {"no_house_certificate"}
+        | {"marriage_certificate", "spouses_no_house_certificates", "family_planning_pledge", "female_survey"}))
     assert desk.open_elements(case) == {"Task_CompleteSettlement"}
+
+
+@pytest.mark.parametrize("service", ["settle_previous", "settle_fresh"])
+@pytest.mark.parametrize("female, age_15_49, pledge, survey", [
+    ("true", "true", True, True),
+    ("true", "false", True, False),
+    ("false", "false", False, False),
+], ids=["woman-15-49", "woman-over-49", "man"])
+def test_every_female_customer_signs_the_pledge_and_the_survey_follows_its_title(desk, service, female, age_15_49,
+                                                                                  pledge, survey):
+    """第6篇：女性客户:《计划生育诚信承诺书》…、《清波户籍15—49周岁女性情况入户调查登记表》."""
+    case = desk.start(P6, "registry", **CUSTOMER, service=service, female=female, age_15_49=age_15_49)
+    needed = required(desk, case)
+    assert ("计划生育诚信承诺书" in needed, "15—49周岁女性情况入户调查登记表" in needed) == (pledge, survey)
+
+
+@pytest.mark.parametrize("service, photos, other", [
+    ("settle_previous", "两张一寸照", "三张一寸照"),
+    ("settle_fresh", "三张一寸照", "两张一寸照"),
+])
+def test_photo_counts_are_the_manuals(desk, service, photos, other):
+    needed = required(desk, desk.start(P6, "registry", **CUSTOMER, service=service, hukou_origin="school"))
+    assert photos in needed and other not in needed
+
+
+@pytest.mark.parametrize("via_shengbang, needs_form", [("false", True), ("true", False)])
+def test_the_employment_adjustment_form_is_needed_when_the_agreement_was_not_through_shengbang(
+        desk, via_shengbang, needs_form):
+    case = desk.start(P6, "registry", **CUSTOMER, service="settle_fresh", hukou_origin="school",
+                      via_shengbang=via_shengbang)
+    assert ("就业调整表（一式三份，原单位盖报到证备注的单位章）" in required(desk, case)) is needs_form
 
 
 @pytest.mark.parametrize("origin, extra, absent", [
@@ -49,7 +84,7 @@ def test_missing_documents_block_the_step_and_are_named(desk):
 def test_fresh_graduate_documents_depend_on_where_the_hukou_is(desk, origin, extra, absent):
     case = desk.start(P6, "registry", **CUSTOMER, service="settle_fresh", hukou_origin=origin)
     needed = required(desk, case)
-    assert {"毕业证原件及复印件", "报到证原件", extra} <= set(needed)
+    assert {"毕业证原件及复印件三份", "报到证原件", "身份证复印件", extra} <= set(needed)
     assert absent not in needed
 
 
@@ -71,21 +106,23 @@ def test_archive_transfer_needs_the_release_proof(desk):
     assert desk.status(case) == "completed"
 
 
-def test_renewal_charges_every_fee_year_begun_since_payment(desk):
+def test_renewal_is_what_the_clerk_looks_up_in_the_system(desk):
+    """续费: the manual gives no amounts, so nothing computes one; the clerk enters the system's figure."""
     case = desk.start(P6, "registry", **CUSTOMER, service="renewal")
-    desk.complete(case, "Task_LookUpRenewal", "registry", storage_paid_until="2025-06-30",
-                  archive_paid_until="2026-12-31")
-    data = desk.data(case)
-    assert data["renewal_amount"] == 300 * 1, "one storage year begun, archive still paid"
-    assert data["storage_paid_until_after"] == "2026-06-30"
-    desk.complete(case, "Task_CollectRenewal", "registry", renewal_paid="true")
+    lookup = desk.task(case, "Task_LookUpRenewal")
+    assert lookup.candidate_groups == ("registry-clerk",)
+    with pytest.raises(InvalidInput) as refused:
+        desk.complete(case, "Task_LookUpRenewal", "registry", renewal_items="both")
+    assert set(refused.value.field_errors) == {"renewal_amount"}
+    desk.complete(case, "Task_LookUpRenewal", "registry", renewal_items="both", renewal_amount="480.50")
+    assert desk.data(case)["renewal_amount"] == 480.5
+    desk.complete(case, "Task_CollectRenewal", "registry", renewal_paid="true", renewal_receipt_no="XF-1")
     assert desk.status(case) == "completed"
 
 
 def test_renewal_with_nothing_owed_ends_at_once(desk):
     case = desk.start(P6, "registry", **CUSTOMER, service="renewal")
-    desk.complete(case, "Task_LookUpRenewal", "registry", storage_paid_until="2026-06-30",
-                  archive_paid_until="2026-12-31")
+    desk.complete(case, "Task_LookUpRenewal", "registry", renewal_items="none", renewal_amount="0")
     assert desk.status(case) == "completed"
 
 

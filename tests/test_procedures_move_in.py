@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import InvalidInput
 from test_procedures_support import Desk, desk, procedures_db  # noqa: F401 (fixtures)
 
 P7 = "move_in_acceptance"
@@ -53,18 +54,45 @@ def test_delegate_with_all_papers_goes_on(desk):
     assert desk.open_elements(case) == {"Task_RegisterResident"}
 
 
-def test_defects_loop_through_repair_and_reinspection_until_sign_off(desk):
+def repaired_and_rechecked(desk: Desk, case: int, *, repairer: str = "engineer", checker: str = "engineer2") -> None:
+    desk.complete(case, "Task_CreateWorkOrder", "frontdesk", work_order_no="WO-1")
+    desk.complete(case, "Task_RepairDefects", repairer, repair_party="maintenance", repair_note="已修补")
+    desk.complete(case, "Task_RecheckRepair", checker, recheck_passed="true")
+
+
+def test_defects_loop_through_repair_and_reinspection_until_the_owner_signs(desk):
+    """001 ⑤: 维修部复检合格后，客户服务中心…确认再次验收时间…验收合格请业主在维修工作单上签字确认."""
     case = inspection_due(desk)
     inspect(desk, case, has_defects="true", defects="客厅墙面裂缝")
-    for remaining in ("true", "false"):
-        desk.complete(case, "Task_CreateWorkOrder", "frontdesk", work_order_no="WO-1")
-        desk.complete(case, "Task_RepairDefects", "engineer", repair_note="已修补")
-        desk.complete(case, "Task_RecheckRepair", "engineer2", recheck_passed="true")
+    for signed in ("false", "true"):
+        repaired_and_rechecked(desk, case)
+        assert desk.data(case)["recheck_by"] == "engineer2"
         assert desk.task(case, "Task_BookReinspection").candidate_groups == ("front-desk",)
         desk.complete(case, "Task_BookReinspection", "frontdesk", reinspection_time="周三10点")
-        desk.complete(case, "Task_Reinspection", "engineer", has_defects=remaining,
-                      owner_signed_off="false" if remaining == "true" else "true")
+        desk.complete(case, "Task_Reinspection", "engineer", defects="墙面仍有细缝", owner_signed_off=signed)
+        if signed == "false":
+            assert desk.open_elements(case) == {"Task_CreateWorkOrder"}, "no acceptance without the owner's signature"
     assert desk.open_elements(case) == {"Task_Archive"}
+    assert desk.data(case)["reinspection_by"] == "engineer"
+
+
+def test_the_owners_signature_must_be_answered(desk):
+    case = inspection_due(desk)
+    inspect(desk, case, has_defects="true", defects="客厅墙面裂缝")
+    repaired_and_rechecked(desk, case)
+    desk.complete(case, "Task_BookReinspection", "frontdesk", reinspection_time="周三10点")
+    with pytest.raises(InvalidInput) as refused:
+        desk.complete(case, "Task_Reinspection", "engineer", defects="已修复")
+    assert set(refused.value.field_errors) == {"owner_signed_off"}
+
+
+def test_a_failed_recheck_goes_back_to_the_repair(desk):
+    case = inspection_due(desk)
+    inspect(desk, case, has_defects="true", defects="卫生间渗水")
+    desk.complete(case, "Task_CreateWorkOrder", "frontdesk", work_order_no="WO-2")
+    desk.complete(case, "Task_RepairDefects", "engineer", repair_party="developer", repair_note="开发商已返修")
+    desk.complete(case, "Task_RecheckRepair", "engineer2", recheck_passed="false")
+    assert desk.open_elements(case) == {"Task_RepairDefects"}
 
 
 def in_custody(desk: Desk) -> int:

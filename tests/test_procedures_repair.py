@@ -146,9 +146,9 @@ def answered(desk: Desk, location: str) -> int:
     case = desk.start(P4, "frontdesk", **FURNITURE)
     desk.complete(case, "Task_BookVisit", "service", visit_date="2026-03-03")
     desk.complete(case, "Task_AssessRepair", "service", assessment="合页螺丝滑牙", product_fault="true",
-                  warranty_decision="保修期内免费维修")
+                  warranty_decision="保修期内免费维修", repair_charge="0")
     assert desk.task(case, "Task_StoreManagerSign").candidate_groups == ("store-manager",)
-    desk.complete(case, "Task_StoreManagerSign", "storemgr", store_manager_signed="true")
+    desk.complete(case, "Task_StoreManagerSign", "storemgr")
     desk.complete(case, "Task_InformSolution", "service", solution="更换合页", repair_location=location,
                   apologized="true", customer_informed="true")
     return case
@@ -176,8 +176,8 @@ def test_customer_not_contacted_within_a_day_escalates_without_holding_up_the_an
     desk.wait(minutes=2)
     assert desk.task(case, "Task_RemindContact").candidate_groups == ("cs-supervisor",)
     desk.complete(case, "Task_BookVisit", "service", visit_date="2026-03-04")
-    desk.complete(case, "Task_AssessRepair", "service", assessment="可修", warranty_decision="免费")
-    desk.complete(case, "Task_StoreManagerSign", "storemgr", store_manager_signed="true")
+    desk.complete(case, "Task_AssessRepair", "service", assessment="可修", warranty_decision="免费", product_fault="true", repair_charge="0")
+    desk.complete(case, "Task_StoreManagerSign", "storemgr")
     desk.complete(case, "Task_InformSolution", "service", solution="上门", repair_location="home",
                   customer_informed="true")
     assert {"Task_RepairAtHome", "Task_RemindContact"} <= desk.open_elements(case)

@@ -79,7 +79,7 @@ def test_a_case_changed_by_another_worker_is_reloaded_never_overwritten(db):
             services.complete(elsewhere, dispatch.id, services.actor_for(elsewhere, "frontdesk2"), {"responsible_dept": "engineering"})
             pickup = only_task(db, user="engineer")
             services.claim(db, pickup.id, services.actor_for(db, "engineer"))
-            services.complete(db, pickup.id, services.actor_for(db, "engineer"), {"receiver": "赵强"})  # this worker holds the case again
+            services.complete(db, pickup.id, services.actor_for(db, "engineer"), {})  # this worker holds the case again
             with elsewhere.unit_of_work() as session:  # an event of the case this worker never saw
                 record(session, "note_added", "supervisor", instance_id=instance_id, payload={"text": "已回电"})
             reaction = only_task(db, user="engineer")

@@ -5,10 +5,11 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from engine import clock
+
 from tasks import FUNCTIONS, business_function
 from tasks.documents import missing_documents
-from tasks.household import renewal_fees_owed
-from tasks.periods import days_between, hours_between, start_of_day_after
+from tasks.periods import days_between, deadline, hours_between, start_of_day_after
 from tasks.returns import cancellation_fee
 
 
@@ -113,26 +114,11 @@ def test_missing_documents_accepts_one_name_or_none_as_a_dmn_table_gives_them() 
     assert missing_documents({}, None) == []
 
 
-def test_renewal_fees_owed_charges_every_fee_year_begun() -> None:
-    assert renewal_fees_owed("2025-06-30", "2026-07-15", 120) == {
-        "years": 2, "amount": 240.0, "paid_until": "2027-06-30"}
-    assert renewal_fees_owed("2025-06-30", "2025-07-01", "99.50") == {
-        "years": 1, "amount": 99.5, "paid_until": "2026-06-30"}
-
-
-def test_renewal_fees_owed_is_nothing_while_the_paid_period_runs() -> None:
-    assert renewal_fees_owed("2026-06-30", "2026-06-30", 120) == {
-        "years": 0, "amount": 0.0, "paid_until": "2026-06-30"}
-
-
-def test_renewal_from_a_leap_day_lands_on_28_february() -> None:
-    assert renewal_fees_owed("2024-02-29", "2025-03-01", 100) == {
-        "years": 2, "amount": 200.0, "paid_until": "2026-02-28"}
-
-
-def test_renewal_refuses_a_negative_fee() -> None:
-    with pytest.raises(ValueError, match="negative"):
-        renewal_fees_owed("2025-06-30", "2026-07-15", -1)
+def test_deadline_counts_a_timer_duration_from_the_moment_given() -> None:
+    assert clock.parse_time(deadline("2026-03-02 09:00", "PT15M")) == clock.parse_time("2026-03-02T09:15:00+08:00")
+    assert clock.parse_time(deadline("2026-03-02T09:00:00+08:00", "PT3H")) == clock.parse_time("2026-03-02T12:00+08:00")
+    with pytest.raises(ValueError, match="ISO 8601 duration"):
+        deadline("2026-03-02 09:00", "15分钟")
 
 
 def test_start_of_day_after_counts_calendar_days_from_the_date_written() -> None:

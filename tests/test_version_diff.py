@@ -34,8 +34,8 @@ NEW = edited(
     ('name="投诉分类"', 'name="投诉分类与登记"'),
     ('<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT15M</bpmn:timeDuration>',
      '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT20M</bpmn:timeDuration>'),
-    ('<bpmn:userTask id="Task_ReportToGM" name="向总经理汇报重大投诉" camunda:candidateGroups="cs-manager">',
-     '<bpmn:userTask id="Task_ReportToGM" name="向总经理汇报重大投诉" camunda:candidateGroups="cs-supervisor">'),
+    ('<bpmn:userTask id="Task_ReportToGM" name="重大投诉事件报告（报总经理助理）" camunda:candidateGroups="cs-manager">',
+     '<bpmn:userTask id="Task_ReportToGM" name="重大投诉事件报告（报总经理助理）" camunda:candidateGroups="cs-supervisor">'),
     ("${complaint_severity == 'major'}", "${complaint_severity == 'major' || complaint_severity == 'severe'}"),
     ('<camunda:formField id="phone" label="联系电话" type="string">',
      '<camunda:formField id="email" label="电子邮件" type="string"/><camunda:formField id="phone" label="联系电话" type="long">'),
@@ -50,7 +50,7 @@ def test_each_kind_of_change_is_named_in_words() -> None:
     diff = diff_bundles(bundle(COMPLAINT), bundle(NEW))
     assert texts(diff, "renamed") == ["用户任务「投诉分类」改名为「投诉分类与登记」"]
     assert texts(diff, "timer") == ["边界事件「15分钟未取单」的时限：PT15M → PT20M"]
-    assert texts(diff, "assignment") == ["用户任务「向总经理汇报重大投诉」的候选组：cs-manager → cs-supervisor"]
+    assert texts(diff, "assignment") == ["用户任务「重大投诉事件报告（报总经理助理）」的候选组：cs-manager → cs-supervisor"]
     assert any("complaint_severity == 'severe'" in t for t in texts(diff, "condition"))
     form = texts(diff, "form")
     assert any("新增字段 email（string）" in t for t in form) and any("phone 类型：string → long" in t for t in form)

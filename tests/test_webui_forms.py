@@ -27,7 +27,8 @@ def site_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = prepared_database(f"sqlite:///{tmp_path_factory.mktemp('forms') / 'bpmdesk.db'}",
                                  {"frontdesk", "engineer", "engineer2", "storemgr", "sales", "finance", "gm"})
     services.deploy_paths(database, [ROOT / "processes" / "order_cancellation_return.bpmn",
-                                     ROOT / "processes" / "return_policy.dmn"], services.Actor.operator("test"))
+                                     ROOT / "processes" / "return_policy.dmn",
+                                     ROOT / "processes" / "product_repair.bpmn", ROOT / "processes" / "escalation_policy.dmn"], services.Actor.operator("test"))
     yield database
     database.dispose()
 
@@ -113,11 +114,14 @@ def test_a_submission_someone_else_beat_keeps_what_was_typed_and_says_what_next(
         task = next(t for t in services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case)).items if t.name == name)
         services.complete(site_db, task.id, services.actor_for(site_db, "frontdesk"), data)
     pickup = next(t for t in services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case)).items)
+    services.complete(site_db, pickup.id, services.actor_for(site_db, "engineer"), {})
+    reaction = next(t for t in services.list_tasks(site_db, services.Actor.operator(), TaskFilter(instance_id=case)).items
+                    if t.name == "软性投诉做出反应")
     client = client_for(app, "engineer")
-    token = token_of(client.get(f"/tasks/{pickup.id}").get_data(as_text=True))
-    services.claim(site_db, pickup.id, services.actor_for(site_db, "engineer2"))
-    response = client.post(f"/tasks/{pickup.id}/complete", data={"receiver": "赵强", "csrf_token": token})
+    token = token_of(client.get(f"/tasks/{reaction.id}").get_data(as_text=True))
+    services.claim(site_db, reaction.id, services.actor_for(site_db, "engineer2"))
+    response = client.post(f"/tasks/{reaction.id}/complete", data={"reaction_note": "已派人更换灯泡", "csrf_token": token})
     page = text(response)
     assert response.status_code == 409 and "已被 engineer2 认领" in page
-    assert re.search(r'id="kept-values".*接单人.*赵强', page, re.S)
+    assert re.search(r'id="kept-values".*反应及处理措施.*已派人更换灯泡', page, re.S)
     assert f'href="/cases/{case}"' in page and "返回待办任务" in page

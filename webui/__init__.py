@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from engine.store import Database
@@ -47,6 +48,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     guard.init_app(app)
     csrf.init_app(app)
     auth.login_manager.init_app(app)
+    # a global, not only a context variable: macros imported without context (the form fields, where a
+    # ${currentUser()} sign-off shows the signed-in person) read it too
+    app.jinja_env.globals["current_user"] = current_user
     views.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
