@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
@@ -195,38 +195,53 @@ def _redeploy_users(db: Database, bundle: compat.Bundle, report: DeployReport, a
     binding a new version with it; their earlier versions, and open cases, keep what they had."""
     done = {p.process_id for p in report.processes}
     for source, warning in bundle.unused.items():
+        defined = compat.resource_ids(source)
         users = _users_of(db, source, done)
         if users:
             report.warnings.remove(warning)
-        replaced = compat.resource_ids(source)
         for user in users:
-            others = [form for form in user.forms if not compat.resource_ids(form) & replaced]
-            try:
-                rebuilt = compat.load_bundle([user.bpmn, *others, source], _Earlier(db)).processes[user.process_id]
-            except DeployError as error:  # it no longer deploys with the new file: say so, keep its version
-                report.warnings.append(f"{source.name}:1: {user.process_id} keeps the version it has: "
-                                       f"{error.problems[0]}")
-                continue
-            with db.unit_of_work() as session:
-                deployed = _deploy_process(session, rebuilt, actor.name)
-            done.add(user.process_id)
-            if deployed.changed:
-                report.processes.append(deployed)
-                report.translations.append(f"{source.name}:1: {user.process_id} v{deployed.version} uses this "
-                                           "file (binding latest)")
+            others = [form for form in user.forms if not compat.resource_ids(form) & defined]
+            _redeploy(db, user, [user.bpmn, *others, source], report, actor, done,
+                      keeps=f"{source.name}:1: {user.process_id} keeps the version it has",
+                      uses=f"{source.name}:1: {user.process_id} v{{version}} uses this file (binding latest)")
+
+
+def _redeploy(db: Database, earlier: compat.ProcessBundle, files: list[compat.SourceFile], report: DeployReport,
+              actor: Actor, done: set[str], keeps: str, uses: str) -> bool:
+    """Deploy a process deployed earlier again from `files`, resolving what they leave open against
+    what is deployed now. A process that no longer deploys keeps its version (the warning `keeps`
+    says why); a new version is reported with `uses` (``{version}`` filled in). True if it changed."""
+    try:
+        rebuilt = compat.load_bundle(files, _Earlier(db)).processes[earlier.process_id]
+    except DeployError as error:
+        report.warnings.append(f"{keeps}: {error.problems[0]}")
+        return False
+    with db.unit_of_work() as session:
+        deployed = _deploy_process(session, rebuilt, actor.name)
+    done.add(earlier.process_id)
+    if deployed.changed:
+        report.processes.append(deployed)
+        report.translations.append(uses.format(version=deployed.version))
+    return deployed.changed
 
 
 def _users_of(db: Database, source: compat.SourceFile, skip: set[str]) -> list[compat.ProcessBundle]:
     """The newest version of each process (not in `skip`) whose tasks use a decision or the form
     of this file with binding latest."""
     defined = compat.resource_ids(source)
+    return _newest_where(db, skip, lambda user: bool(compat.latest_refs(user) & defined))
+
+
+def _newest_where(db: Database, skip: set[str],
+                  wanted: Callable[[compat.ProcessBundle], bool]) -> list[compat.ProcessBundle]:
+    """The newest version of each deployed process (not in `skip`) for which `wanted` holds."""
     found = []
     for definition in list_definitions(db):
         if definition.process_id in skip:
             continue
         with db.unit_of_work(read_only=True) as session:
             bundle = runtime.bundle_of(session.get(DefinitionVersion, definition.id))
-        if compat.latest_refs(bundle) & defined:
+        if wanted(bundle):
             found.append(bundle)
     return found
 
@@ -253,40 +268,16 @@ def _rebind_callers(db: Database, report: DeployReport, actor: Actor) -> None:
     changed = {p.process_id for p in report.processes if p.changed}
     done = {p.process_id for p in report.processes}
     for _ in range(_MAX_REBIND_ROUNDS):
-        callers = _callers_of(db, changed, done)
+        called = changed
+        callers = _newest_where(db, done, lambda caller: any(
+            _defines(source, process_id) for source in caller.callees for process_id in called)) if called else []
         if not callers:
             return
-        changed = set()
-        for caller in callers:
-            try:
-                bundle = compat.load_bundle([caller.bpmn, *caller.forms], _Earlier(db)).processes[caller.process_id]
-            except DeployError as error:  # the caller no longer deploys alone: say so, keep its version
-                report.warnings.append(f"{caller.bpmn.name}:1: {caller.process_id} keeps calling the "
-                                       f"versions it was deployed with: {error.problems[0]}")
-                continue
-            with db.unit_of_work() as session:
-                deployed = _deploy_process(session, bundle, actor.name)
-            done.add(caller.process_id)
-            if deployed.changed:
-                changed.add(caller.process_id)
-                report.processes.append(deployed)
-                report.translations.append(f"{caller.bpmn.name}:1: {caller.process_id} v{deployed.version} "
-                                           "calls the newest versions of the processes it calls")
-
-
-def _callers_of(db: Database, called: set[str], skip: set[str]) -> list[compat.ProcessBundle]:
-    """The newest version of each process (not in `skip`) whose call activities reach `called`."""
-    if not called:
-        return []
-    found = []
-    for definition in list_definitions(db):
-        if definition.process_id in skip:
-            continue
-        with db.unit_of_work() as session:
-            bundle = runtime.bundle_of(session.get(DefinitionVersion, definition.id))
-        if any(_defines(source, process_id) for source in bundle.callees for process_id in called):
-            found.append(bundle)
-    return found
+        changed = {caller.process_id for caller in callers if _redeploy(
+            db, caller, [caller.bpmn, *caller.forms], report, actor, done,
+            keeps=f"{caller.bpmn.name}:1: {caller.process_id} keeps calling the versions it was deployed with",
+            uses=f"{caller.bpmn.name}:1: {caller.process_id} v{{version}} calls the newest versions of the "
+                 "processes it calls")}
 
 
 def _defines(source: compat.SourceFile, process_id: str) -> bool:
